@@ -1,0 +1,125 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/leaf-import/leaf-import/internal/leaf"
+)
+
+// ProvidersOptions are the options of `leaf-import providers`.
+type ProvidersOptions struct {
+	IO     *IOStreams
+	Format string
+}
+
+// NewCmdProviders builds `leaf-import providers`. runF replaces the run function in tests.
+func NewCmdProviders(f *Factory, runF func(context.Context, *ProvidersOptions) error) *cobra.Command {
+	opts := &ProvidersOptions{IO: f.IO}
+	cmd := &cobra.Command{
+		Use:   "providers",
+		Short: "List the providers leaf-import knows, with their credential fields",
+		Example: `  leaf-import providers
+  leaf-import providers --format json | jq '.[] | select(.name == "CNHI")'`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := checkFormat(opts.Format); err != nil {
+				return err
+			}
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return runProviders(cmd.Context(), opts)
+		},
+	}
+	cmd.Flags().StringVar(&opts.Format, "format", "text", "output format: text or json")
+	return cmd
+}
+
+func checkFormat(format string) error {
+	if format != "text" && format != "json" {
+		return withCode(exitError, fmt.Errorf("--format must be text or json, not %q", format))
+	}
+	return nil
+}
+
+// providerJSON is the JSON view of one provider-table row.
+type providerJSON struct {
+	Name               string      `json:"name"`
+	DisplayName        string      `json:"displayName"`
+	Aliases            []string    `json:"aliases"`
+	CredentialPath     string      `json:"credentialPath"`
+	UserField          string      `json:"userField"`
+	RequiredFields     []string    `json:"requiredFields"`
+	OptionalFields     []string    `json:"optionalFields"`
+	SecretFields       []string    `json:"secretFields"`
+	RotatingFields     []string    `json:"rotatingFields"`
+	IdentityFields     []string    `json:"identityFields"`
+	NotReturnedFields  []string    `json:"notReturnedFields"`
+	Environment        string      `json:"environment"`
+	EnvironmentDefault string      `json:"environmentDefault,omitempty"`
+	AppKey             *appKeyJSON `json:"appKey"`
+}
+
+type appKeyJSON struct {
+	Segment        string   `json:"segment"`
+	Path           string   `json:"path"`
+	RequiredFields []string `json:"requiredFields"`
+	OptionalFields []string `json:"optionalFields"`
+	SecretFields   []string `json:"secretFields"`
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+func toProviderJSON(p *leaf.Provider) providerJSON {
+	out := providerJSON{
+		Name: p.Name, DisplayName: p.DisplayName, Aliases: nonNil(p.Aliases),
+		CredentialPath: p.CredentialPath, UserField: p.UserField,
+		RequiredFields: nonNil(p.Required), OptionalFields: nonNil(p.Optional),
+		SecretFields: nonNil(p.Secret), RotatingFields: nonNil(p.Rotating),
+		IdentityFields: nonNil(p.Identity), NotReturnedFields: nonNil(p.NotReturned),
+		Environment: p.Environment.String(), EnvironmentDefault: p.DefaultEnvironment(),
+	}
+	if a := p.AppKey; a != nil {
+		out.AppKey = &appKeyJSON{Segment: a.Segment, Path: a.PathShape(), RequiredFields: nonNil(a.Required),
+			OptionalFields: nonNil(a.Optional), SecretFields: nonNil(a.Secret)}
+	}
+	return out
+}
+
+func runProviders(_ context.Context, opts *ProvidersOptions) error {
+	ps := leaf.Providers()
+	if opts.Format == "json" {
+		out := make([]providerJSON, len(ps))
+		for i, p := range ps {
+			out[i] = toProviderJSON(p)
+		}
+		enc := json.NewEncoder(opts.IO.Out)
+		enc.SetIndent("", "  ")
+		return enc.Encode(out)
+	}
+	tw := tabwriter.NewWriter(opts.IO.Out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "NAME\tCREDENTIAL PATH\tENVIRONMENT\tREQUIRED FIELDS\tAPP KEY")
+	for _, p := range ps {
+		env := p.Environment.String()
+		if d := p.DefaultEnvironment(); d != "" {
+			env += " (" + d + ")"
+		}
+		app := "-"
+		if p.AppKey != nil {
+			app = p.AppKey.PathShape()
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", p.Name, p.CredentialPath, env, strings.Join(p.Required, ", "), app)
+	}
+	return tw.Flush()
+}

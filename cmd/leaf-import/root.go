@@ -1,0 +1,120 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/spf13/cobra"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+// Factory carries what every command needs from the outside world, so that tests can run
+// commands in-process with their own streams and environment.
+type Factory struct {
+	IO     *IOStreams
+	Getenv func(string) string
+	// logFormat and verbose are the persistent logging flags.
+	logFormat string
+	verbose   bool
+}
+
+// Logger returns the stderr logger in the format the user chose.
+func (f *Factory) Logger() *slog.Logger {
+	level := slog.LevelInfo
+	if f.verbose {
+		level = slog.LevelDebug
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	if f.logFormat == "json" {
+		return slog.New(slog.NewJSONHandler(f.IO.ErrOut, opts))
+	}
+	return slog.New(slog.NewTextHandler(f.IO.ErrOut, opts))
+}
+
+// NewRootCmd builds the command tree.
+func NewRootCmd(f *Factory) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "leaf-import",
+		Short: "Onboard growers into the Leaf Agriculture API in bulk and keep them in sync",
+		Long: `leaf-import reads a manifest of growers, their provider connections and the API owner's
+provider apps, diffs it against Leaf into a plan, and applies the plan concurrently under a
+rate limit, with retries, a crash-safe journal and a result report.
+
+Connection settings come from the environment: LEAF_API_URL (default https://api.withleaf.io),
+LEAF_TOKEN, or LEAF_USERNAME and LEAF_PASSWORD.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		Version:       version,
+		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			if f.logFormat != "text" && f.logFormat != "json" {
+				return withCode(exitError, fmt.Errorf("--log-format must be text or json, not %q", f.logFormat))
+			}
+			return nil
+		},
+	}
+	root.PersistentFlags().StringVar(&f.logFormat, "log-format", "text", "log format on stderr: text or json")
+	root.PersistentFlags().BoolVarP(&f.verbose, "verbose", "v", false, "log debug messages (retries, pauses)")
+	root.SetOut(f.IO.Out)
+	root.SetErr(f.IO.ErrOut)
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return withCode(exitError, err) })
+
+	root.AddCommand(
+		NewCmdProviders(f, nil),
+		NewCmdSandbox(f, nil),
+	)
+	return root
+}
+
+// run executes the command line and returns the exit code.
+func run(ctx context.Context, args []string, io *IOStreams, getenv func(string) string) int {
+	f := &Factory{IO: io, Getenv: getenv, logFormat: "text"}
+	root := NewRootCmd(f)
+	root.SetArgs(args)
+	err := root.ExecuteContext(ctx)
+	code := exitCode(err)
+	if err != nil {
+		if msg := err.Error(); msg != "" {
+			fmt.Fprintln(io.ErrOut, "leaf-import: "+strings.TrimPrefix(msg, "leaf-import: "))
+		}
+	}
+	return code
+}
+
+// signalContext returns a context canceled by the first SIGINT or SIGTERM; second is closed on
+// the second one. stop releases the signal handler.
+func signalContext(parent context.Context) (ctx context.Context, second <-chan struct{}, stop func()) {
+	ctx, cancel := context.WithCancel(parent)
+	sig := make(chan os.Signal, 2)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+	sec := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		n := 0
+		for {
+			select {
+			case <-sig:
+				n++
+				if n == 1 {
+					cancel()
+				} else {
+					close(sec)
+					return
+				}
+			case <-done:
+				return
+			}
+		}
+	}()
+	return ctx, sec, func() {
+		signal.Stop(sig)
+		close(done)
+		cancel()
+	}
+}

@@ -1,0 +1,99 @@
+package leaf
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strings"
+)
+
+// Authenticate obtains a token with the configured username and password
+// (POST /api/authenticate, leaf-api.md §1.1). With a static token and no login it checks nothing
+// and returns nil.
+func (c *Client) Authenticate(ctx context.Context) error {
+	if !c.HasLogin() {
+		if _, tok := c.currentToken(); tok == "" {
+			return &AuthError{Err: errNoCredentials}
+		}
+		return nil
+	}
+	gen, _ := c.currentToken()
+	return c.reauthenticate(ctx, gen)
+}
+
+// ensureToken logs in before the first request when there is no token yet.
+func (c *Client) ensureToken(ctx context.Context) error {
+	gen, tok := c.currentToken()
+	if tok != "" {
+		return nil
+	}
+	if !c.HasLogin() {
+		return &AuthError{Err: errNoCredentials}
+	}
+	return c.reauthenticate(ctx, gen)
+}
+
+func (c *Client) currentToken() (uint64, Secret) {
+	c.tokenMu.RLock()
+	defer c.tokenMu.RUnlock()
+	return c.tokenGen, c.token
+}
+
+// reauthenticate replaces the token unless another caller already replaced the one of
+// generation seen: concurrent 401s cost one authentication, not one each.
+func (c *Client) reauthenticate(ctx context.Context, seen uint64) error {
+	c.authMu.Lock()
+	defer c.authMu.Unlock()
+	if gen, tok := c.currentToken(); gen != seen && tok != "" {
+		return nil
+	}
+	var out struct {
+		IDToken string `json:"id_token"`
+	}
+	_, err := c.do(ctx, &request{
+		method: http.MethodPost, path: AuthenticatePath,
+		body: map[string]any{
+			"username": c.username, "password": c.password.Reveal(), "rememberMe": "true",
+		},
+		secrets: []string{c.password.Reveal()},
+		safe:    true, noAuth: true,
+	}, &out)
+	c.stats.auths.Add(1)
+	if err != nil {
+		var api *APIError
+		if errors.As(err, &api) && api.StatusCode >= 400 && api.StatusCode < 500 {
+			return &AuthError{Err: err}
+		}
+		return err
+	}
+	if out.IDToken == "" {
+		return &AuthError{Err: errors.New("leaf: authenticate answered without id_token")}
+	}
+	c.tokenMu.Lock()
+	c.token = Secret(out.IDToken)
+	c.tokenGen++
+	c.tokenMu.Unlock()
+	return nil
+}
+
+// jwtSubject returns the "sub" claim of a JWT without verifying it ("" when tok is not a JWT).
+// It only names the account in journals and plans; nothing is trusted from it.
+func jwtSubject(tok string) string {
+	parts := strings.Split(tok, ".")
+	if len(parts) != 3 {
+		return ""
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		return ""
+	}
+	var claims struct {
+		Sub string `json:"sub"`
+	}
+	if json.Unmarshal(raw, &claims) != nil {
+		return ""
+	}
+	return claims.Sub
+}
