@@ -9,5 +9,5 @@ import (
 )
 
 func main() {
-	os.Exit(run(context.Background(), os.Args[1:], systemStreams(), os.Getenv))
+	os.Exit(run(context.Background(), os.Args[1:], systemStreams(), os.LookupEnv))
 }

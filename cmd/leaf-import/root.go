@@ -18,8 +18,9 @@ var version = "dev"
 // Factory carries what every command needs from the outside world, so that tests can run
 // commands in-process with their own streams and environment.
 type Factory struct {
-	IO     *IOStreams
-	Getenv func(string) string
+	IO *IOStreams
+	// LookupEnv reads the environment (os.LookupEnv in main).
+	LookupEnv func(string) (string, bool)
 	// logFormat and verbose are the persistent logging flags.
 	logFormat string
 	verbose   bool
@@ -66,15 +67,23 @@ LEAF_TOKEN, or LEAF_USERNAME and LEAF_PASSWORD.`,
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return withCode(exitError, err) })
 
 	root.AddCommand(
+		NewCmdValidate(f, nil),
+		NewCmdPlan(f, nil),
 		NewCmdProviders(f, nil),
 		NewCmdSandbox(f, nil),
 	)
 	return root
 }
 
+// Getenv returns an environment variable, "" when unset.
+func (f *Factory) Getenv(k string) string {
+	v, _ := f.LookupEnv(k)
+	return v
+}
+
 // run executes the command line and returns the exit code.
-func run(ctx context.Context, args []string, io *IOStreams, getenv func(string) string) int {
-	f := &Factory{IO: io, Getenv: getenv, logFormat: "text"}
+func run(ctx context.Context, args []string, io *IOStreams, lookupEnv func(string) (string, bool)) int {
+	f := &Factory{IO: io, LookupEnv: lookupEnv, logFormat: "text"}
 	root := NewRootCmd(f)
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)

@@ -64,22 +64,35 @@ func (fs Fields) Names() []string {
 	return out
 }
 
+// Set replaces the value of an existing field in place and reports whether it was there.
+func (fs Fields) Set(name string, v Secret) bool {
+	for i := range fs {
+		if fs[i].Name == name {
+			fs[i].Value = v
+			return true
+		}
+	}
+	return false
+}
+
+// SortFields orders fields by name in place (insertion sort: a credential has a handful) and
+// returns them as Fields. Names must be unique.
+func SortFields(fs []Field) Fields {
+	for i := 1; i < len(fs); i++ {
+		for j := i; j > 0 && fs[j].Name < fs[j-1].Name; j-- {
+			fs[j], fs[j-1] = fs[j-1], fs[j]
+		}
+	}
+	return fs
+}
+
 // FieldsFromMap builds sorted Fields from a map of revealed values.
 func FieldsFromMap(m map[string]string) Fields {
-	out := make(Fields, 0, len(m))
+	out := make([]Field, 0, len(m))
 	for k, v := range m {
 		out = append(out, Field{Name: k, Value: Secret(v)})
 	}
-	slices.SortFunc(out, func(a, b Field) int {
-		if a.Name < b.Name {
-			return -1
-		}
-		if a.Name > b.Name {
-			return 1
-		}
-		return 0
-	})
-	return out
+	return SortFields(out)
 }
 
 // revealMap returns the revealed values as a map, for a request body.

@@ -116,7 +116,7 @@ func (c *Client) do(ctx context.Context, r *request, out any) (*response, error)
 			last = c.apiError(r, status, header, body)
 		}
 		if attempt+1 >= c.backoff.Attempts {
-			return nil, fmt.Errorf("leaf: gave up after %d attempts: %w", attempt+1, last)
+			return nil, fmt.Errorf("%w (gave up after %d attempts)", last, attempt+1)
 		}
 		call.retry(cause)
 		c.stats.retry(cause)

@@ -111,6 +111,9 @@ type Provider struct {
 	Environment EnvRule
 	// AppKey is the Leaf Link app registration, nil where the provider has none.
 	AppKey *AppKeySpec
+
+	// compared caches ComparedFields (set in init).
+	compared []string
 }
 
 // CreateFields returns every field a create body may carry, required first.
@@ -131,8 +134,11 @@ func (p *Provider) Accepts(field string) bool {
 }
 
 // ComparedFields are the create fields a plan compares against what Leaf returns: every field
-// Leaf echoes except the rotating tokens (identity fields and stable secrets).
-func (p *Provider) ComparedFields() []string {
+// Leaf echoes except the rotating tokens (identity fields and stable secrets). The slice is
+// shared: do not modify it.
+func (p *Provider) ComparedFields() []string { return p.compared }
+
+func (p *Provider) computeCompared() []string {
 	var out []string
 	for _, f := range p.CreateFields() {
 		if !p.IsRotating(f) && !slices.Contains(p.NotReturned, f) {
@@ -337,6 +343,7 @@ var providers = []*Provider{
 var providerIndex = func() map[string]*Provider {
 	idx := make(map[string]*Provider)
 	for _, p := range providers {
+		p.compared = p.computeCompared()
 		keys := append([]string{p.Name, p.DisplayName, strings.ReplaceAll(p.DisplayName, " ", ""),
 			p.APIName(), p.CredentialPath, p.UserField}, p.Aliases...)
 		for _, k := range keys {

@@ -1,0 +1,114 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/leaf-import/leaf-import/internal/atomicfile"
+	"github.com/leaf-import/leaf-import/internal/plan"
+)
+
+// PlanOptions are the options of `leaf-import plan`.
+type PlanOptions struct {
+	IO               *IOStreams
+	Factory          *Factory
+	Manifest         string
+	Out              string
+	Format           string
+	DetailedExitcode bool
+	Diff             DiffFlags
+}
+
+// NewCmdPlan builds `leaf-import plan`.
+func NewCmdPlan(f *Factory, runF func(context.Context, *PlanOptions) error) *cobra.Command {
+	opts := &PlanOptions{IO: f.IO, Factory: f}
+	cmd := &cobra.Command{
+		Use:   "plan MANIFEST",
+		Short: "Show what apply would change in Leaf, without changing anything",
+		Long: `plan reads the manifest and the current Leaf state (all users in pages of 100, with their
+credentials, plus the app keys of the providers the manifest registers apps for) and prints the
+changes that would make Leaf match the manifest. It sends no mutating request.
+
+  + create   ~ update   ± replace (a credential is deleted and posted again)   - delete
+
+Secrets never appear: a changed secret shows as a keyed fingerprint (fp:3f9a1c2e), keyed by
+LEAF_IMPORT_FINGERPRINT_KEY or a random per-run key. --out saves the plan (JSON, no secrets)
+for review; apply --plan applies it and refuses the changes whose Leaf object changed since.`,
+		Example: `  leaf-import plan samples/manifest.yaml
+  leaf-import plan samples/manifest.yaml --prune --max-deletes 5 --out plan.json
+  leaf-import plan growers.csv --format json --detailed-exitcode`,
+		Args: exactArgs(1, "MANIFEST"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.Manifest = args[0]
+			if err := checkFormat(opts.Format); err != nil {
+				return err
+			}
+			if err := opts.Diff.check(); err != nil {
+				return err
+			}
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return runPlan(cmd.Context(), opts)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&opts.Out, "out", "", "save the plan as JSON (no secrets) for apply --plan")
+	fl.StringVar(&opts.Format, "format", "text", "output format: text or json")
+	fl.BoolVar(&opts.DetailedExitcode, "detailed-exitcode", false, "exit 2 when there are changes (0 none, 1 error)")
+	opts.Diff.register(fl)
+	return cmd
+}
+
+func runPlan(ctx context.Context, opts *PlanOptions) error {
+	f := opts.Factory
+	log := f.Logger()
+	valves, _ := opts.Diff.valves()
+	m, err := loadManifest(f, opts.Manifest, log)
+	if err != nil {
+		return reportProblems(opts.IO.ErrOut, opts.Manifest, err)
+	}
+	client, err := newClient(f, opts.Diff.Rate, 4, log)
+	if err != nil {
+		return err
+	}
+	snap, err := readState(ctx, client, m, log)
+	if err != nil {
+		return err
+	}
+	fp := plan.NewFingerprinter(f.Getenv("LEAF_IMPORT_FINGERPRINT_KEY"))
+	p := computePlan(m, snap, opts.Diff.options(fp))
+
+	if opts.Format == "json" {
+		err = p.View(opts.Diff.Rate).Write(opts.IO.Out)
+	} else {
+		err = p.RenderText(opts.IO.Out, opts.Diff.Rate)
+	}
+	if err != nil {
+		return err
+	}
+	if err := p.CheckValves(valves); err != nil {
+		return withCode(exitError, err)
+	}
+	if opts.Out != "" {
+		v := p.View(opts.Diff.Rate)
+		v.Tool = "leaf-import " + version
+		v.CreatedAt = time.Now().UTC().Format(time.RFC3339)
+		v.LeafURL, v.Account, v.ManifestDigest = client.BaseURL(), client.Account(), m.Digest
+		var buf bytes.Buffer
+		if err := v.Write(&buf); err != nil {
+			return err
+		}
+		if err := atomicfile.Write(opts.Out, buf.Bytes(), 0o644); err != nil {
+			return withCode(exitError, err)
+		}
+		log.Info("saved the plan", "file", opts.Out, "changes", len(p.Changes))
+	}
+	if opts.DetailedExitcode && p.Total().Changes() > 0 {
+		return withCode(exitChanges, nil)
+	}
+	return nil
+}

@@ -1,0 +1,33 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+
+	"github.com/leaf-import/leaf-import/internal/plan"
+)
+
+// osSource is the real plan.Source: the process environment and the file system.
+type osSource struct{ lookup func(string) (string, bool) }
+
+func (s osSource) Getenv(name string) (string, bool) { return s.lookup(name) }
+
+func (s osSource) Open(name string) (io.ReadCloser, error) { return os.Open(name) }
+
+// loadManifest reads and checks a manifest. Problems are returned as a plan.Problems error;
+// a manifest holding literal secrets that group or others can read is warned about.
+func loadManifest(f *Factory, name string, log *slog.Logger) (*plan.Manifest, error) {
+	m, problems := plan.Load(name, osSource{f.LookupEnv})
+	if len(problems) > 0 {
+		return nil, problems
+	}
+	for _, file := range m.LiteralSecretFiles {
+		if info, err := os.Stat(file); err == nil && info.Mode().Perm()&0o077 != 0 {
+			log.Warn(fmt.Sprintf("%s holds literal secrets and is readable by group or others (mode %04o): chmod 600 it, or use ${NAME} / ${file:PATH} references",
+				file, info.Mode().Perm()))
+		}
+	}
+	return m, nil
+}

@@ -1,0 +1,407 @@
+package plan
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/leaf-import/leaf-import/internal/leaf"
+)
+
+// Options are the switches of the diff (DESIGN.md, Diff rules).
+type Options struct {
+	// Prune deletes Leaf users carrying an externalId absent from the manifest, credentials of
+	// providers absent from a grower's connections, and apps absent from the manifest.
+	Prune bool
+	// AdoptByEmail lets a grower without a Leaf user of its externalId adopt the one Leaf user
+	// without externalId that has its email.
+	AdoptByEmail bool
+	// ReplaceCredentials replaces every credential the manifest names.
+	ReplaceCredentials bool
+	// UpdateApps re-sends every app registration the manifest names.
+	UpdateApps bool
+	// Fingerprints shows secrets in the plan; nil uses a random per-run key.
+	Fingerprints *Fingerprinter
+}
+
+// digest is a short digest of the parts of a Leaf object that a plan was computed from. It
+// covers no secret: a credential's secrets change only with its id and createdTime.
+func digest(parts ...string) string {
+	h := sha256.New()
+	for _, p := range parts {
+		h.Write([]byte(p))
+		h.Write([]byte{0})
+	}
+	return hex.EncodeToString(h.Sum(nil))[:16]
+}
+
+// absentDigest is the base of a change whose object does not exist yet.
+var absentDigest = digest("absent")
+
+func userDigest(u *leaf.User) string {
+	return digest("user", u.ID, u.Name, u.Email, u.Phone, u.Address, u.ExternalID)
+}
+
+func credentialDigest(userID string, c *leaf.Credential) string {
+	parts := []string{"credential", userID, c.Provider.Name, c.ID, c.Status, c.CreatedTime}
+	for _, f := range c.Provider.Identity {
+		parts = append(parts, f, c.Fields.Value(f).Reveal())
+	}
+	return digest(parts...)
+}
+
+func appDigest(a leaf.AppKey) string {
+	return digest("app", a.Provider, a.AppName, a.ClientEnvironment, a.CreatedTime)
+}
+
+// ChangeID builds the stable id of a change.
+func ChangeID(k Kind, externalID, provider, appName, env string) string {
+	switch k {
+	case KindUser:
+		return "user:" + externalID
+	case KindCredential:
+		return "credential:" + externalID + "/" + provider
+	}
+	id := "app:" + provider + "/" + appName
+	if env != "" {
+		id += "/" + env
+	}
+	return id
+}
+
+// differ computes one plan.
+type differ struct {
+	opts Options
+	fp   *Fingerprinter
+	plan *Plan
+	// per grower changes, keyed by externalId, assembled in order at the end
+	grower map[string][]*Change
+}
+
+// Diff computes the plan that turns current into desired, following DESIGN.md's diff rules.
+// It is pure: it reads its arguments and returns a new Plan.
+func Diff(desired *Manifest, current *leaf.Snapshot, opts Options) *Plan {
+	d := &differ{opts: opts, fp: opts.Fingerprints, grower: map[string][]*Change{},
+		plan: &Plan{ByKind: map[Kind]*Counts{KindApp: {}, KindUser: {}, KindCredential: {}}, Options: opts}}
+	if d.fp == nil {
+		d.fp = NewFingerprinter("")
+	}
+	apps := d.apps(desired, current)
+	d.users(desired, current)
+
+	p := d.plan
+	p.Changes = apps
+	ids := make([]string, 0, len(d.grower))
+	for id := range d.grower {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	for _, id := range ids {
+		p.Changes = append(p.Changes, d.grower[id]...)
+	}
+	for _, c := range p.Changes {
+		p.count(c.Kind, c.Action)
+	}
+	sort.Slice(p.Conflicts, func(i, j int) bool { return p.Conflicts[i].ExternalID < p.Conflicts[j].ExternalID })
+	sort.Slice(p.Notices, func(i, j int) bool {
+		a, b := p.Notices[i], p.Notices[j]
+		return a.ExternalID < b.ExternalID || a.ExternalID == b.ExternalID && a.Provider < b.Provider
+	})
+	return p
+}
+
+func (d *differ) add(c *Change) { d.grower[c.ExternalID] = append(d.grower[c.ExternalID], c) }
+
+func (d *differ) noop(k Kind) { d.plan.count(k, ActionNoop) }
+
+// appKeyOf matches apps: the environment counts only where the path has one.
+func appKeyOf(p *leaf.Provider, appName, env string) string {
+	if p.AppKey != nil && p.AppKey.WithEnvironment {
+		return p.Name + "/" + appName + "/" + env
+	}
+	return p.Name + "/" + appName
+}
+
+func (d *differ) apps(desired *Manifest, current *leaf.Snapshot) []*Change {
+	var out []*Change
+	cur := map[string]leaf.AppKey{}
+	for name, list := range current.AppKeys {
+		p, ok := leaf.LookupProvider(name)
+		if !ok {
+			continue
+		}
+		for _, a := range list {
+			cur[appKeyOf(p, a.AppName, a.ClientEnvironment)] = a
+			d.plan.Managed++
+		}
+	}
+	want := map[string]bool{}
+	for _, a := range desired.Apps {
+		key := appKeyOf(a.Provider, a.AppName, a.Environment)
+		want[key] = true
+		c := &Change{ID: ChangeID(KindApp, "", a.Provider.Name, a.AppName, a.Environment), Kind: KindApp,
+			Provider: a.Provider.Name, AppName: a.AppName, Environment: a.Environment, Source: a.Loc, App: a}
+		existing, ok := cur[key]
+		switch {
+		case !ok:
+			c.Action, c.Reason, c.Base = ActionCreate, ReasonAbsent, absentDigest
+		case d.opts.UpdateApps:
+			c.Action, c.Reason, c.Base = ActionUpdate, ReasonUpdateApps, appDigest(existing)
+		default:
+			d.noop(KindApp)
+			continue
+		}
+		out = append(out, c)
+	}
+	if d.opts.Prune {
+		for key, a := range cur {
+			if want[key] {
+				continue
+			}
+			p, _ := leaf.LookupProvider(a.Provider)
+			env := ""
+			if p.AppKey.WithEnvironment {
+				env = a.ClientEnvironment
+			}
+			out = append(out, &Change{ID: ChangeID(KindApp, "", p.Name, a.AppName, env), Kind: KindApp,
+				Action: ActionDelete, Reason: ReasonPrune, Provider: p.Name, AppName: a.AppName, Environment: env,
+				Base: appDigest(a)})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out
+}
+
+func (d *differ) users(desired *Manifest, current *leaf.Snapshot) {
+	// byExt holds the one Leaf user of each externalId; dups holds every user of an externalId
+	// that several carry. Users without externalId are never touched.
+	byExt := make(map[string]*leaf.User, len(current.Users))
+	dups := map[string][]*leaf.User{}
+	for i := range current.Users {
+		u := &current.Users[i]
+		if u.ExternalID == "" {
+			continue
+		}
+		d.plan.Managed += 1 + len(u.Credentials)
+		if first, seen := byExt[u.ExternalID]; seen {
+			if dups[u.ExternalID] == nil {
+				dups[u.ExternalID] = []*leaf.User{first}
+			}
+			dups[u.ExternalID] = append(dups[u.ExternalID], u)
+			continue
+		}
+		byExt[u.ExternalID] = u
+	}
+	var byEmail map[string][]*leaf.User
+	if d.opts.AdoptByEmail {
+		byEmail = map[string][]*leaf.User{}
+		for i := range current.Users {
+			if u := &current.Users[i]; u.Email != "" {
+				e := strings.ToLower(u.Email)
+				byEmail[e] = append(byEmail[e], u)
+			}
+		}
+	}
+	adopted := map[string]bool{}
+	for _, g := range desired.Growers {
+		if us := dups[g.ExternalID]; us != nil {
+			ids := make([]string, len(us))
+			for i, u := range us {
+				ids[i] = u.ID
+			}
+			sort.Strings(ids)
+			d.plan.Conflicts = append(d.plan.Conflicts, Conflict{ExternalID: g.ExternalID, LeafUserIDs: ids, Reason: ReasonConflict, Source: g.Loc})
+			continue
+		}
+		if u := byExt[g.ExternalID]; u != nil {
+			d.existingUser(g, u, false)
+			continue
+		}
+		if u := d.adoptable(g, byEmail, adopted); u != nil {
+			adopted[u.ID] = true
+			d.existingUser(g, u, true)
+			continue
+		}
+		d.newUser(g)
+	}
+	if !d.opts.Prune {
+		return
+	}
+	inManifest := make(map[string]bool, len(desired.Growers))
+	for _, g := range desired.Growers {
+		inManifest[g.ExternalID] = true
+	}
+	for i := range current.Users {
+		u := &current.Users[i]
+		if u.ExternalID == "" || inManifest[u.ExternalID] {
+			continue
+		}
+		d.add(&Change{ID: ChangeID(KindUser, u.ExternalID, "", "", ""), Kind: KindUser, Action: ActionDelete, Reason: ReasonPrune,
+			ExternalID: u.ExternalID, LeafUserID: u.ID, Base: userDigest(u)})
+	}
+}
+
+// adoptable returns the Leaf user g adopts with --adopt-by-email: the only Leaf user with g's
+// email, provided it has no externalId and no other grower adopted it.
+func (d *differ) adoptable(g *Grower, byEmail map[string][]*leaf.User, adopted map[string]bool) *leaf.User {
+	if byEmail == nil || g.Email == "" {
+		return nil
+	}
+	cands := byEmail[strings.ToLower(g.Email)]
+	if len(cands) != 1 || cands[0].ExternalID != "" || adopted[cands[0].ID] {
+		if len(cands) > 1 {
+			d.plan.Notices = append(d.plan.Notices, Notice{ExternalID: g.ExternalID, Source: g.Loc,
+				Reason: Reason("not adopted: " + strconv.Itoa(len(cands)) + " Leaf users have this email")})
+		}
+		return nil
+	}
+	return cands[0]
+}
+
+// userFields lists the managed fields of g that differ from u.
+func userFields(g *Grower, u *leaf.User) []FieldChange {
+	var out []FieldChange
+	for _, f := range []struct{ name, want, have string }{
+		{"name", g.Name, u.Name}, {"email", g.Email, u.Email}, {"phone", g.Phone, u.Phone}, {"address", g.Address, u.Address},
+	} {
+		if f.want != "" && f.want != f.have {
+			out = append(out, FieldChange{Name: f.name, Old: f.have, New: f.want})
+		}
+	}
+	return out
+}
+
+func (d *differ) newUser(g *Grower) {
+	var fields []FieldChange
+	for _, f := range []struct{ name, v string }{{"name", g.Name}, {"email", g.Email}, {"phone", g.Phone}, {"address", g.Address}} {
+		if f.v != "" {
+			fields = append(fields, FieldChange{Name: f.name, New: f.v})
+		}
+	}
+	d.add(&Change{ID: ChangeID(KindUser, g.ExternalID, "", "", ""), Kind: KindUser, Action: ActionCreate, Reason: ReasonAbsent,
+		ExternalID: g.ExternalID, Fields: fields, Source: g.Loc, Base: absentDigest, Grower: g})
+	for _, c := range g.Connections {
+		d.add(d.credentialChange(g, c, "", ActionCreate, ReasonAbsent, absentDigest, d.tokenFields(c)))
+	}
+}
+
+// tokenFields shows the rotating token a new credential carries, as a fingerprint.
+func (d *differ) tokenFields(c *Connection) []FieldChange {
+	for _, f := range c.Provider.Rotating {
+		if v, ok := c.Fields.Get(f); ok {
+			return []FieldChange{{Name: f, New: d.fp.Of(v), Secret: true}}
+		}
+	}
+	return nil
+}
+
+func (d *differ) credentialChange(g *Grower, c *Connection, userID string, a Action, r Reason, base string, fields []FieldChange) *Change {
+	return &Change{ID: ChangeID(KindCredential, g.ExternalID, c.Provider.Name, "", ""), Kind: KindCredential, Action: a, Reason: r,
+		ExternalID: g.ExternalID, Provider: c.Provider.Name, LeafUserID: userID, Fields: fields, Source: c.Loc, Base: base,
+		Grower: g, Connection: c}
+}
+
+func (d *differ) existingUser(g *Grower, u *leaf.User, adopt bool) {
+	fields := userFields(g, u)
+	reason := ReasonFieldsDiffer
+	if adopt {
+		reason = ReasonAdopt
+		fields = append([]FieldChange{{Name: "externalId", Old: u.ExternalID, New: g.ExternalID}}, fields...)
+	}
+	if len(fields) > 0 {
+		d.add(&Change{ID: ChangeID(KindUser, g.ExternalID, "", "", ""), Kind: KindUser, Action: ActionUpdate, Reason: reason,
+			ExternalID: g.ExternalID, LeafUserID: u.ID, Fields: fields, Source: g.Loc, Base: userDigest(u), Grower: g})
+	} else {
+		d.noop(KindUser)
+	}
+
+	for _, c := range g.Connections {
+		cur := u.Credential(c.Provider)
+		if cur == nil {
+			d.add(d.credentialChange(g, c, u.ID, ActionCreate, ReasonAbsent, absentDigest, d.tokenFields(c)))
+			continue
+		}
+		if d.opts.ReplaceCredentials {
+			ch := d.credentialChange(g, c, u.ID, ActionReplace, ReasonForced, credentialDigest(u.ID, cur), nil)
+			ch.Current = cur
+			d.add(ch)
+			continue
+		}
+		if changed := d.comparedFields(c, cur); len(changed) > 0 {
+			ch := d.credentialChange(g, c, u.ID, ActionReplace, ReasonFieldsDiffer, credentialDigest(u.ID, cur), changed)
+			ch.Current = cur
+			d.add(ch)
+			continue
+		}
+		if !cur.Healthy() {
+			if tokens := d.newTokens(c, cur); len(tokens) > 0 {
+				ch := d.credentialChange(g, c, u.ID, ActionReplace, ReasonUnhealthy, credentialDigest(u.ID, cur), tokens)
+				ch.Current, ch.Status = cur, cur.Status
+				d.add(ch)
+				continue
+			}
+			d.plan.Notices = append(d.plan.Notices, Notice{ExternalID: g.ExternalID, Provider: c.Provider.Name,
+				LeafUserID: u.ID, Status: cur.Status, Reason: ReasonReauthorize, Source: c.Loc})
+		}
+		d.noop(KindCredential)
+	}
+	if d.opts.Prune {
+		for _, cur := range u.Credentials {
+			if g.Connection(cur.Provider) != nil {
+				continue
+			}
+			ch := &Change{ID: ChangeID(KindCredential, g.ExternalID, cur.Provider.Name, "", ""), Kind: KindCredential,
+				Action: ActionDelete, Reason: ReasonPrune, ExternalID: g.ExternalID, Provider: cur.Provider.Name,
+				LeafUserID: u.ID, Source: g.Loc, Base: credentialDigest(u.ID, cur), Grower: g, Current: cur}
+			d.add(ch)
+		}
+	}
+}
+
+// fieldChange shows a credential field change: identity fields in clear, secrets as
+// fingerprints.
+func (d *differ) fieldChange(p *leaf.Provider, field string, old, new leaf.Secret) FieldChange {
+	if p.IsSecret(field) {
+		return FieldChange{Name: field, Old: d.fp.Of(old), New: d.fp.Of(new), Secret: true}
+	}
+	return FieldChange{Name: field, Old: old.Reveal(), New: new.Reveal()}
+}
+
+// comparedFields lists the compared fields (identity and stable secrets Leaf echoes) where the
+// manifest and Leaf differ. Rotating tokens are never compared; neither are fields Leaf does
+// not return.
+func (d *differ) comparedFields(c *Connection, cur *leaf.Credential) []FieldChange {
+	p := c.Provider
+	var out []FieldChange
+	for _, f := range p.ComparedFields() {
+		want, ok := c.Fields.Get(f)
+		if !ok && f == leaf.FieldClientEnvironment && p.DefaultEnvironment() != "" {
+			want, ok = leaf.Secret(p.DefaultEnvironment()), true
+		}
+		have, returned := cur.Fields.Get(f)
+		if !ok || !returned || want == have {
+			continue
+		}
+		out = append(out, d.fieldChange(p, f, have, want))
+	}
+	return out
+}
+
+// newTokens lists the rotating tokens the manifest carries that differ from what Leaf holds.
+func (d *differ) newTokens(c *Connection, cur *leaf.Credential) []FieldChange {
+	var out []FieldChange
+	for _, f := range c.Provider.Rotating {
+		want, ok := c.Fields.Get(f)
+		if !ok {
+			continue
+		}
+		if have, returned := cur.Fields.Get(f); returned && have == want {
+			continue
+		}
+		out = append(out, FieldChange{Name: f, Old: d.fp.Of(cur.Fields.Value(f)), New: d.fp.Of(want), Secret: true})
+	}
+	return slices.Clip(out)
+}

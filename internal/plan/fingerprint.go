@@ -1,0 +1,33 @@
+package plan
+
+import (
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+
+	"github.com/leaf-import/leaf-import/internal/leaf"
+)
+
+// Fingerprinter shows a secret as a short keyed fingerprint, "fp:3f9a1c2e": HMAC-SHA256 under
+// a key, so that a plan shows that a secret changed without a short password being
+// brute-forceable from it.
+type Fingerprinter struct{ key []byte }
+
+// NewFingerprinter keys fingerprints with key (LEAF_IMPORT_FINGERPRINT_KEY), or with a random
+// per-run key when key is empty.
+func NewFingerprinter(key string) *Fingerprinter {
+	if key == "" {
+		k := make([]byte, 32)
+		_, _ = rand.Read(k)
+		return &Fingerprinter{key: k}
+	}
+	return &Fingerprinter{key: []byte(key)}
+}
+
+// Of returns the fingerprint of s.
+func (f *Fingerprinter) Of(s leaf.Secret) string {
+	m := hmac.New(sha256.New, f.key)
+	m.Write([]byte(s.Reveal()))
+	return "fp:" + hex.EncodeToString(m.Sum(nil))[:8]
+}

@@ -1,0 +1,122 @@
+package plan
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/leaf-import/leaf-import/internal/leaf"
+)
+
+// ManifestVersion is the manifest format version this package reads.
+const ManifestVersion = 1
+
+// Loc is a place in a manifest file.
+type Loc struct {
+	File string
+	Line int
+}
+
+func (l Loc) String() string {
+	if l.File == "" {
+		return ""
+	}
+	if l.Line == 0 {
+		return l.File
+	}
+	return fmt.Sprintf("%s:%d", l.File, l.Line)
+}
+
+// Manifest is the desired state: growers with their provider connections, and the API owner's
+// provider apps. Every value is resolved (references replaced by what they name).
+type Manifest struct {
+	Apps    []*App
+	Growers []*Grower
+	// Digest is "sha256:<hex>" over the bytes of the manifest and of its growers CSV.
+	Digest string
+	// LiteralSecretFiles are the files that hold a secret written literally (not a reference).
+	LiteralSecretFiles []string
+}
+
+// Grower is one Leaf user to exist. Empty scalar fields are not managed.
+type Grower struct {
+	ExternalID string
+	Name       string
+	Email      string
+	Phone      string
+	Address    string
+	// Connections are sorted by provider name, one per provider.
+	Connections []*Connection
+	Loc         Loc
+}
+
+// Connection returns the grower's connection to p, nil when there is none.
+func (g *Grower) Connection(p *leaf.Provider) *Connection {
+	for _, c := range g.Connections {
+		if c.Provider == p {
+			return c
+		}
+	}
+	return nil
+}
+
+// Connection is a provider credential a grower should hold: its fields after the manifest's
+// defaults were merged under it.
+type Connection struct {
+	Provider *leaf.Provider
+	Fields   leaf.Fields
+	Loc      Loc
+}
+
+// App is a provider application registration (Leaf Link app key).
+type App struct {
+	Provider *leaf.Provider
+	AppName  string
+	// Environment is the {clientEnvironment} path segment; "" for providers without one.
+	Environment string
+	Fields      leaf.Fields
+	Loc         Loc
+}
+
+// Key identifies the app: provider/appName[/environment].
+func (a *App) Key() string {
+	k := a.Provider.Name + "/" + a.AppName
+	if a.Environment != "" {
+		k += "/" + a.Environment
+	}
+	return k
+}
+
+// Problem is one thing wrong with a manifest, located by file, line and field.
+type Problem struct {
+	File    string `json:"file"`
+	Line    int    `json:"line"`
+	Field   string `json:"field,omitempty"`
+	Message string `json:"message"`
+}
+
+func (p Problem) String() string {
+	loc := Loc{File: p.File, Line: p.Line}.String()
+	if p.Field != "" {
+		return fmt.Sprintf("%s: %s: %s", loc, p.Field, p.Message)
+	}
+	return fmt.Sprintf("%s: %s", loc, p.Message)
+}
+
+// Problems is every problem found in a manifest, in file and line order.
+type Problems []Problem
+
+func (ps Problems) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "the manifest has %d problem(s):", len(ps))
+	for _, p := range ps {
+		b.WriteString("\n  " + p.String())
+	}
+	return b.String()
+}
+
+// problemsAt collects problems.
+type collector struct{ ps Problems }
+
+func (c *collector) add(loc Loc, field, format string, args ...any) {
+	c.ps = append(c.ps, Problem{File: loc.File, Line: loc.Line, Field: field, Message: fmt.Sprintf(format, args...)})
+}

@@ -1,0 +1,221 @@
+package plan
+
+import (
+	"fmt"
+	"strconv"
+
+	"github.com/leaf-import/leaf-import/internal/leaf"
+)
+
+// Kind is the kind of Leaf object a change is about.
+type Kind int
+
+const (
+	KindApp Kind = iota
+	KindUser
+	KindCredential
+)
+
+var kindNames = [...]string{"app", "user", "credential"}
+
+func (k Kind) String() string { return kindNames[k] }
+
+// ParseKind reads a kind name.
+func ParseKind(s string) (Kind, error) {
+	for i, n := range kindNames {
+		if n == s {
+			return Kind(i), nil
+		}
+	}
+	return 0, fmt.Errorf("unknown kind %q", s)
+}
+
+// Action is what a change does.
+type Action int
+
+const (
+	ActionNoop Action = iota
+	ActionCreate
+	ActionUpdate
+	// ActionReplace deletes a credential and posts it again (Leaf has no credential update).
+	ActionReplace
+	ActionDelete
+)
+
+var actionNames = [...]string{"noop", "create", "update", "replace", "delete"}
+
+func (a Action) String() string { return actionNames[a] }
+
+// ParseAction reads an action name.
+func ParseAction(s string) (Action, error) {
+	for i, n := range actionNames {
+		if n == s {
+			return Action(i), nil
+		}
+	}
+	return 0, fmt.Errorf("unknown action %q", s)
+}
+
+// Reason says why a change is planned.
+type Reason string
+
+const (
+	// ReasonAbsent: the object is in the manifest and not in Leaf.
+	ReasonAbsent Reason = "absent in Leaf"
+	// ReasonFieldsDiffer: a managed user field or a compared credential field differs.
+	ReasonFieldsDiffer Reason = "fields differ"
+	// ReasonUnhealthy: the credential is not healthy and the manifest carries a different token
+	// than Leaf holds (a re-authorization).
+	ReasonUnhealthy Reason = "unhealthy, manifest carries a new token"
+	// ReasonForced: --replace-credentials.
+	ReasonForced Reason = "--replace-credentials"
+	// ReasonUpdateApps: --update-apps (Leaf returns no app secrets to compare).
+	ReasonUpdateApps Reason = "--update-apps"
+	// ReasonAdopt: --adopt-by-email matched a Leaf user without externalId.
+	ReasonAdopt Reason = "adopted by email"
+	// ReasonPrune: in Leaf, not in the manifest, and --prune is on.
+	ReasonPrune Reason = "not in manifest, --prune"
+	// ReasonConflict: two Leaf users carry the grower's externalId.
+	ReasonConflict Reason = "several Leaf users carry this externalId"
+	// ReasonReauthorize: unhealthy, and Leaf already holds the manifest's token.
+	ReasonReauthorize Reason = "needs re-authorization"
+)
+
+// FieldChange is one field a change sets: plain values as they are, secrets (Secret set) as
+// keyed fingerprints.
+type FieldChange struct {
+	Name   string `json:"name"`
+	Old    string `json:"old,omitempty"`
+	New    string `json:"new,omitempty"`
+	Secret bool   `json:"secret,omitempty"`
+}
+
+// show renders a value of the change for people: plain values quoted.
+func (f FieldChange) show(v string) string {
+	if f.Secret {
+		return v
+	}
+	return strconv.Quote(v)
+}
+
+// Change is one planned change. The exported fields are its saved (secret-free) form; the
+// payload fields carry the desired values for apply and are never saved.
+type Change struct {
+	// ID is stable across runs: "user:<externalId>", "credential:<externalId>/<provider>",
+	// "app:<provider>/<appName>[/<env>]".
+	ID          string
+	Kind        Kind
+	Action      Action
+	Reason      Reason
+	ExternalID  string
+	Provider    string
+	AppName     string
+	Environment string
+	// LeafUserID is the existing Leaf user the change acts on; "" when the user is created by
+	// this plan (apply passes the new id to the grower's credential changes).
+	LeafUserID string
+	Fields     []FieldChange
+	// Status is the credential status that made it unhealthy (replace for ReasonUnhealthy).
+	Status string
+	Source Loc
+	// Base is a digest of the Leaf object the change was computed from ("absent" digest for
+	// creates); a saved plan is stale for this change when it differs.
+	Base string
+
+	// Payload for apply (never saved).
+	Grower     *Grower
+	Connection *Connection
+	App        *App
+	// Current is the Leaf credential being replaced or deleted (nil otherwise).
+	Current *leaf.Credential
+}
+
+// Conflict is a grower skipped because Leaf holds several users with its externalId.
+type Conflict struct {
+	ExternalID  string
+	LeafUserIDs []string
+	Reason      Reason
+	Source      Loc
+}
+
+// Notice is something the plan will not change but a person should know.
+type Notice struct {
+	ExternalID string
+	Provider   string
+	LeafUserID string
+	Status     string
+	Reason     Reason
+	Source     Loc
+}
+
+// Counts are per-action counts.
+type Counts struct {
+	Create  int `json:"create"`
+	Update  int `json:"update"`
+	Replace int `json:"replace"`
+	Delete  int `json:"delete"`
+	Noop    int `json:"noop"`
+}
+
+func (c *Counts) add(a Action) {
+	switch a {
+	case ActionCreate:
+		c.Create++
+	case ActionUpdate:
+		c.Update++
+	case ActionReplace:
+		c.Replace++
+	case ActionDelete:
+		c.Delete++
+	case ActionNoop:
+		c.Noop++
+	}
+}
+
+// Changes is the number of changes (everything but noop).
+func (c Counts) Changes() int { return c.Create + c.Update + c.Replace + c.Delete }
+
+// Plan is the ordered list of changes that turns Leaf into the manifest.
+type Plan struct {
+	// Changes in apply order: apps, then growers by externalId, each grower's user change
+	// before its credential changes.
+	Changes   []*Change
+	Conflicts []Conflict
+	Notices   []Notice
+	// ByKind counts changes and unchanged (noop) objects per kind.
+	ByKind map[Kind]*Counts
+	// Managed is the number of Leaf objects in scope (users with an externalId, their
+	// credentials, the apps read): the base of --max-deletes P%.
+	Managed int
+	// Reads is the number of requests that read the state the plan was computed from.
+	Reads   int
+	Options Options
+}
+
+// Total sums the per-kind counts.
+func (p *Plan) Total() Counts {
+	var t Counts
+	for _, c := range p.ByKind {
+		t.Create += c.Create
+		t.Update += c.Update
+		t.Replace += c.Replace
+		t.Delete += c.Delete
+		t.Noop += c.Noop
+	}
+	return t
+}
+
+func (p *Plan) count(k Kind, a Action) {
+	if p.ByKind[k] == nil {
+		p.ByKind[k] = &Counts{}
+	}
+	p.ByKind[k].add(a)
+}
+
+// Requests is the number of API requests a change needs when nothing fails.
+func (c *Change) Requests() int {
+	if c.Action == ActionReplace {
+		return 2
+	}
+	return 1
+}

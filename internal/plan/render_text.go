@@ -1,0 +1,148 @@
+package plan
+
+import (
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// sourceColumn is where the source location column starts in text plans.
+const sourceColumn = 56
+
+var actionSymbols = map[Action]string{ActionCreate: "+", ActionUpdate: "~", ActionReplace: "±", ActionDelete: "-"}
+
+// Line renders one change as the text plan shows it.
+func (c *Change) Line() string {
+	var b strings.Builder
+	b.WriteString(actionSymbols[c.Action] + " " + c.Kind.String() + " " + c.Subject())
+	switch {
+	case c.Action == ActionDelete:
+		b.WriteString(" (" + string(c.Reason) + ")")
+	case c.Kind == KindUser && c.Action == ActionCreate:
+		if len(c.Fields) > 0 && c.Fields[0].Name == "name" {
+			b.WriteString(" " + c.Fields[0].show(c.Fields[0].New))
+		}
+	case c.Kind == KindCredential && c.Action == ActionCreate:
+		if len(c.Fields) > 0 {
+			b.WriteString(" (" + c.Fields[0].Name + " " + c.Fields[0].show(c.Fields[0].New) + ")")
+		}
+	case c.Reason == ReasonForced || c.Reason == ReasonUpdateApps:
+		b.WriteString(": " + string(c.Reason))
+	case c.Reason == ReasonUnhealthy:
+		b.WriteString(": status " + c.Status + " -> replace (" + fieldList(c.Fields) + ")")
+	case c.Reason == ReasonAdopt:
+		b.WriteString(": adopt Leaf user " + c.LeafUserID + " by email; " + fieldList(c.Fields))
+	case len(c.Fields) > 0:
+		b.WriteString(": " + fieldList(c.Fields))
+	}
+	return withSource(b.String(), c.Source)
+}
+
+// Subject names the object: externalId, externalId/provider or provider/appName (env).
+func (c *Change) Subject() string {
+	switch c.Kind {
+	case KindUser:
+		return c.ExternalID
+	case KindCredential:
+		return c.ExternalID + "/" + c.Provider
+	}
+	s := c.Provider + "/" + c.AppName
+	if c.Environment != "" {
+		s += " (" + c.Environment + ")"
+	}
+	return s
+}
+
+func fieldList(fs []FieldChange) string {
+	parts := make([]string, len(fs))
+	for i, f := range fs {
+		parts[i] = f.Name + " " + f.show(f.Old) + " -> " + f.show(f.New)
+	}
+	return strings.Join(parts, ", ")
+}
+
+func withSource(s string, l Loc) string {
+	src := l.String()
+	if src == "" {
+		return s
+	}
+	pad := sourceColumn - len([]rune(s))
+	if pad < 2 {
+		pad = 2
+	}
+	return s + strings.Repeat(" ", pad) + src
+}
+
+// Summary is the last line of a text plan.
+func (p *Plan) Summary(rate float64) string {
+	t := p.Total()
+	e := p.Estimate(rate)
+	at := "unlimited rate"
+	if rate > 0 {
+		at = fmt.Sprintf("~%s at %s req/s", humanDuration(e.Seconds), strconv.FormatFloat(rate, 'f', -1, 64))
+	}
+	s := fmt.Sprintf("Plan: %s to create, %s to update, %s to replace, %s to delete, %s unchanged.",
+		thousands(t.Create), thousands(t.Update), thousands(t.Replace), thousands(t.Delete), thousands(t.Noop))
+	if len(p.Conflicts) > 0 {
+		s += fmt.Sprintf(" %s skipped (conflicts).", thousands(len(p.Conflicts)))
+	}
+	return s + fmt.Sprintf(" ~%s requests, %s.", thousands(e.Requests), at)
+}
+
+// RenderText writes the plan for people: one line per change, conflicts and notices, and the
+// summary with the estimate at rate requests per second.
+func (p *Plan) RenderText(w io.Writer, rate float64) error {
+	var b strings.Builder
+	for _, c := range p.Changes {
+		b.WriteString(c.Line() + "\n")
+	}
+	for _, c := range p.Conflicts {
+		b.WriteString(withSource(fmt.Sprintf("! conflict %s: %d Leaf users carry this externalId (%s); skipped",
+			c.ExternalID, len(c.LeafUserIDs), strings.Join(c.LeafUserIDs, ", ")), c.Source) + "\n")
+	}
+	for _, n := range p.Notices {
+		subject := n.ExternalID
+		if n.Provider != "" {
+			subject += "/" + n.Provider
+		}
+		msg := "! " + subject + ": " + string(n.Reason)
+		if n.Status != "" {
+			msg += " (status " + n.Status + ", Leaf already holds the manifest's token)"
+		}
+		b.WriteString(withSource(msg, n.Source) + "\n")
+	}
+	if len(p.Changes) == 0 {
+		b.WriteString("No changes: Leaf matches the manifest.\n")
+	}
+	b.WriteString(p.Summary(rate) + "\n")
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// thousands formats n with comma separators: 1,204.
+func thousands(n int) string {
+	s := strconv.Itoa(n)
+	if n < 0 {
+		return "-" + thousands(-n)
+	}
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
+}
+
+// humanDuration renders seconds as 35s, 4m, 2h10m.
+func humanDuration(secs float64) string {
+	d := time.Duration(secs * float64(time.Second)).Round(time.Second)
+	switch {
+	case d < time.Minute:
+		return fmt.Sprintf("%ds", int(d.Seconds()))
+	case d < time.Hour:
+		return fmt.Sprintf("%dm", int(d.Round(time.Minute).Minutes()))
+	}
+	h := int(d.Hours())
+	m := int((d - time.Duration(h)*time.Hour).Round(time.Minute).Minutes())
+	return fmt.Sprintf("%dh%02dm", h, m)
+}

@@ -1,0 +1,211 @@
+package plan
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"sort"
+)
+
+// FormatVersion is the version of the JSON plan (--format json) and of the saved plan.
+const FormatVersion = 1
+
+// View is the JSON form of a plan: what `plan --format json` prints and, with the metadata
+// filled in, what `plan --out` saves. It holds no secret: changed secrets appear as keyed
+// fingerprints only.
+type View struct {
+	FormatVersion int `json:"formatVersion"`
+	// Metadata of a saved plan.
+	Tool           string       `json:"tool,omitempty"`
+	CreatedAt      string       `json:"createdAt,omitempty"`
+	LeafURL        string       `json:"leafUrl,omitempty"`
+	Account        string       `json:"account,omitempty"`
+	ManifestDigest string       `json:"manifestDigest,omitempty"`
+	Options        *OptionsView `json:"options,omitempty"`
+
+	Summary   SummaryView    `json:"summary"`
+	Changes   []ChangeView   `json:"changes"`
+	Conflicts []ConflictView `json:"conflicts"`
+	Notices   []NoticeView   `json:"notices"`
+	Estimate  Estimate       `json:"estimate"`
+}
+
+// OptionsView records the diff options a saved plan was computed with.
+type OptionsView struct {
+	Prune              bool `json:"prune"`
+	AdoptByEmail       bool `json:"adoptByEmail"`
+	ReplaceCredentials bool `json:"replaceCredentials"`
+	UpdateApps         bool `json:"updateApps"`
+}
+
+// SummaryView counts changes per action, overall and per kind.
+type SummaryView struct {
+	Counts
+	Conflict int               `json:"conflict"`
+	ByKind   map[string]Counts `json:"byKind"`
+}
+
+// ChangeView is one change.
+type ChangeView struct {
+	ID           string        `json:"id"`
+	Kind         string        `json:"kind"`
+	Action       string        `json:"action"`
+	ExternalID   string        `json:"externalId,omitempty"`
+	Provider     string        `json:"provider,omitempty"`
+	AppName      string        `json:"appName,omitempty"`
+	Environment  string        `json:"environment,omitempty"`
+	Reason       string        `json:"reason"`
+	Fields       []string      `json:"fields"`
+	FieldChanges []FieldChange `json:"fieldChanges,omitempty"`
+	Status       string        `json:"status,omitempty"`
+	LeafUserID   string        `json:"leafUserId,omitempty"`
+	Source       string        `json:"source,omitempty"`
+	// Base is the digest of the Leaf object the change was computed from.
+	Base string `json:"base"`
+}
+
+// ConflictView is a skipped grower.
+type ConflictView struct {
+	ExternalID  string   `json:"externalId"`
+	LeafUserIDs []string `json:"leafUserIds"`
+	Reason      string   `json:"reason"`
+	Source      string   `json:"source,omitempty"`
+}
+
+// NoticeView is something a person should know.
+type NoticeView struct {
+	ExternalID string `json:"externalId"`
+	Provider   string `json:"provider,omitempty"`
+	Status     string `json:"status,omitempty"`
+	Reason     string `json:"reason"`
+	Source     string `json:"source,omitempty"`
+}
+
+// View returns the JSON form of the plan with its estimate at rate requests per second.
+func (p *Plan) View(rate float64) *View {
+	t := p.Total()
+	v := &View{
+		FormatVersion: FormatVersion,
+		Summary:       SummaryView{Counts: t, Conflict: len(p.Conflicts), ByKind: map[string]Counts{}},
+		Changes:       []ChangeView{}, Conflicts: []ConflictView{}, Notices: []NoticeView{},
+		Estimate: p.Estimate(rate),
+		Options: &OptionsView{Prune: p.Options.Prune, AdoptByEmail: p.Options.AdoptByEmail,
+			ReplaceCredentials: p.Options.ReplaceCredentials, UpdateApps: p.Options.UpdateApps},
+	}
+	for _, k := range []Kind{KindUser, KindCredential, KindApp} {
+		if c := p.ByKind[k]; c != nil {
+			v.Summary.ByKind[k.String()] = *c
+		} else {
+			v.Summary.ByKind[k.String()] = Counts{}
+		}
+	}
+	for _, c := range p.Changes {
+		cv := ChangeView{ID: c.ID, Kind: c.Kind.String(), Action: c.Action.String(), ExternalID: c.ExternalID,
+			Provider: c.Provider, AppName: c.AppName, Environment: c.Environment, Reason: string(c.Reason),
+			Fields: []string{}, FieldChanges: c.Fields, Status: c.Status, LeafUserID: c.LeafUserID,
+			Source: c.Source.String(), Base: c.Base}
+		for _, f := range c.Fields {
+			cv.Fields = append(cv.Fields, f.Name)
+		}
+		v.Changes = append(v.Changes, cv)
+	}
+	for _, c := range p.Conflicts {
+		v.Conflicts = append(v.Conflicts, ConflictView{ExternalID: c.ExternalID, LeafUserIDs: c.LeafUserIDs,
+			Reason: string(c.Reason), Source: c.Source.String()})
+	}
+	for _, n := range p.Notices {
+		v.Notices = append(v.Notices, NoticeView{ExternalID: n.ExternalID, Provider: n.Provider, Status: n.Status,
+			Reason: string(n.Reason), Source: n.Source.String()})
+	}
+	return v
+}
+
+// Write encodes the view as indented JSON.
+func (v *View) Write(w io.Writer) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	return enc.Encode(v)
+}
+
+// ReadSaved decodes a saved plan.
+func ReadSaved(r io.Reader) (*View, error) {
+	var v View
+	dec := json.NewDecoder(r)
+	if err := dec.Decode(&v); err != nil {
+		return nil, fmt.Errorf("not a saved plan: %w", err)
+	}
+	if v.FormatVersion != FormatVersion {
+		return nil, fmt.Errorf("saved plan format version %d is not supported (this leaf-import reads %d)", v.FormatVersion, FormatVersion)
+	}
+	if v.LeafURL == "" || v.ManifestDigest == "" || v.Options == nil {
+		return nil, fmt.Errorf("not a saved plan: it lacks the Leaf URL, manifest digest or options (was it written by plan --out?)")
+	}
+	return &v, nil
+}
+
+// DiffOptions returns the diff options a saved plan was computed with.
+func (v *View) DiffOptions() Options {
+	return Options{Prune: v.Options.Prune, AdoptByEmail: v.Options.AdoptByEmail,
+		ReplaceCredentials: v.Options.ReplaceCredentials, UpdateApps: v.Options.UpdateApps}
+}
+
+// CheckTarget refuses a saved plan made against another Leaf URL or API-owner account, or from
+// another manifest.
+func (v *View) CheckTarget(leafURL, account, manifestDigest string) error {
+	switch {
+	case v.LeafURL != leafURL:
+		return fmt.Errorf("the plan was made against %s, not %s", v.LeafURL, leafURL)
+	case v.Account != "" && account != "" && v.Account != account:
+		return fmt.Errorf("the plan was made for API owner %q, not %q", v.Account, account)
+	case v.ManifestDigest != manifestDigest:
+		return fmt.Errorf("the manifest changed since the plan was made (digest %s, now %s)", v.ManifestDigest, manifestDigest)
+	}
+	return nil
+}
+
+// StaleChange is a saved change that no longer applies as reviewed.
+type StaleChange struct {
+	Saved ChangeView
+	Why   string
+}
+
+// Staleness splits a saved plan against a fresh plan of the same manifest and options: the
+// changes to apply (the fresh ones, with their payload), the stale ones, and fresh changes the
+// saved plan did not contain (never applied).
+type Staleness struct {
+	Apply []*Change
+	Stale []StaleChange
+	Extra []*Change
+}
+
+// CompareSaved compares the saved plan with a fresh one.
+func (v *View) CompareSaved(fresh *Plan) Staleness {
+	byID := map[string]*Change{}
+	for _, c := range fresh.Changes {
+		byID[c.ID] = c
+	}
+	var s Staleness
+	saved := map[string]bool{}
+	for _, sc := range v.Changes {
+		saved[sc.ID] = true
+		fc, ok := byID[sc.ID]
+		switch {
+		case !ok:
+			s.Stale = append(s.Stale, StaleChange{Saved: sc, Why: "Leaf changed: the change is no longer needed"})
+		case fc.Action.String() != sc.Action:
+			s.Stale = append(s.Stale, StaleChange{Saved: sc, Why: fmt.Sprintf("Leaf changed: it is now a %s", fc.Action)})
+		case fc.Base != sc.Base:
+			s.Stale = append(s.Stale, StaleChange{Saved: sc, Why: "the Leaf object changed since the plan was made"})
+		default:
+			s.Apply = append(s.Apply, fc)
+		}
+	}
+	for _, c := range fresh.Changes {
+		if !saved[c.ID] {
+			s.Extra = append(s.Extra, c)
+		}
+	}
+	sort.SliceStable(s.Stale, func(i, j int) bool { return s.Stale[i].Saved.ID < s.Stale[j].Saved.ID })
+	return s
+}
