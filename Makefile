@@ -32,7 +32,9 @@ demo: build
 ## bench: benchmarks and the figures the issues ask for (written to bench.out)
 bench:
 	( $(GO) test -run '^$$' -bench ClientThroughput -benchtime 20000x -count 3 ./internal/leaf && \
-	  $(GO) test -run '^$$' -bench PlanLarge -benchtime 1x ./internal/plan ) | tee bench.out
+	  $(GO) test -run '^$$' -bench PlanLarge -benchtime 1x ./internal/plan && \
+	  $(GO) test -run '^$$' -bench 'Apply' -benchtime 1x -timeout 30m ./cmd/leaf-import ) 2>&1 \
+	  | grep -v '^{"time"' | tee bench.out
 
 ## chaos: the long kill-and-resume suite against the sandbox
 chaos: build

@@ -17,12 +17,12 @@ func TestMain(m *testing.M) {
 }
 
 // runCLI runs the command line in-process and returns exit code, stdout and stderr.
-func runCLI(t *testing.T, env map[string]string, args ...string) (int, string, string) {
+func runCLI(t testing.TB, env map[string]string, args ...string) (int, string, string) {
 	t.Helper()
 	return runCLIContext(context.Background(), t, env, args...)
 }
 
-func runCLIContext(ctx context.Context, t *testing.T, env map[string]string, args ...string) (int, string, string) {
+func runCLIContext(ctx context.Context, t testing.TB, env map[string]string, args ...string) (int, string, string) {
 	t.Helper()
 	var out, errOut bytes.Buffer
 	io := &IOStreams{In: &bytes.Buffer{}, Out: &out, ErrOut: &errOut}

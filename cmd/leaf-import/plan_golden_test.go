@@ -46,7 +46,7 @@ func readGoldenCase(t *testing.T, dir string) goldenCase {
 }
 
 // sandboxFor starts a sandbox holding the case's state.
-func sandboxFor(t *testing.T, dir string) *sandbox.TestServer {
+func sandboxFor(t testing.TB, dir string) *sandbox.TestServer {
 	t.Helper()
 	var opts []sandbox.Option
 	if b, err := os.ReadFile(filepath.Join(dir, "state.json")); err == nil {

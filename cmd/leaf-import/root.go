@@ -69,6 +69,7 @@ LEAF_TOKEN, or LEAF_USERNAME and LEAF_PASSWORD.`,
 	root.AddCommand(
 		NewCmdValidate(f, nil),
 		NewCmdPlan(f, nil),
+		NewCmdApply(f, nil),
 		NewCmdProviders(f, nil),
 		NewCmdSandbox(f, nil),
 	)

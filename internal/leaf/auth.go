@@ -9,19 +9,10 @@ import (
 	"strings"
 )
 
-// Authenticate obtains a token with the configured username and password
-// (POST /api/authenticate, leaf-api.md §1.1). With a static token and no login it checks nothing
-// and returns nil.
-func (c *Client) Authenticate(ctx context.Context) error {
-	if !c.HasLogin() {
-		if _, tok := c.currentToken(); tok == "" {
-			return &AuthError{Err: errNoCredentials}
-		}
-		return nil
-	}
-	gen, _ := c.currentToken()
-	return c.reauthenticate(ctx, gen)
-}
+// Authenticate makes sure the client holds a token: it logs in with the configured username
+// and password (POST /api/authenticate, leaf-api.md §1.1) unless it already has a token. With a
+// static token and no login it checks nothing.
+func (c *Client) Authenticate(ctx context.Context) error { return c.ensureToken(ctx) }
 
 // ensureToken logs in before the first request when there is no token yet.
 func (c *Client) ensureToken(ctx context.Context) error {

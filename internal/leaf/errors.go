@@ -78,7 +78,10 @@ type AmbiguousError struct {
 }
 
 func (e *AmbiguousError) Error() string {
-	return fmt.Sprintf("leaf: %s %s: outcome unknown: %v", e.Method, e.Path, e.Err)
+	if e.Err == nil {
+		return fmt.Sprintf("leaf: %s %s: outcome unknown", e.Method, e.Path)
+	}
+	return e.Err.Error() + " (outcome unknown)"
 }
 
 // Unwrap returns the cause.

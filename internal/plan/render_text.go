@@ -137,6 +137,8 @@ func thousands(n int) string {
 func humanDuration(secs float64) string {
 	d := time.Duration(secs * float64(time.Second)).Round(time.Second)
 	switch {
+	case secs > 0 && d < time.Second:
+		return "<1s"
 	case d < time.Minute:
 		return fmt.Sprintf("%ds", int(d.Seconds()))
 	case d < time.Hour:

@@ -1,0 +1,288 @@
+package exec
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/leaf-import/leaf-import/internal/leaf"
+	"github.com/leaf-import/leaf-import/internal/plan"
+	"github.com/leaf-import/leaf-import/internal/report"
+)
+
+// API is what applying a plan needs of Leaf; *leaf.Client implements it.
+type API interface {
+	ListUsers(ctx context.Context, f leaf.UserFilter) ([]leaf.User, error)
+	GetUser(ctx context.Context, id string) (*leaf.User, error)
+	CreateUser(ctx context.Context, f leaf.UserFields) (*leaf.User, error)
+	UpdateUser(ctx context.Context, id string, f leaf.UserFields) (*leaf.User, error)
+	DeleteUser(ctx context.Context, id string) error
+	GetCredential(ctx context.Context, userID string, p *leaf.Provider) (*leaf.Credential, error)
+	CreateCredential(ctx context.Context, userID string, p *leaf.Provider, fields leaf.Fields) (*leaf.Credential, error)
+	DeleteCredential(ctx context.Context, userID string, p *leaf.Provider) error
+	GetAppKey(ctx context.Context, p *leaf.Provider, appName, env string) (*leaf.AppKey, error)
+	CreateAppKey(ctx context.Context, p *leaf.Provider, appName, env string, fields leaf.Fields) error
+	UpdateAppKey(ctx context.Context, p *leaf.Provider, appName, env string, fields leaf.Fields) error
+	DeleteAppKey(ctx context.Context, p *leaf.Provider, appName, env string) error
+}
+
+// DefaultLookupWindow is how long a user just created may take to appear in lists.
+const DefaultLookupWindow = 5 * time.Second
+
+// Options configure Apply.
+type Options struct {
+	// Concurrency is the number of workers (default 8).
+	Concurrency int
+	// LookupWindow bounds the re-checks of a user lookup after an ambiguous create.
+	LookupWindow time.Duration
+	RunID        string
+	// Journal receives intents, outcomes and records; nil for none.
+	Journal *Journal
+	// OnRecord is called once per finished change, from the workers (it must be safe for
+	// concurrent use).
+	OnRecord func(report.Record)
+	// Stop, once closed, stops scheduling: changes in flight finish, the rest are pending.
+	// Cancelling ctx instead aborts the requests in flight.
+	Stop  <-chan struct{}
+	Clock leaf.Clock
+	Log   *slog.Logger
+}
+
+// Result is what an apply did.
+type Result struct {
+	Records []report.Record
+	// Lookups counts objects looked up after an ambiguous or conflicting create.
+	Lookups int64
+	// Fatal is the error that stopped the run (authentication, journal), nil otherwise.
+	Fatal error
+	// Interrupted is set when Stop or ctx ended the run early.
+	Interrupted bool
+}
+
+// errFatal marks an error that must stop the whole run.
+type errFatal struct{ err error }
+
+func (e errFatal) Error() string { return e.err.Error() }
+func (e errFatal) Unwrap() error { return e.err }
+
+type runner struct {
+	api     API
+	opts    Options
+	seq     atomic.Int64
+	lookups atomic.Int64
+	mu      sync.Mutex
+	records []report.Record
+	stopped atomic.Bool
+}
+
+// Apply runs the changes in plan order: apps first, then growers, each grower's changes in
+// order on one worker, growers in parallel. Per-change failures are recorded and the run goes
+// on; only fatal errors (authentication, the journal) stop it.
+func Apply(ctx context.Context, changes []*plan.Change, api API, opts Options) *Result {
+	if opts.Concurrency < 1 {
+		opts.Concurrency = 8
+	}
+	if opts.LookupWindow <= 0 {
+		opts.LookupWindow = DefaultLookupWindow
+	}
+	if opts.Clock == nil {
+		opts.Clock = leaf.SystemClock{}
+	}
+	if opts.Log == nil {
+		opts.Log = slog.New(slog.DiscardHandler)
+	}
+	r := &runner{api: api, opts: opts}
+	var apps, growers [][]*plan.Change
+	for _, c := range changes {
+		if c.Kind == plan.KindApp {
+			apps = append(apps, []*plan.Change{c})
+			continue
+		}
+		if n := len(growers); n > 0 && growers[n-1][0].ExternalID == c.ExternalID {
+			growers[n-1] = append(growers[n-1], c)
+			continue
+		}
+		growers = append(growers, []*plan.Change{c})
+	}
+	res := &Result{}
+	err := r.schedule(ctx, apps)
+	if err == nil {
+		err = r.schedule(ctx, growers)
+	} else {
+		r.pending(growers)
+	}
+	var fe errFatal
+	if errors.As(err, &fe) {
+		res.Fatal = fe.err
+	}
+	res.Records = r.records
+	res.Lookups = r.lookups.Load()
+	res.Interrupted = r.stopped.Load() || ctx.Err() != nil
+	return res
+}
+
+// schedule runs groups on the bounded pool and waits for them.
+func (r *runner) schedule(ctx context.Context, groups [][]*plan.Change) error {
+	g, gctx := errgroup.WithContext(ctx)
+	sem := make(chan struct{}, r.opts.Concurrency)
+	for i, grp := range groups {
+		if r.isStopped() || gctx.Err() != nil {
+			r.pending(groups[i:])
+			break
+		}
+		select {
+		case sem <- struct{}{}:
+		case <-r.opts.Stop:
+		case <-gctx.Done():
+		}
+		if r.isStopped() || gctx.Err() != nil {
+			r.pending(groups[i:])
+			break
+		}
+		g.Go(func() error {
+			defer func() { <-sem }()
+			return r.group(gctx, grp)
+		})
+	}
+	return g.Wait()
+}
+
+func (r *runner) isStopped() bool {
+	if r.stopped.Load() {
+		return true
+	}
+	select {
+	case <-r.opts.Stop:
+		r.stopped.Store(true)
+		return true
+	default:
+		return false
+	}
+}
+
+func (r *runner) pending(groups [][]*plan.Change) {
+	for _, grp := range groups {
+		for _, c := range grp {
+			rec := baseRecord(c, c.LeafUserID)
+			rec.Status, rec.ErrorCode = report.StatusPending, report.CodeInterrupted
+			r.finish(rec)
+		}
+	}
+}
+
+// group runs one grower's changes in order (or one app change). A user that could not be
+// created leaves its credentials skipped; a stop leaves the rest pending.
+func (r *runner) group(ctx context.Context, changes []*plan.Change) error {
+	userID := ""
+	for i, c := range changes {
+		if i > 0 && (r.isStopped() || ctx.Err() != nil) {
+			r.pending([][]*plan.Change{changes[i:]})
+			return nil
+		}
+		if c.Kind == plan.KindCredential {
+			id := c.LeafUserID
+			if id == "" {
+				id = userID
+			}
+			if id == "" {
+				rec := baseRecord(c, "")
+				rec.Status, rec.ErrorCode = report.StatusSkipped, report.CodeDependency
+				rec.Error = "the grower's Leaf user was not created"
+				r.finish(rec)
+				continue
+			}
+			c = withUser(c, id)
+		}
+		rec, err := r.run(ctx, c)
+		r.finish(rec)
+		if err != nil {
+			r.pending([][]*plan.Change{changes[i+1:]})
+			return err
+		}
+		if c.Kind == plan.KindUser && rec.Status == report.StatusSucceeded {
+			userID = rec.LeafUserID
+		}
+	}
+	return nil
+}
+
+// withUser returns c acting on Leaf user id (the plan's change is not modified).
+func withUser(c *plan.Change, id string) *plan.Change {
+	cc := *c
+	cc.LeafUserID = id
+	return &cc
+}
+
+func baseRecord(c *plan.Change, userID string) report.Record {
+	return report.Record{ChangeID: c.ID, Kind: c.Kind.String(), Action: c.Action.String(), ExternalID: c.ExternalID,
+		Provider: c.Provider, AppName: c.AppName, LeafUserID: userID, Source: c.Source.String()}
+}
+
+// finish numbers a record, journals it and hands it on.
+func (r *runner) finish(rec report.Record) {
+	rec.Seq = int(r.seq.Add(1))
+	rec.RunID = r.opts.RunID
+	if rec.StartedAt.IsZero() {
+		rec.StartedAt = r.opts.Clock.Now().UTC()
+	}
+	if err := r.opts.Journal.Record(rec); err != nil {
+		r.opts.Log.Error("cannot write the journal", "err", err)
+	}
+	r.mu.Lock()
+	r.records = append(r.records, rec)
+	r.mu.Unlock()
+	if r.opts.OnRecord != nil {
+		r.opts.OnRecord(rec)
+	}
+}
+
+// run applies one change and returns its record; the error is fatal for the run.
+func (r *runner) run(ctx context.Context, c *plan.Change) (report.Record, error) {
+	rec := baseRecord(c, c.LeafUserID)
+	start := r.opts.Clock.Now()
+	rec.StartedAt = start.UTC()
+	stats := &leaf.CallStats{}
+	sctx := leaf.WithCallStats(ctx, stats)
+	res, err := r.step(sctx, c)
+	rec.Attempts = stats.Attempts
+	rec.HTTPStatus = stats.LastStatus
+	rec.DurationMs = r.opts.Clock.Now().Sub(start).Milliseconds()
+	if res.leafUserID != "" {
+		rec.LeafUserID = res.leafUserID
+	}
+	rec.ResolvedByLookup = res.resolved
+	switch {
+	case err == nil && res.code == "":
+		rec.Status = report.StatusSucceeded
+	default:
+		rec.Status = report.StatusFailed
+		rec.ErrorCode = res.code
+		if err != nil {
+			if rec.ErrorCode == "" {
+				rec.ErrorCode = leaf.ErrorCode(err)
+			}
+			rec.Error = err.Error()
+			if s := leaf.StatusCode(err); s != 0 {
+				rec.HTTPStatus = s
+			}
+		} else {
+			rec.Error = res.msg
+			if res.httpStatus != 0 {
+				rec.HTTPStatus = res.httpStatus
+			}
+		}
+	}
+	var fe errFatal
+	switch {
+	case errors.As(err, &fe):
+		return rec, fe
+	case leaf.IsAuth(err):
+		return rec, errFatal{err}
+	}
+	return rec, nil
+}

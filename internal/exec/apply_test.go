@@ -1,0 +1,480 @@
+package exec
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/leaf-import/leaf-import/internal/leaf"
+	"github.com/leaf-import/leaf-import/internal/plan"
+	"github.com/leaf-import/leaf-import/internal/report"
+)
+
+// fakeAPI is an in-memory Leaf for exec's unit tests. Hooks can fail or delay calls.
+type fakeAPI struct {
+	mu       sync.Mutex
+	users    map[string]*leaf.User // by id
+	posts    map[string]int        // POST /users by externalId
+	credPost map[string]int        // credential POSTs by externalId/provider
+	inFlight map[string]int        // calls in flight per externalId
+	overlap  atomic.Bool
+	calls    []string
+	seq      int
+	// hooks run before the operation; a non-nil error is returned instead (after commit when
+	// the hook says so).
+	onCreateUser func(ext string) (err error, afterCommit bool)
+	onCreateCred func(ext, provider string) (err error, afterCommit bool)
+	listHidden   bool
+}
+
+func newFake() *fakeAPI {
+	return &fakeAPI{users: map[string]*leaf.User{}, posts: map[string]int{}, credPost: map[string]int{}, inFlight: map[string]int{}}
+}
+
+func (f *fakeAPI) enter(ext string) func() {
+	f.mu.Lock()
+	f.inFlight[ext]++
+	if f.inFlight[ext] > 1 {
+		f.overlap.Store(true)
+	}
+	f.mu.Unlock()
+	time.Sleep(time.Millisecond)
+	return func() {
+		f.mu.Lock()
+		f.inFlight[ext]--
+		f.mu.Unlock()
+	}
+}
+
+func (f *fakeAPI) log(s string) {
+	f.mu.Lock()
+	f.calls = append(f.calls, s)
+	f.mu.Unlock()
+}
+
+func (f *fakeAPI) ListUsers(_ context.Context, flt leaf.UserFilter) ([]leaf.User, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []leaf.User
+	if f.listHidden {
+		return nil, nil
+	}
+	for _, u := range f.users {
+		if flt.ExternalID == "" || u.ExternalID == flt.ExternalID {
+			out = append(out, *u)
+		}
+	}
+	return out, nil
+}
+
+func (f *fakeAPI) GetUser(_ context.Context, id string) (*leaf.User, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if u, ok := f.users[id]; ok {
+		c := *u
+		return &c, nil
+	}
+	return nil, &leaf.APIError{StatusCode: 404}
+}
+
+func (f *fakeAPI) CreateUser(_ context.Context, fl leaf.UserFields) (*leaf.User, error) {
+	ext := *fl.ExternalID
+	defer f.enter(ext)()
+	f.log("POST user " + ext)
+	var hookErr error
+	after := false
+	if f.onCreateUser != nil {
+		hookErr, after = f.onCreateUser(ext)
+		if hookErr != nil && !after {
+			return nil, hookErr
+		}
+	}
+	f.mu.Lock()
+	f.seq++
+	u := &leaf.User{ID: fmt.Sprintf("u%d", f.seq), ExternalID: ext}
+	if fl.Name != nil {
+		u.Name = *fl.Name
+	}
+	f.users[u.ID] = u
+	f.posts[ext]++
+	f.mu.Unlock()
+	if hookErr != nil {
+		return nil, hookErr
+	}
+	return u, nil
+}
+
+func (f *fakeAPI) UpdateUser(_ context.Context, id string, fl leaf.UserFields) (*leaf.User, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	u, ok := f.users[id]
+	if !ok {
+		return nil, &leaf.APIError{StatusCode: 404}
+	}
+	if fl.Name != nil {
+		u.Name = *fl.Name
+	}
+	return u, nil
+}
+
+func (f *fakeAPI) DeleteUser(_ context.Context, id string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	delete(f.users, id)
+	return nil
+}
+
+func (f *fakeAPI) GetCredential(_ context.Context, userID string, p *leaf.Provider) (*leaf.Credential, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if u, ok := f.users[userID]; ok {
+		if c := u.Credential(p); c != nil {
+			return c, nil
+		}
+	}
+	return nil, &leaf.APIError{StatusCode: 404}
+}
+
+func (f *fakeAPI) CreateCredential(_ context.Context, userID string, p *leaf.Provider, fields leaf.Fields) (*leaf.Credential, error) {
+	f.mu.Lock()
+	u := f.users[userID]
+	f.mu.Unlock()
+	if u == nil {
+		return nil, &leaf.APIError{StatusCode: 404}
+	}
+	defer f.enter(u.ExternalID)()
+	f.log("POST credential " + u.ExternalID + "/" + p.Name)
+	var hookErr error
+	after := false
+	if f.onCreateCred != nil {
+		hookErr, after = f.onCreateCred(u.ExternalID, p.Name)
+		if hookErr != nil && !after {
+			return nil, hookErr
+		}
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if u.Credential(p) != nil {
+		return nil, &leaf.APIError{StatusCode: 409}
+	}
+	c := &leaf.Credential{Provider: p, ID: "c-" + u.ExternalID + p.Name, Status: "OK", Fields: fields}
+	u.Credentials = append(u.Credentials, c)
+	f.credPost[u.ExternalID+"/"+p.Name]++
+	if hookErr != nil {
+		return nil, hookErr
+	}
+	return c, nil
+}
+
+func (f *fakeAPI) DeleteCredential(_ context.Context, userID string, p *leaf.Provider) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	u := f.users[userID]
+	if u == nil || u.Credential(p) == nil {
+		return &leaf.APIError{StatusCode: 404}
+	}
+	var keep []*leaf.Credential
+	for _, c := range u.Credentials {
+		if c.Provider != p {
+			keep = append(keep, c)
+		}
+	}
+	u.Credentials = keep
+	f.calls = append(f.calls, "DELETE credential "+u.ExternalID+"/"+p.Name)
+	return nil
+}
+
+func (f *fakeAPI) GetAppKey(context.Context, *leaf.Provider, string, string) (*leaf.AppKey, error) {
+	return nil, &leaf.APIError{StatusCode: 404}
+}
+
+func (f *fakeAPI) CreateAppKey(_ context.Context, p *leaf.Provider, name, env string, _ leaf.Fields) error {
+	f.log("POST app " + p.Name + "/" + name)
+	return nil
+}
+func (f *fakeAPI) UpdateAppKey(context.Context, *leaf.Provider, string, string, leaf.Fields) error {
+	return nil
+}
+func (f *fakeAPI) DeleteAppKey(context.Context, *leaf.Provider, string, string) error { return nil }
+
+// instantClock makes lookup waits free.
+type instantClock struct{ now atomic.Int64 }
+
+func (c *instantClock) Now() time.Time { return time.Unix(0, c.now.Load()) }
+func (c *instantClock) Sleep(ctx context.Context, d time.Duration) error {
+	c.now.Add(int64(d))
+	return ctx.Err()
+}
+
+// planFor computes the plan of growers against the fake's state.
+func planFor(t *testing.T, f *fakeAPI, manifest string) *plan.Plan {
+	t.Helper()
+	m, ps := plan.Parse("m.yaml", strings.NewReader(manifest), nilSource{})
+	require.Empty(t, ps, ps.Error())
+	users, _ := f.ListUsers(context.Background(), leaf.UserFilter{})
+	return plan.Diff(m, &leaf.Snapshot{Users: users, AppKeys: map[string][]leaf.AppKey{}}, plan.Options{})
+}
+
+type nilSource struct{}
+
+func (nilSource) Getenv(string) (string, bool) { return "", false }
+func (nilSource) Open(name string) (io.ReadCloser, error) {
+	return nil, os.ErrNotExist
+}
+
+func manifestOf(n int) string {
+	var b strings.Builder
+	b.WriteString("apps:\n  - {provider: AgLeader, appName: a, publicKey: p, privateKey: k}\ngrowers:\n")
+	for i := range n {
+		fmt.Fprintf(&b, "  - externalId: g%02d\n    name: G\n    connections:\n", i)
+		b.WriteString("      AgLeader: {refreshToken: r, publicKey: p, privateKey: k}\n")
+		b.WriteString("      Valley: {apid: a, initializationVector: i, key: k, username: u, password: p}\n")
+	}
+	return b.String()
+}
+
+func byID(recs []report.Record) map[string]report.Record {
+	m := map[string]report.Record{}
+	for _, r := range recs {
+		m[r.ChangeID] = r
+	}
+	return m
+}
+
+func TestApplyOrdersAndParallelises(t *testing.T) {
+	f := newFake()
+	p := planFor(t, f, manifestOf(20))
+	var onRecord atomic.Int64
+	res := Apply(context.Background(), p.Changes, f, Options{Concurrency: 8, RunID: "r1", Clock: &instantClock{},
+		OnRecord: func(report.Record) { onRecord.Add(1) }})
+	require.Nil(t, res.Fatal)
+	require.Len(t, res.Records, 61)
+	assert.Equal(t, int64(61), onRecord.Load())
+	for _, r := range res.Records {
+		assert.Equal(t, report.StatusSucceeded, r.Status, "%+v", r)
+		assert.Equal(t, "r1", r.RunID)
+	}
+	assert.False(t, f.overlap.Load(), "one worker owns a grower at a time")
+	assert.Equal(t, "POST app AgLeader/a", f.calls[0], "apps first")
+	seenUser := map[string]bool{}
+	for _, c := range f.calls {
+		parts := strings.Fields(c)
+		if parts[1] == "user" {
+			seenUser[parts[2]] = true
+		}
+		if parts[1] == "credential" {
+			ext, _, _ := strings.Cut(parts[2], "/")
+			assert.True(t, seenUser[ext], "the user before its credentials: %s", c)
+		}
+	}
+	seqs := map[int]bool{}
+	for _, r := range res.Records {
+		assert.False(t, seqs[r.Seq])
+		seqs[r.Seq] = true
+	}
+}
+
+func TestApplySkipsCredentialsOfAUserNotCreated(t *testing.T) {
+	f := newFake()
+	f.onCreateUser = func(ext string) (error, bool) {
+		if ext == "g01" {
+			return &leaf.APIError{StatusCode: 400, Title: "bad"}, false
+		}
+		return nil, false
+	}
+	res := Apply(context.Background(), planFor(t, f, manifestOf(3)).Changes, f, Options{Concurrency: 2, Clock: &instantClock{}})
+	recs := byID(res.Records)
+	assert.Equal(t, report.StatusFailed, recs["user:g01"].Status)
+	assert.Equal(t, "http-400", recs["user:g01"].ErrorCode)
+	for _, p := range []string{"AgLeader", "Valley"} {
+		r := recs["credential:g01/"+p]
+		assert.Equal(t, report.StatusSkipped, r.Status)
+		assert.Equal(t, report.CodeDependency, r.ErrorCode)
+	}
+	assert.Equal(t, report.StatusSucceeded, recs["credential:g02/Valley"].Status)
+}
+
+func TestApplyResolvesAmbiguousCreatesByLookupNeverPostingTwice(t *testing.T) {
+	f := newFake()
+	lost := &leaf.AmbiguousError{Method: "POST", Path: "/users", Err: errors.New("connection reset")}
+	f.onCreateUser = func(ext string) (error, bool) {
+		switch ext {
+		case "g00":
+			return lost, true // committed, answer lost
+		case "g01":
+			return lost, false // never committed
+		}
+		return nil, false
+	}
+	f.onCreateCred = func(ext, provider string) (error, bool) {
+		if ext == "g02" && provider == "AgLeader" {
+			return lost, true
+		}
+		return nil, false
+	}
+	dir := t.TempDir()
+	j, err := OpenJournal(filepath.Join(dir, "j.jsonl"), report.JournalLine{RunID: "r1"})
+	require.NoError(t, err)
+	res := Apply(context.Background(), planFor(t, f, manifestOf(3)).Changes, f, Options{Concurrency: 3, Clock: &instantClock{},
+		LookupWindow: 2 * time.Second, Journal: j, RunID: "r1"})
+	require.NoError(t, j.Close())
+	recs := byID(res.Records)
+
+	assert.Equal(t, report.StatusSucceeded, recs["user:g00"].Status)
+	assert.True(t, recs["user:g00"].ResolvedByLookup)
+	assert.Equal(t, report.StatusSucceeded, recs["credential:g00/Valley"].Status, "the grower goes on with the user found")
+	assert.Equal(t, report.StatusFailed, recs["user:g01"].Status)
+	assert.Equal(t, report.CodeNotCreated, recs["user:g01"].ErrorCode)
+	assert.Equal(t, report.StatusSucceeded, recs["credential:g02/AgLeader"].Status)
+	assert.True(t, recs["credential:g02/AgLeader"].ResolvedByLookup)
+	assert.Equal(t, int64(3), res.Lookups)
+	for ext, n := range f.posts {
+		assert.LessOrEqual(t, n, 1, "POST /users for %s", ext)
+	}
+	for k, n := range f.credPost {
+		assert.Equal(t, 1, n, "credential POSTs for %s", k)
+	}
+
+	lines, err := report.ReadJournal(mustOpen(t, filepath.Join(dir, "j.jsonl")))
+	require.NoError(t, err)
+	p := report.PriorFromJournal(lines)
+	assert.Empty(t, p.Unresolved, "every intent has an outcome")
+	assert.Equal(t, recs["user:g00"].LeafUserID, p.Created["g00"], "the journal knows the user found by lookup")
+	assert.Len(t, p.Done(), 7, "the app, two users and four credentials")
+}
+
+func mustOpen(t *testing.T, path string) *os.File {
+	t.Helper()
+	f, err := os.Open(path)
+	require.NoError(t, err)
+	t.Cleanup(func() { f.Close() })
+	return f
+}
+
+func TestApplyCredentialConflictIsLookedUp(t *testing.T) {
+	f := newFake()
+	p := planFor(t, f, manifestOf(2))
+	// Someone attaches g00's Valley credential (with other values) and g01's AgLeader (the same)
+	// between the plan and the apply.
+	f.onCreateUser = func(ext string) (error, bool) { return nil, false }
+	res := Apply(context.Background(), p.Changes[:1], f, Options{Clock: &instantClock{}}) // the app
+	require.Len(t, res.Records, 1)
+	done := map[string]string{}
+	f.onCreateCred = func(ext, provider string) (error, bool) {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		if done[ext+provider] != "" {
+			return nil, false
+		}
+		var u *leaf.User
+		for _, x := range f.users {
+			if x.ExternalID == ext {
+				u = x
+			}
+		}
+		pr, _ := leaf.LookupProvider(provider)
+		switch {
+		case ext == "g00" && provider == "Valley":
+			u.Credentials = append(u.Credentials, &leaf.Credential{Provider: pr, ID: "other", Fields: leaf.FieldsFromMap(map[string]string{"apid": "someone-else"})})
+		case ext == "g01" && provider == "AgLeader":
+			u.Credentials = append(u.Credentials, &leaf.Credential{Provider: pr, ID: "same", Fields: leaf.FieldsFromMap(map[string]string{"publicKey": "p", "privateKey": "k"})})
+		}
+		done[ext+provider] = "x"
+		return nil, false
+	}
+	res = Apply(context.Background(), p.Changes[1:], f, Options{Clock: &instantClock{}})
+	recs := byID(res.Records)
+	assert.Equal(t, report.CodeExistsDifferent, recs["credential:g00/Valley"].ErrorCode)
+	assert.Equal(t, report.StatusSucceeded, recs["credential:g01/AgLeader"].Status)
+	assert.True(t, recs["credential:g01/AgLeader"].ResolvedByLookup)
+}
+
+func TestApplyStopsOnAuthFailureAndOnStop(t *testing.T) {
+	f := newFake()
+	var n atomic.Int64
+	f.onCreateUser = func(ext string) (error, bool) {
+		if n.Add(1) == 3 {
+			return &leaf.AuthError{Err: errors.New("401")}, false
+		}
+		return nil, false
+	}
+	p := planFor(t, f, manifestOf(30))
+	res := Apply(context.Background(), p.Changes, f, Options{Concurrency: 1, Clock: &instantClock{}})
+	require.Error(t, res.Fatal)
+	assert.True(t, leaf.IsAuth(res.Fatal))
+	counts := report.Summarize(res.Records, 0, nil, 0, 0)
+	assert.Equal(t, len(p.Changes), counts.Total(), "every change has a record")
+	assert.Positive(t, counts.Pending)
+	assert.Less(t, len(f.calls), 10, "nothing more was sent after the authentication failure")
+
+	f2 := newFake()
+	stop := make(chan struct{})
+	close(stop)
+	res = Apply(context.Background(), planFor(t, f2, manifestOf(5)).Changes, f2, Options{Stop: stop, Clock: &instantClock{}})
+	assert.True(t, res.Interrupted)
+	for _, r := range res.Records {
+		assert.Equal(t, report.StatusPending, r.Status)
+	}
+	assert.Empty(t, f2.calls)
+}
+
+func TestJournalGroupCommitKeepsEveryLine(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "j.jsonl")
+	j, err := OpenJournal(path, report.JournalLine{RunID: "r"})
+	require.NoError(t, err)
+	c := &plan.Change{ID: "user:x", Kind: plan.KindUser, Action: plan.ActionCreate}
+	var wg sync.WaitGroup
+	for w := range 20 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 50 {
+				require.NoError(t, j.Outcome(c, "post", w, "", report.OutcomeSucceeded, fmt.Sprintf("%d-%d", w, i), 200, ""))
+			}
+		}()
+	}
+	wg.Wait()
+	require.NoError(t, j.Close())
+	info, err := os.Stat(path)
+	require.NoError(t, err)
+	assert.Equal(t, os.FileMode(0o600), info.Mode().Perm())
+	data, err := os.ReadFile(path)
+	require.NoError(t, err)
+	lines := strings.Split(strings.TrimSpace(string(data)), "\n")
+	require.Len(t, lines, 1+20*50)
+	last := map[int]int{}
+	for _, l := range lines[1:] {
+		var jl report.JournalLine
+		require.NoError(t, json.Unmarshal([]byte(l), &jl))
+		var w, i int
+		fmt.Sscanf(jl.LeafID, "%d-%d", &w, &i)
+		assert.Equal(t, last[w], i, "a writer's lines stay in order")
+		last[w] = i + 1
+	}
+}
+
+func TestLock(t *testing.T) {
+	target := filepath.Join(t.TempDir(), "run.json")
+	l, err := AcquireLock(target)
+	require.NoError(t, err)
+	_, err = AcquireLock(target)
+	var le *LockedError
+	require.ErrorAs(t, err, &le)
+	assert.Contains(t, le.Holder, fmt.Sprintf("pid %d", os.Getpid()))
+	l.Release()
+	l2, err := AcquireLock(target)
+	require.NoError(t, err, "free again")
+	l2.Release()
+}

@@ -1,0 +1,116 @@
+package exec
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/leaf-import/leaf-import/internal/leaf"
+	"github.com/leaf-import/leaf-import/internal/report"
+)
+
+// Resolve settles an earlier run's intents that have no outcome (requests whose fate a crash or
+// a kill hid) by looking their objects up in Leaf, never by sending them again, and journals
+// what it found. It returns the users it found created, by externalId.
+func Resolve(ctx context.Context, api API, prior *report.Prior, j *Journal, window time.Duration, clock leaf.Clock, log *slog.Logger) (map[string]string, error) {
+	if clock == nil {
+		clock = leaf.SystemClock{}
+	}
+	r := &runner{api: api, opts: Options{LookupWindow: window, Clock: clock}}
+	created := map[string]string{}
+	for _, in := range prior.Unresolved {
+		found, id, err := r.lookupIntent(ctx, in)
+		if err != nil {
+			return nil, err
+		}
+		status := report.OutcomeAbsent
+		if found {
+			status = report.OutcomeFound
+		}
+		if in.Kind == "user" && in.Step == report.StepPost && found {
+			created[in.ExternalID] = id
+		}
+		if err := j.Resolved(in, status, id); err != nil {
+			return nil, err
+		}
+		if log != nil {
+			log.Info("resolved an unfinished request of an earlier run by lookup", "change", in.ChangeID,
+				"step", in.Step, "found", found)
+		}
+	}
+	return created, nil
+}
+
+// lookupIntent looks up the object an intent was about.
+func (r *runner) lookupIntent(ctx context.Context, in report.JournalLine) (bool, string, error) {
+	p, _ := leaf.LookupProvider(in.Provider)
+	switch in.Kind {
+	case "user":
+		if in.Step == report.StepPost {
+			users, err := r.lookupUser(ctx, in.ExternalID)
+			if err != nil || len(users) == 0 {
+				return false, "", err
+			}
+			return true, users[0].ID, nil
+		}
+		u, err := r.api.GetUser(ctx, in.LeafUserID)
+		return found(err, idOf(u))
+	case "credential":
+		if p == nil || in.LeafUserID == "" {
+			return false, "", nil
+		}
+		cr, err := r.api.GetCredential(ctx, in.LeafUserID, p)
+		id := ""
+		if cr != nil {
+			id = cr.ID
+		}
+		return found(err, id)
+	case "app":
+		if p == nil {
+			return false, "", nil
+		}
+		_, err := r.api.GetAppKey(ctx, p, in.AppName, in.Env)
+		return found(err, "")
+	}
+	return false, "", nil
+}
+
+func found(err error, id string) (bool, string, error) {
+	switch {
+	case err == nil:
+		return true, id, nil
+	case leaf.IsNotFound(err):
+		return false, "", nil
+	}
+	return false, "", err
+}
+
+// Overlay adds to a snapshot the users earlier runs created that a lagging user list does not
+// show yet, read by id: an outcome in the journal wins over a list that does not show the
+// object. It returns how many it added.
+func Overlay(ctx context.Context, api API, snap *leaf.Snapshot, created map[string]string) (int, error) {
+	if len(created) == 0 {
+		return 0, nil
+	}
+	have := make(map[string]bool, len(snap.Users))
+	for _, u := range snap.Users {
+		have[u.ID] = true
+	}
+	added := 0
+	for _, id := range created {
+		if have[id] {
+			continue
+		}
+		u, err := api.GetUser(ctx, id)
+		if leaf.IsNotFound(err) {
+			continue // deleted since
+		}
+		if err != nil {
+			return added, err
+		}
+		snap.Users = append(snap.Users, *u)
+		have[id] = true
+		added++
+	}
+	return added, nil
+}

@@ -1,0 +1,306 @@
+package exec
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/leaf-import/leaf-import/internal/leaf"
+	"github.com/leaf-import/leaf-import/internal/plan"
+	"github.com/leaf-import/leaf-import/internal/report"
+)
+
+// stepResult is what running a change produced besides an error.
+type stepResult struct {
+	leafUserID string
+	// resolved: the create's answer was lost and a lookup found the object.
+	resolved bool
+	// code and msg describe a failure that is not an API error (report.CodeNotCreated, ...).
+	code, msg string
+	// httpStatus is the status of the request that failed, when a lookup followed it.
+	httpStatus int
+}
+
+func (r *runner) step(ctx context.Context, c *plan.Change) (stepResult, error) {
+	switch c.Kind {
+	case plan.KindUser:
+		switch c.Action {
+		case plan.ActionCreate:
+			return r.createUser(ctx, c)
+		case plan.ActionUpdate:
+			_, err := r.send(ctx, c, report.StepPatch, 0, func() (string, error) {
+				u, err := r.api.UpdateUser(ctx, c.LeafUserID, userFields(c))
+				return idOf(u), err
+			})
+			return stepResult{leafUserID: c.LeafUserID}, err
+		case plan.ActionDelete:
+			_, err := r.send(ctx, c, report.StepDelete, 0, func() (string, error) {
+				return "", gone(r.api.DeleteUser(ctx, c.LeafUserID))
+			})
+			return stepResult{leafUserID: c.LeafUserID}, err
+		}
+	case plan.KindCredential:
+		p, _ := leaf.LookupProvider(c.Provider)
+		switch c.Action {
+		case plan.ActionCreate:
+			return r.createCredential(ctx, c, p, 0)
+		case plan.ActionReplace:
+			// A replace is journaled as one change in two phases: if it is cut between them, the
+			// resume finds the credential absent and posts it.
+			if _, err := r.deleteCredential(ctx, c, p, 1); err != nil {
+				return stepResult{leafUserID: c.LeafUserID}, err
+			}
+			return r.createCredential(ctx, c, p, 2)
+		case plan.ActionDelete:
+			return r.deleteCredential(ctx, c, p, 0)
+		}
+	case plan.KindApp:
+		p, _ := leaf.LookupProvider(c.Provider)
+		switch c.Action {
+		case plan.ActionCreate:
+			return r.createApp(ctx, c, p)
+		case plan.ActionUpdate:
+			_, err := r.send(ctx, c, report.StepPut, 0, func() (string, error) {
+				return "", r.api.UpdateAppKey(ctx, p, c.AppName, c.Environment, c.App.Fields)
+			})
+			return stepResult{}, err
+		case plan.ActionDelete:
+			_, err := r.send(ctx, c, report.StepDelete, 0, func() (string, error) {
+				return "", gone(r.api.DeleteAppKey(ctx, p, c.AppName, c.Environment))
+			})
+			return stepResult{}, err
+		}
+	}
+	return stepResult{}, fmt.Errorf("exec: no step for %s %s", c.Action, c.Kind)
+}
+
+// gone treats a 404 on DELETE as done: the object is not there, as wanted.
+func gone(err error) error {
+	if leaf.IsNotFound(err) {
+		return nil
+	}
+	return err
+}
+
+func idOf(u *leaf.User) string {
+	if u == nil {
+		return ""
+	}
+	return u.ID
+}
+
+// inDoubt reports whether a request's effect is unknown: its answer was lost, or it was
+// cancelled after it may have left.
+func inDoubt(err error) bool {
+	return leaf.IsAmbiguous(err) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
+}
+
+// send journals an intent, runs do, and journals the outcome when it is known. An outcome in
+// doubt is left open for a lookup (now, or by a resume).
+func (r *runner) send(ctx context.Context, c *plan.Change, step string, phase int, do func() (string, error)) (string, error) {
+	if err := r.opts.Journal.Intent(c, step, phase, c.LeafUserID); err != nil {
+		return "", errFatal{err}
+	}
+	id, err := do()
+	if inDoubt(err) {
+		return id, err
+	}
+	status, class := report.OutcomeSucceeded, ""
+	if err != nil {
+		status, class = report.OutcomeFailed, leaf.ErrorCode(err)
+	}
+	if jerr := r.opts.Journal.Outcome(c, step, phase, c.LeafUserID, status, id, leaf.StatusCode(err), class); jerr != nil {
+		return id, errFatal{jerr}
+	}
+	return id, err
+}
+
+// settle journals what a lookup found for a step whose answer was lost.
+func (r *runner) settle(c *plan.Change, step string, phase int, found bool, leafID string) error {
+	status := report.OutcomeAbsent
+	if found {
+		status = report.OutcomeFound
+	}
+	if err := r.opts.Journal.Outcome(c, step, phase, c.LeafUserID, status, leafID, 0, "lookup"); err != nil {
+		return errFatal{err}
+	}
+	return nil
+}
+
+// userFields are the fields a user change sends: every managed field on create; on update the
+// changed ones (and externalId when adopting).
+func userFields(c *plan.Change) leaf.UserFields {
+	g := c.Grower
+	var f leaf.UserFields
+	set := func(name string, v string, dst **string) {
+		if v == "" {
+			return
+		}
+		if c.Action != plan.ActionCreate {
+			changed := false
+			for _, fc := range c.Fields {
+				changed = changed || fc.Name == name
+			}
+			if !changed {
+				return
+			}
+		}
+		val := v
+		*dst = &val
+	}
+	set("name", g.Name, &f.Name)
+	set("email", g.Email, &f.Email)
+	set("phone", g.Phone, &f.Phone)
+	set("address", g.Address, &f.Address)
+	set("externalId", g.ExternalID, &f.ExternalID)
+	if c.Action == plan.ActionCreate {
+		ext := g.ExternalID
+		f.ExternalID = &ext
+	}
+	return f
+}
+
+// createUser posts the user once. If its answer is lost, the user is looked up by externalId
+// (re-checking for the lookup window, since a new user can take a moment to appear in lists)
+// and never posted a second time.
+func (r *runner) createUser(ctx context.Context, c *plan.Change) (stepResult, error) {
+	id, err := r.send(ctx, c, report.StepPost, 0, func() (string, error) {
+		u, err := r.api.CreateUser(ctx, userFields(c))
+		return idOf(u), err
+	})
+	if err == nil || !leaf.IsAmbiguous(err) {
+		return stepResult{leafUserID: id}, err
+	}
+	r.lookups.Add(1)
+	users, lerr := r.lookupUser(ctx, c.ExternalID)
+	if lerr != nil {
+		return stepResult{}, lerr
+	}
+	switch len(users) {
+	case 0:
+		if err := r.settle(c, report.StepPost, 0, false, ""); err != nil {
+			return stepResult{}, err
+		}
+		return stepResult{code: report.CodeNotCreated, httpStatus: leaf.StatusCode(err),
+			msg: "a lookup did not find the user after " + err.Error() + "; the next run creates it"}, nil
+	case 1:
+		if err := r.settle(c, report.StepPost, 0, true, users[0].ID); err != nil {
+			return stepResult{}, err
+		}
+		r.opts.Log.Debug("an ambiguous user create was found by lookup", "externalId", c.ExternalID, "leafUserId", users[0].ID)
+		return stepResult{leafUserID: users[0].ID, resolved: true}, nil
+	}
+	if err := r.settle(c, report.StepPost, 0, true, users[0].ID); err != nil {
+		return stepResult{}, err
+	}
+	return stepResult{code: report.CodeConflict, msg: fmt.Sprintf("%d Leaf users now carry this externalId", len(users))}, nil
+}
+
+// lookupUser lists the users with an externalId, re-checking until one appears or the lookup
+// window ends.
+func (r *runner) lookupUser(ctx context.Context, ext string) ([]leaf.User, error) {
+	deadline := r.opts.Clock.Now().Add(r.opts.LookupWindow)
+	for {
+		users, err := r.api.ListUsers(ctx, leaf.UserFilter{ExternalID: ext})
+		if err != nil {
+			return nil, err
+		}
+		var exact []leaf.User
+		for _, u := range users {
+			if u.ExternalID == ext {
+				exact = append(exact, u)
+			}
+		}
+		left := deadline.Sub(r.opts.Clock.Now())
+		if len(exact) > 0 || left <= 0 {
+			return exact, nil
+		}
+		if err := r.opts.Clock.Sleep(ctx, min(left, 500*time.Millisecond)); err != nil {
+			return nil, err
+		}
+	}
+}
+
+// createCredential posts a credential once; a lost answer or a 409 is settled by reading the
+// credential back.
+func (r *runner) createCredential(ctx context.Context, c *plan.Change, p *leaf.Provider, phase int) (stepResult, error) {
+	res := stepResult{leafUserID: c.LeafUserID}
+	_, err := r.send(ctx, c, report.StepPost, phase, func() (string, error) {
+		cr, err := r.api.CreateCredential(ctx, c.LeafUserID, p, c.Connection.Fields)
+		if cr != nil {
+			return cr.ID, err
+		}
+		return "", err
+	})
+	if err == nil || !(leaf.IsAmbiguous(err) || leaf.IsConflict(err)) {
+		return res, err
+	}
+	r.lookups.Add(1)
+	cur, lerr := r.api.GetCredential(ctx, c.LeafUserID, p)
+	switch {
+	case leaf.IsNotFound(lerr):
+		if err := r.settle(c, report.StepPost, phase, false, ""); err != nil {
+			return res, err
+		}
+		res.code, res.msg, res.httpStatus = report.CodeNotCreated, "a lookup did not find the credential after "+err.Error()+"; the next run posts it", leaf.StatusCode(err)
+		return res, nil
+	case lerr != nil:
+		return res, lerr
+	}
+	if err := r.settle(c, report.StepPost, phase, true, cur.ID); err != nil {
+		return res, err
+	}
+	if !sameCredential(c.Connection, cur) {
+		res.code, res.msg = report.CodeExistsDifferent, "Leaf holds another "+p.Name+" credential for this user"
+		return res, nil
+	}
+	res.resolved = true
+	return res, nil
+}
+
+// sameCredential reports whether the credential Leaf holds is the one the manifest describes, by
+// the fields a plan compares.
+func sameCredential(conn *plan.Connection, cur *leaf.Credential) bool {
+	for _, f := range conn.Provider.ComparedFields() {
+		want, ok := conn.Fields.Get(f)
+		have, returned := cur.Fields.Get(f)
+		if ok && returned && want != have {
+			return false
+		}
+	}
+	return true
+}
+
+func (r *runner) deleteCredential(ctx context.Context, c *plan.Change, p *leaf.Provider, phase int) (stepResult, error) {
+	_, err := r.send(ctx, c, report.StepDelete, phase, func() (string, error) {
+		return "", gone(r.api.DeleteCredential(ctx, c.LeafUserID, p))
+	})
+	return stepResult{leafUserID: c.LeafUserID}, err
+}
+
+// createApp posts an app registration once; a lost answer or a 409 is settled by reading it.
+func (r *runner) createApp(ctx context.Context, c *plan.Change, p *leaf.Provider) (stepResult, error) {
+	_, err := r.send(ctx, c, report.StepPost, 0, func() (string, error) {
+		return "", r.api.CreateAppKey(ctx, p, c.AppName, c.Environment, c.App.Fields)
+	})
+	if err == nil || !(leaf.IsAmbiguous(err) || leaf.IsConflict(err)) {
+		return stepResult{}, err
+	}
+	r.lookups.Add(1)
+	_, lerr := r.api.GetAppKey(ctx, p, c.AppName, c.Environment)
+	switch {
+	case leaf.IsNotFound(lerr):
+		if err := r.settle(c, report.StepPost, 0, false, ""); err != nil {
+			return stepResult{}, err
+		}
+		return stepResult{code: report.CodeNotCreated, httpStatus: leaf.StatusCode(err),
+			msg: "a lookup did not find the app after " + err.Error() + "; the next run posts it"}, nil
+	case lerr != nil:
+		return stepResult{}, lerr
+	}
+	if err := r.settle(c, report.StepPost, 0, true, ""); err != nil {
+		return stepResult{}, err
+	}
+	return stepResult{resolved: true}, nil
+}

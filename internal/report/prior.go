@@ -1,0 +1,180 @@
+package report
+
+import (
+	"fmt"
+	"os"
+	"strings"
+)
+
+// Prior is what earlier runs of a migration left: read from a journal or a report, it tells a
+// resumed run what is done and what is in doubt.
+type Prior struct {
+	// LeafURL, Account and ManifestDigest are the first run's (empty from a CSV report).
+	LeafURL        string
+	Account        string
+	ManifestDigest string
+	// ReportPath is the report file the last journaled run wrote ("" from a report).
+	ReportPath string
+	// RunIDs are the earlier runs, oldest first.
+	RunIDs []string
+	// Records holds the latest record of each change.
+	Records map[string]Record
+	// Created maps an externalId to the Leaf user an earlier run created (or found after an
+	// ambiguous create): it exists even while a lagging list does not show it yet.
+	Created map[string]string
+	// Unresolved are intents without an outcome: requests whose fate is unknown (a crash or a
+	// kill between the request and its answer).
+	Unresolved []JournalLine
+	// FromJournal is set when Prior was read from a journal.
+	FromJournal bool
+}
+
+// Done returns the records of changes that succeeded, in the order they were recorded.
+func (p *Prior) Done() []Record {
+	var out []Record
+	for _, r := range p.Records {
+		if r.Status == StatusSucceeded {
+			out = append(out, r)
+		}
+	}
+	sortRecords(out)
+	return out
+}
+
+// All returns every latest record.
+func (p *Prior) All() []Record {
+	out := make([]Record, 0, len(p.Records))
+	for _, r := range p.Records {
+		out = append(out, r)
+	}
+	sortRecords(out)
+	return out
+}
+
+func sortRecords(rs []Record) {
+	// Records of earlier runs keep their run order, then their sequence.
+	for i := 1; i < len(rs); i++ {
+		for j := i; j > 0 && less(rs[j], rs[j-1]); j-- {
+			rs[j], rs[j-1] = rs[j-1], rs[j]
+		}
+	}
+}
+
+func less(a, b Record) bool {
+	if !a.StartedAt.Equal(b.StartedAt) {
+		return a.StartedAt.Before(b.StartedAt)
+	}
+	return a.Seq < b.Seq
+}
+
+// PriorFromJournal replays journal lines.
+func PriorFromJournal(lines []JournalLine) *Prior {
+	p := &Prior{Records: map[string]Record{}, Created: map[string]string{}, FromJournal: true}
+	open := map[string]JournalLine{}
+	var order []string
+	// last holds each change's last intent or outcome: a change whose outcome reached the
+	// journal and whose record did not (records are not waited for) gets one from it.
+	last := map[string]JournalLine{}
+	var changes []string
+	for _, l := range lines {
+		if (l.Type == LineIntent || l.Type == LineOutcome) && l.ChangeID != "" {
+			if _, seen := last[l.ChangeID]; !seen {
+				changes = append(changes, l.ChangeID)
+			}
+			last[l.ChangeID] = l
+		}
+		switch l.Type {
+		case LineHeader:
+			if p.LeafURL == "" {
+				p.LeafURL, p.Account, p.ManifestDigest = l.LeafURL, l.Account, l.ManifestDigest
+			}
+			p.RunIDs = append(p.RunIDs, l.RunID)
+			if l.Report != "" {
+				p.ReportPath = l.Report
+			}
+		case LineIntent:
+			if _, seen := open[l.Key()]; !seen {
+				order = append(order, l.Key())
+			}
+			open[l.Key()] = l
+		case LineOutcome:
+			delete(open, l.Key())
+			if l.Kind == "user" && l.Step == StepPost && l.LeafID != "" &&
+				(l.Status == OutcomeSucceeded || l.Status == OutcomeFound) {
+				p.Created[l.ExternalID] = l.LeafID
+			}
+		case LineRecord:
+			if l.Record != nil {
+				p.addRecord(*l.Record)
+			}
+		}
+	}
+	for _, k := range order {
+		if l, ok := open[k]; ok {
+			p.Unresolved = append(p.Unresolved, l)
+		}
+	}
+	for _, id := range changes {
+		l := last[id]
+		if _, has := p.Records[id]; has || l.Type != LineOutcome || l.Step == StepDelete && l.Phase == 1 {
+			continue
+		}
+		r := Record{RunID: l.RunID, ChangeID: id, Kind: l.Kind, Action: l.Action, ExternalID: l.ExternalID,
+			Provider: l.Provider, AppName: l.AppName, LeafUserID: l.LeafUserID, HTTPStatus: l.HTTPStatus,
+			StartedAt: l.At, Status: StatusFailed, ErrorCode: l.Class}
+		switch l.Status {
+		case OutcomeSucceeded, OutcomeFound:
+			r.Status, r.ErrorCode, r.ResolvedByLookup = StatusSucceeded, "", l.Status == OutcomeFound
+			if l.Kind == "user" && l.Step == StepPost {
+				r.LeafUserID = l.LeafID
+			}
+		}
+		p.addRecord(r)
+	}
+	return p
+}
+
+// PriorFromReport reads what a report says was done.
+func PriorFromReport(r *Report) *Prior {
+	p := &Prior{Records: map[string]Record{}, Created: map[string]string{},
+		LeafURL: r.Run.LeafURL, Account: r.Run.Account, ManifestDigest: r.Run.ManifestDigest}
+	p.RunIDs = append(append(p.RunIDs, r.Run.Previous...), r.Run.ID)
+	for _, rec := range r.Records {
+		p.addRecord(rec)
+	}
+	return p
+}
+
+func (p *Prior) addRecord(r Record) {
+	p.Records[r.ChangeID] = r
+	if r.Kind == "user" && r.Action == "create" && r.Status == StatusSucceeded && r.LeafUserID != "" {
+		p.Created[r.ExternalID] = r.LeafUserID
+	}
+}
+
+// LoadPrior reads a journal (a .jsonl file, or any file whose first line is a journal header)
+// or a JSON or CSV report.
+func LoadPrior(path string) (*Prior, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	head := make([]byte, 64)
+	n, _ := f.Read(head)
+	if _, err := f.Seek(0, 0); err != nil {
+		return nil, err
+	}
+	if strings.Contains(string(head[:n]), `"type":"header"`) {
+		lines, err := ReadJournal(f)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+		return PriorFromJournal(lines), nil
+	}
+	rep, err := Load(path)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return PriorFromReport(rep), nil
+}

@@ -1,0 +1,140 @@
+package report
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func rec(seq int, id string, st Status) Record {
+	return Record{Seq: seq, RunID: "r1", ChangeID: id, Kind: "user", Action: "create", ExternalID: strings.TrimPrefix(id, "user:"),
+		Status: st, Attempts: 1, StartedAt: time.Date(2026, 1, 1, 0, 0, seq, 0, time.UTC), LeafUserID: "u-" + id}
+}
+
+func TestReportRoundTripsAsJSONAndCSV(t *testing.T) {
+	dir := t.TempDir()
+	r := &Report{FormatVersion: FormatVersion, Run: Run{ID: "r1", LeafURL: "https://x"},
+		Records: []Record{rec(1, "user:a", StatusSucceeded), {Seq: 2, ChangeID: "credential:a/JohnDeere", Kind: "credential", Action: "replace",
+			Status: StatusFailed, ErrorCode: "http-400", Error: `bad "value", with comma`, ResolvedByLookup: true, HTTPStatus: 400}}}
+	for _, name := range []string{"r.json", "r.csv"} {
+		path := filepath.Join(dir, name)
+		require.NoError(t, r.Save(path))
+		info, err := os.Stat(path)
+		require.NoError(t, err)
+		assert.Equal(t, os.FileMode(0o600), info.Mode().Perm())
+		back, err := Load(path)
+		require.NoError(t, err, name)
+		require.Len(t, back.Records, 2)
+		assert.Equal(t, r.Records[1].Error, back.Records[1].Error)
+		assert.True(t, back.Records[1].ResolvedByLookup)
+		assert.True(t, r.Records[0].StartedAt.Equal(back.Records[0].StartedAt))
+	}
+	_, err := Decode([]byte(`{"formatVersion": 9}`), false)
+	assert.Error(t, err)
+}
+
+func TestMergeKeepsEarlierRunsUnlessRedone(t *testing.T) {
+	prior := []Record{rec(1, "user:a", StatusSucceeded), rec(2, "user:b", StatusSucceeded)}
+	cur := []Record{rec(2, "user:c", StatusSucceeded), rec(1, "user:b", StatusSucceeded)}
+	out := Merge(prior, cur)
+	var ids []string
+	for i, r := range out {
+		ids = append(ids, r.ChangeID)
+		assert.Equal(t, i+1, r.Seq)
+	}
+	assert.Equal(t, []string{"user:a", "user:b", "user:c"}, ids)
+}
+
+func journalText(lines ...JournalLine) string {
+	var b bytes.Buffer
+	for _, l := range lines {
+		enc, _ := l.Encode()
+		b.Write(enc)
+	}
+	return b.String()
+}
+
+func TestReadJournalToleratesATornLastLine(t *testing.T) {
+	good := journalText(
+		JournalLine{Type: LineHeader, RunID: "r1", LeafURL: "https://x", Account: "me", ManifestDigest: "sha256:1", Report: "run.json"},
+		JournalLine{Type: LineIntent, ChangeID: "user:a", Step: StepPost, Kind: "user", ExternalID: "a"},
+		JournalLine{Type: LineOutcome, ChangeID: "user:a", Step: StepPost, Kind: "user", ExternalID: "a", Status: OutcomeSucceeded, LeafID: "u1"},
+		JournalLine{Type: LineIntent, ChangeID: "user:b", Step: StepPost, Kind: "user", ExternalID: "b"},
+	)
+	lines, err := ReadJournal(strings.NewReader(good + `{"type":"outcome","changeId":"user:b","st`))
+	require.NoError(t, err, "a torn last line is dropped")
+	require.Len(t, lines, 4)
+	p := PriorFromJournal(lines)
+	assert.Equal(t, map[string]string{"a": "u1"}, p.Created)
+	require.Len(t, p.Unresolved, 1)
+	assert.Equal(t, "user:b", p.Unresolved[0].ChangeID)
+	assert.Equal(t, "run.json", p.ReportPath)
+	assert.Equal(t, []string{"r1"}, p.RunIDs)
+
+	corrupt := strings.Replace(good, `"type":"intent","at"`, `"type":"intent",GARBAGE"at"`, 1)
+	_, err = ReadJournal(strings.NewReader(corrupt))
+	var ce *ErrCorrupt
+	require.ErrorAs(t, err, &ce)
+	assert.Equal(t, 2, ce.Line)
+
+	_, err = ReadJournal(strings.NewReader(journalText(JournalLine{Type: LineIntent, ChangeID: "x"})))
+	assert.ErrorAs(t, err, &ce, "a journal starts with a header")
+	_, err = ReadJournal(strings.NewReader(""))
+	assert.ErrorAs(t, err, &ce)
+}
+
+func TestPriorFromJournalAndReport(t *testing.T) {
+	r1 := rec(1, "user:a", StatusSucceeded)
+	r2 := rec(2, "user:b", StatusFailed)
+	r2b := rec(3, "user:b", StatusSucceeded)
+	text := journalText(
+		JournalLine{Type: LineHeader, RunID: "r1"},
+		JournalLine{Type: LineRecord, Record: &r1},
+		JournalLine{Type: LineRecord, Record: &r2},
+		JournalLine{Type: LineHeader, RunID: "r2"},
+		JournalLine{Type: LineIntent, ChangeID: "credential:a/JohnDeere", Step: StepDelete, Phase: 1},
+		JournalLine{Type: LineOutcome, ChangeID: "credential:a/JohnDeere", Step: StepDelete, Phase: 1, Status: OutcomeSucceeded},
+		JournalLine{Type: LineIntent, ChangeID: "credential:a/JohnDeere", Step: StepPost, Phase: 2},
+		JournalLine{Type: LineRecord, Record: &r2b},
+	)
+	dir := t.TempDir()
+	path := filepath.Join(dir, "run.journal.jsonl")
+	require.NoError(t, os.WriteFile(path, []byte(text), 0o600))
+	p, err := LoadPrior(path)
+	require.NoError(t, err)
+	assert.True(t, p.FromJournal)
+	assert.Equal(t, []string{"r1", "r2"}, p.RunIDs)
+	assert.Len(t, p.Done(), 2, "the later record of user:b wins")
+	require.Len(t, p.Unresolved, 1, "a replace cut between its DELETE and its POST")
+	assert.Equal(t, 2, p.Unresolved[0].Phase)
+	assert.Equal(t, map[string]string{"a": "u-user:a", "b": "u-user:b"}, p.Created)
+
+	rep := &Report{FormatVersion: FormatVersion, Run: Run{ID: "r3", Previous: []string{"r1", "r2"}}, Records: []Record{r1, r2}}
+	rp := filepath.Join(dir, "run.json")
+	require.NoError(t, rep.Save(rp))
+	p, err = LoadPrior(rp)
+	require.NoError(t, err)
+	assert.False(t, p.FromJournal)
+	assert.Equal(t, []string{"r1", "r2", "r3"}, p.RunIDs)
+	assert.Len(t, p.Done(), 1)
+}
+
+func TestSummary(t *testing.T) {
+	s := Summarize([]Record{rec(1, "user:a", StatusSucceeded), rec(2, "user:b", StatusFailed), {Kind: "credential", Action: "replace", Status: StatusPending}},
+		40, map[string]int64{"503": 3, "429": 1}, 2, 4*time.Second)
+	assert.Equal(t, 1, s.Succeeded)
+	assert.Equal(t, 1, s.Failed)
+	assert.Equal(t, 1, s.Pending)
+	assert.Equal(t, 1, s.ByKind["user"]["create"].Failed)
+	assert.Equal(t, 10.0, s.Rate)
+	text := s.Text()
+	assert.Contains(t, text, "Applied: 1 succeeded, 1 failed, 0 skipped, 1 pending.")
+	assert.Contains(t, text, "retries: 429 1, 503 3")
+	assert.Contains(t, text, "Requests: 40 in 4s (10.0/s)")
+}

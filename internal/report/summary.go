@@ -1,0 +1,94 @@
+package report
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"time"
+)
+
+// StatusCounts counts records by status.
+type StatusCounts struct {
+	Succeeded int `json:"succeeded"`
+	Failed    int `json:"failed"`
+	Skipped   int `json:"skipped"`
+	Pending   int `json:"pending"`
+}
+
+func (c *StatusCounts) add(s Status) {
+	switch s {
+	case StatusSucceeded:
+		c.Succeeded++
+	case StatusFailed:
+		c.Failed++
+	case StatusSkipped:
+		c.Skipped++
+	case StatusPending:
+		c.Pending++
+	}
+}
+
+// Total is the number of records counted.
+func (c StatusCounts) Total() int { return c.Succeeded + c.Failed + c.Skipped + c.Pending }
+
+// Summary is the account of a run printed at its end and kept in the JSON report.
+type Summary struct {
+	StatusCounts
+	// ByKind counts by kind, then action.
+	ByKind map[string]map[string]StatusCounts `json:"byKind"`
+	// Requests counts every request sent to Leaf this run (authentication and reads included).
+	Requests int64 `json:"requests"`
+	// Retries counts retried attempts by cause.
+	Retries map[string]int64 `json:"retries"`
+	// Lookups counts objects looked up after an ambiguous or conflicting create.
+	Lookups    int64   `json:"lookups"`
+	DurationMs int64   `json:"durationMs"`
+	Rate       float64 `json:"achievedRate"`
+}
+
+// Summarize counts the records and sets the request figures.
+func Summarize(records []Record, requests int64, retries map[string]int64, lookups int64, d time.Duration) Summary {
+	s := Summary{ByKind: map[string]map[string]StatusCounts{}, Requests: requests, Retries: retries, Lookups: lookups,
+		DurationMs: d.Milliseconds()}
+	if s.Retries == nil {
+		s.Retries = map[string]int64{}
+	}
+	for _, r := range records {
+		s.add(r.Status)
+		if s.ByKind[r.Kind] == nil {
+			s.ByKind[r.Kind] = map[string]StatusCounts{}
+		}
+		c := s.ByKind[r.Kind][r.Action]
+		c.add(r.Status)
+		s.ByKind[r.Kind][r.Action] = c
+	}
+	if d > 0 {
+		s.Rate = float64(requests) / d.Seconds()
+	}
+	return s
+}
+
+// Text renders the summary for people.
+func (s Summary) Text() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "Applied: %d succeeded, %d failed, %d skipped, %d pending.\n", s.Succeeded, s.Failed, s.Skipped, s.Pending)
+	for _, k := range []string{"app", "user", "credential"} {
+		actions := s.ByKind[k]
+		for _, a := range slices.Sorted(maps.Keys(actions)) {
+			c := actions[a]
+			fmt.Fprintf(&b, "  %-10s %-7s %5d succeeded %5d failed %5d skipped %5d pending\n", k, a, c.Succeeded, c.Failed, c.Skipped, c.Pending)
+		}
+	}
+	var causes []string
+	for _, c := range slices.Sorted(maps.Keys(s.Retries)) {
+		causes = append(causes, fmt.Sprintf("%s %d", c, s.Retries[c]))
+	}
+	retries := "none"
+	if len(causes) > 0 {
+		retries = strings.Join(causes, ", ")
+	}
+	fmt.Fprintf(&b, "Requests: %d in %s (%.1f/s); retries: %s; lookups: %d.\n",
+		s.Requests, (time.Duration(s.DurationMs) * time.Millisecond).Round(100*time.Millisecond), s.Rate, retries, s.Lookups)
+	return b.String()
+}
