@@ -103,6 +103,46 @@ failed, 5 another run holds the journal or report, 130 interrupted.`,
 	return cmd
 }
 
+// resumeSource picks what --resume FILE reads: FILE when it is a journal; for a report, the
+// run's journal when it is still there (the report can lag the journal by a few seconds, and a
+// kill may have left no report at all); the report otherwise.
+func resumeSource(path string) string {
+	if isJournal(path) {
+		return path
+	}
+	var candidates []string
+	if rep, err := report.Load(path); err == nil && rep.Run.Journal != "" {
+		candidates = append(candidates, rep.Run.Journal)
+	}
+	candidates = append(candidates, journalFor(path))
+	for _, c := range candidates {
+		if isJournal(c) {
+			return c
+		}
+	}
+	return path
+}
+
+// isJournal reports whether path is a journal (its first line is a journal header).
+func isJournal(path string) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	head := make([]byte, 64)
+	n, _ := f.Read(head)
+	return strings.HasPrefix(string(head[:n]), `{"type":"header"`)
+}
+
+// reportFor is the report of a journal that does not name one.
+func reportFor(journalPath string) string {
+	if base, ok := strings.CutSuffix(journalPath, ".journal.jsonl"); ok {
+		return base + ".json"
+	}
+	return journalPath + ".report.json"
+}
+
 // journalFor is the default journal of a report file.
 func journalFor(reportPath string) string {
 	return strings.TrimSuffix(reportPath, filepath.Ext(reportPath)) + ".journal.jsonl"
@@ -121,7 +161,7 @@ func (opts *ApplyOptions) applyFiles(prior *report.Prior, now time.Time) (report
 	if opts.Resume != "" && prior != nil {
 		if prior.FromJournal {
 			if journalPath == "" {
-				journalPath = opts.Resume
+				journalPath = resumeSource(opts.Resume)
 			}
 			if reportPath == "" {
 				reportPath = prior.ReportPath
@@ -239,8 +279,15 @@ func runApply(ctx context.Context, opts *ApplyOptions) error {
 
 	var prior *report.Prior
 	if opts.Resume != "" {
-		if prior, err = report.LoadPrior(opts.Resume); err != nil {
+		source := resumeSource(opts.Resume)
+		if source != opts.Resume {
+			log.Info("resuming from the run's journal, the durable record", "journal", source)
+		}
+		if prior, err = report.LoadPrior(source); err != nil {
 			return withCode(exitError, fmt.Errorf("cannot resume: %w", err))
+		}
+		if prior.FromJournal && prior.ReportPath == "" {
+			prior.ReportPath = reportFor(source)
 		}
 	}
 	var saved *plan.View
@@ -261,6 +308,9 @@ func runApply(ctx context.Context, opts *ApplyOptions) error {
 	}
 
 	reportPath, journalPath := opts.applyFiles(prior, start)
+	if reportPath == journalPath {
+		return withCode(exitError, fmt.Errorf("the report and the journal cannot be the same file (%s)", reportPath))
+	}
 	if !opts.DryRun {
 		for _, target := range []string{journalPath, reportPath} {
 			lock, err := exec.AcquireLock(target)
@@ -367,7 +417,7 @@ func runApply(ctx context.Context, opts *ApplyOptions) error {
 	}
 
 	run := report.Run{ID: runID, Tool: "leaf-import " + version, ManifestDigest: m.Digest, LeafURL: client.BaseURL(),
-		Account: account, StartedAt: start.UTC()}
+		Account: account, Journal: journalPath, StartedAt: start.UTC()}
 	var priorDone []report.Record
 	if prior != nil {
 		run.Previous = prior.RunIDs

@@ -363,35 +363,30 @@ func LookupProvider(name string) (*Provider, bool) {
 	return p, ok
 }
 
-// ProviderByPath finds a provider by its exact credential path ("john-deere-credentials").
-func ProviderByPath(path string) (*Provider, bool) {
+// findProvider returns the first provider of the table that matches.
+func findProvider(match func(*Provider) bool) (*Provider, bool) {
 	for _, p := range providers {
-		if p.CredentialPath == path {
+		if match(p) {
 			return p, true
 		}
 	}
 	return nil, false
 }
 
+// ProviderByPath finds a provider by its exact credential path ("john-deere-credentials").
+func ProviderByPath(path string) (*Provider, bool) {
+	return findProvider(func(p *Provider) bool { return p.CredentialPath == path })
+}
+
 // ProviderByAppSegment finds a provider by its exact app-key segment ("JohnDeere").
 func ProviderByAppSegment(segment string) (*Provider, bool) {
-	for _, p := range providers {
-		if p.AppKey != nil && p.AppKey.Segment == segment {
-			return p, true
-		}
-	}
-	return nil, false
+	return findProvider(func(p *Provider) bool { return p.AppKey != nil && p.AppKey.Segment == segment })
 }
 
 // ProviderByUserField finds a provider by the user-object property that embeds its credential,
 // case-insensitively (Leaf's casing of some properties is undocumented).
 func ProviderByUserField(field string) (*Provider, bool) {
-	for _, p := range providers {
-		if strings.EqualFold(p.UserField, field) {
-			return p, true
-		}
-	}
-	return nil, false
+	return findProvider(func(p *Provider) bool { return strings.EqualFold(p.UserField, field) })
 }
 
 // CredentialFieldNames returns every credential create field of every provider, sorted: the

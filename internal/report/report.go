@@ -22,13 +22,15 @@ const FormatVersion = 1
 
 // Run describes the run (or, after resumes, the runs) a report covers.
 type Run struct {
-	ID             string    `json:"id"`
-	Tool           string    `json:"tool"`
-	ManifestDigest string    `json:"manifestDigest"`
-	LeafURL        string    `json:"leafUrl"`
-	Account        string    `json:"account"`
-	StartedAt      time.Time `json:"startedAt"`
-	EndedAt        time.Time `json:"endedAt,omitzero"`
+	ID             string `json:"id"`
+	Tool           string `json:"tool"`
+	ManifestDigest string `json:"manifestDigest"`
+	LeafURL        string `json:"leafUrl"`
+	Account        string `json:"account"`
+	// Journal is the journal file of the run: a resume prefers it to the report.
+	Journal   string    `json:"journal,omitempty"`
+	StartedAt time.Time `json:"startedAt"`
+	EndedAt   time.Time `json:"endedAt,omitzero"`
 	// Previous lists the earlier runs whose records this report carries (after a resume).
 	Previous []string `json:"previousRuns,omitempty"`
 	// Interrupted is set when the run stopped on a signal.

@@ -43,23 +43,27 @@ func (s *Server) credentialTarget(w http.ResponseWriter, r *http.Request) (*User
 	return u, p, true
 }
 
-func credentialNotFound(w http.ResponseWriter, p *leaf.Provider) {
-	writeProblem(w, http.StatusNotFound, "Not Found", "the Leaf user has no "+p.Name+" credentials")
+// existingCredential resolves /users/{id}/{cred} to a stored credential; it answers 404 and
+// returns ok=false when there is none. s.mu is held.
+func (s *Server) existingCredential(w http.ResponseWriter, r *http.Request) (*User, *leaf.Provider, *Credential, bool) {
+	u, p, ok := s.credentialTarget(w, r)
+	if !ok {
+		return nil, nil, nil, false
+	}
+	c := u.Credentials[p.Name]
+	if c == nil {
+		writeProblem(w, http.StatusNotFound, "Not Found", "the Leaf user has no "+p.Name+" credentials")
+		return nil, nil, nil, false
+	}
+	return u, p, c, true
 }
 
 func (s *Server) handleGetCredential(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	u, p, ok := s.credentialTarget(w, r)
-	if !ok {
-		return
+	if _, p, c, ok := s.existingCredential(w, r); ok {
+		writeJSON(w, http.StatusOK, renderCredential(p, c))
 	}
-	c := u.Credentials[p.Name]
-	if c == nil {
-		credentialNotFound(w, p)
-		return
-	}
-	writeJSON(w, http.StatusOK, renderCredential(p, c))
 }
 
 // validateCreateBody checks a credential create body against the provider table: every
@@ -153,13 +157,8 @@ func (s *Server) generated(field string) string {
 func (s *Server) handleDeleteCredential(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	u, p, ok := s.credentialTarget(w, r)
+	u, p, c, ok := s.existingCredential(w, r)
 	if !ok {
-		return
-	}
-	c := u.Credentials[p.Name]
-	if c == nil {
-		credentialNotFound(w, p)
 		return
 	}
 	next := cloneUser(u)
@@ -177,15 +176,9 @@ func (s *Server) handleCredentialEvents(w http.ResponseWriter, r *http.Request) 
 		return
 	}
 	s.mu.Lock()
-	u, p, ok := s.credentialTarget(w, r)
+	u, p, c, ok := s.existingCredential(w, r)
 	if !ok {
 		s.mu.Unlock()
-		return
-	}
-	c := u.Credentials[p.Name]
-	if c == nil {
-		s.mu.Unlock()
-		credentialNotFound(w, p)
 		return
 	}
 	evs := slices.Clone(s.st.events[c.ID])

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/leaf-import/leaf-import/internal/leaf"
@@ -28,6 +29,8 @@ type Server struct {
 
 	faults *faultState
 	stats  *statsRecorder
+	// stalling counts answers held by stall-after-commit right now.
+	stalling atomic.Int32
 
 	leafMux  *http.ServeMux
 	adminMux *http.ServeMux
@@ -156,6 +159,10 @@ func (s *Server) TakeDirty() bool {
 	return d
 }
 
+// Stalling returns how many committed mutations are having their answer held right now
+// (stall-after-commit): a client killed now has changed Leaf without knowing it.
+func (s *Server) Stalling() int { return int(s.stalling.Load()) }
+
 // ConnState counts connections; set it as http.Server.ConnState.
 func (s *Server) ConnState(_ net.Conn, state http.ConnState) {
 	switch state {
@@ -251,7 +258,9 @@ func (s *Server) serveLeaf(w http.ResponseWriter, r *http.Request) {
 				resetConnection(w)
 				return
 			}
+			s.stalling.Add(1)
 			time.Sleep(cfg.Stall)
+			s.stalling.Add(-1)
 		}
 	}
 	rec.flush(w)

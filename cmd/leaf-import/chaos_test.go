@@ -1,0 +1,226 @@
+package main
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/leaf-import/leaf-import/internal/leaf/sandbox"
+	"github.com/leaf-import/leaf-import/internal/report"
+)
+
+// The chaos suite runs `leaf-import apply` as a real process against the sandbox on loopback
+// under a fault mix, SIGKILLs it at seeded random points (some inside a stall-after-commit
+// window: the sandbox committed a POST and the client has not seen the answer), resumes until
+// done, and checks that nothing was lost, duplicated or miscounted. TestChaosShort runs in make
+// test; TestChaosLong (build tag chaos) is `make chaos`.
+
+// chaosFaults is the fault mix of the journal issue.
+const chaosFaults = "503=0.1,429=0.05,reset-after-commit=0.02,reset-before-commit=0.01,stall-after-commit=0.01,lag=300ms,token-ttl=20s"
+
+type chaosConfig struct {
+	growers int
+	// lookupWindow is the --lookup-window of every run (above the lag fault).
+	lookupWindow time.Duration
+	kills        int
+	stallKills   int // of kills, how many wait for a stall-after-commit window
+	minDelay     time.Duration
+	maxDelay     time.Duration
+	faults       string
+	seed         uint64
+	// runTimeout bounds one process.
+	runTimeout time.Duration
+}
+
+type chaosResult struct {
+	runs            int
+	kills           int
+	stallKills      int
+	openIntentKills int
+	requests        int
+	minimal         int
+	wall            time.Duration
+	stats           sandbox.Stats
+}
+
+func (r chaosResult) String() string {
+	return fmt.Sprintf("runs=%d kills=%d (in a stall window %d, leaving an intent without outcome %d) requests=%d minimal=%d ratio=%.3f "+
+		"faults=%v duplicateUserCreates=%d credentialConflicts=%d lookups=%d wall=%s",
+		r.runs, r.kills, r.stallKills, r.openIntentKills, r.requests, r.minimal, float64(r.requests)/float64(r.minimal),
+		r.stats.Faults, r.stats.Mutations.DuplicateUserCreates, r.stats.Mutations.CredentialConflicts, r.stats.Mutations.Lookups,
+		r.wall.Round(time.Second))
+}
+
+func chaosGrowers(n int) []growerSpec {
+	out := make([]growerSpec, n)
+	for i := range out {
+		ext := fmt.Sprintf("grower-%05d", i)
+		out[i] = growerSpec{ext: ext, name: "Grower " + ext, email: ext + "@example.com", providers: providerMix[i%len(providerMix)]}
+	}
+	return out
+}
+
+func runChaos(t *testing.T, cfg chaosConfig) chaosResult {
+	start := time.Now()
+	ts := sandbox.NewServer(t)
+	dir := t.TempDir()
+	manifest := writeManifest(t, dir, chaosGrowers(cfg.growers), []string{"JohnDeere", "CNHI", "AgLeader"}, canary)
+	planned := plannedChanges(t, sandboxEnv(ts, nil), manifest)
+	require.NoError(t, ts.SetFaults(cfg.faults+fmt.Sprintf(",seed=%d", cfg.seed)))
+	ts.ResetStats()
+	rng := rand.New(rand.NewPCG(cfg.seed, cfg.seed+1))
+	reportPath := filepath.Join(dir, "run.json")
+	journal := filepath.Join(dir, "run.journal.jsonl")
+	res := chaosResult{}
+
+	window := cfg.lookupWindow.String()
+	args := []string{"apply", manifest, "--rate", "0", "--report", reportPath, "--log-format", "json", "--lookup-window", window}
+	resume := []string{"apply", manifest, "--rate", "0", "--resume", journal, "--log-format", "json", "--lookup-window", window}
+	for {
+		res.runs++
+		require.Less(t, res.runs, cfg.kills+40, "the migration never finished: %s", res)
+		p := startProc(t, ts, dir, args...)
+		if res.kills < cfg.kills {
+			inStall := res.stallKills < cfg.stallKills && res.kills%2 == 1
+			if inStall {
+				waitFor(cfg.maxDelay*4, func() bool { return ts.Stalling() > 0 || p.exited() })
+			} else {
+				delay := cfg.minDelay + time.Duration(rng.Int64N(int64(cfg.maxDelay-cfg.minDelay)))
+				waitFor(delay, p.exited)
+			}
+			if !p.exited() {
+				stalled := ts.Stalling() > 0
+				require.NoError(t, p.cmd.Process.Signal(syscall.SIGKILL))
+				code := p.wait(t, time.Minute)
+				require.Equal(t, -int(syscall.SIGKILL), code, "the process was killed by signal 9")
+				res.kills++
+				if stalled {
+					res.stallKills++
+				}
+				if open := unresolvedIntents(t, journal); open > 0 {
+					res.openIntentKills++
+				}
+				args = resume
+				continue
+			}
+		}
+		code := p.wait(t, cfg.runTimeout)
+		if code == 0 {
+			break
+		}
+		require.Equal(t, exitFailed, code, "run %d: %s", res.runs, tail(readLog(t, dir, "err.log"), 20))
+		args = resume
+	}
+	res.wall = time.Since(start)
+	res.stats = ts.Stats()
+	res.requests = res.stats.Requests.Total
+	res.minimal = 1 + (cfg.growers+99)/100 + 3 + planned
+	require.NoError(t, ts.SetFaults(""))
+
+	// Leaf equals the manifest: every grower once, every connection with every field, nothing else.
+	assertConverged(t, ts, manifest, nil)
+	assert.Zero(t, duplicateUsers(ts), "duplicate users")
+	assertExactCredentials(t, ts, cfg.growers)
+	assert.Zero(t, res.stats.Mutations.DuplicateUserCreates, "no POST /users for an externalId that existed")
+	assert.Zero(t, res.stats.Mutations.CredentialConflicts, "no second credential POST")
+	assert.Positive(t, res.stats.Mutations.Lookups, "ambiguous creates were looked up")
+
+	// The final report accounts for every change exactly once.
+	rep, err := report.Load(reportPath)
+	require.NoError(t, err)
+	seen := map[string]bool{}
+	for _, r := range rep.Records {
+		assert.False(t, seen[r.ChangeID], "one record per change: %s", r.ChangeID)
+		seen[r.ChangeID] = true
+		assert.Equal(t, report.StatusSucceeded, r.Status, "%+v", r)
+	}
+	assert.Equal(t, planned, len(rep.Records), "records for every planned change")
+
+	// Canary secrets reached no journal, report or output.
+	for _, f := range []string{reportPath, journal, filepath.Join(dir, "out.log"), filepath.Join(dir, "err.log")} {
+		b, err := os.ReadFile(f)
+		require.NoError(t, err)
+		assertNoCanary(t, f, string(b))
+	}
+	return res
+}
+
+// unresolvedIntents counts the journal's intents without an outcome.
+func unresolvedIntents(t *testing.T, journal string) int {
+	f, err := os.Open(journal)
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	ls, err := report.ReadJournal(f)
+	require.NoError(t, err, "a journal cut by SIGKILL stays readable")
+	return len(report.PriorFromJournal(ls).Unresolved)
+}
+
+// assertExactCredentials checks that every grower holds exactly its manifest's providers with
+// every field as posted (the sandbox keeps what was posted, secrets included).
+func assertExactCredentials(t *testing.T, ts *sandbox.TestServer, n int) {
+	want := map[string][]growerSpec{}
+	for _, g := range chaosGrowers(n) {
+		want[g.ext] = []growerSpec{g}
+	}
+	extra, wrong := 0, 0
+	for _, u := range ts.State().Users {
+		g, ok := want[u.ExternalID]
+		if !ok {
+			continue
+		}
+		if len(u.Credentials) != len(g[0].providers) {
+			extra++
+		}
+		for _, name := range g[0].providers {
+			c := u.Credentials[name]
+			if c == nil {
+				continue
+			}
+			for f, v := range credValues(mustProvider(name), u.ExternalID, "", canary) {
+				if c.Fields[f] != v {
+					wrong++
+				}
+			}
+		}
+	}
+	assert.Zero(t, extra, "growers with extra or missing credentials")
+	assert.Zero(t, wrong, "credential fields not as posted")
+}
+
+func tail(s string, n int) string {
+	ls := lines(s)
+	if len(ls) > n {
+		ls = ls[len(ls)-n:]
+	}
+	return strings.Join(ls, "\n")
+}
+
+// TestChaosShort is the chaos suite's short version for make test: a few hundred growers, a few
+// kills, one of them inside a stall window. 429s pause every worker for a second, so this
+// version draws them at 1% instead of 5% to stay quick.
+func TestChaosShort(t *testing.T) {
+	if testing.Short() {
+		t.Skip("chaos")
+	}
+	faults := strings.Replace(chaosFaults, "429=0.05", "429=0.01", 1)
+	res := runChaos(t, chaosConfig{growers: 240, kills: 4, stallKills: 1, minDelay: 700 * time.Millisecond,
+		maxDelay: 3 * time.Second, faults: faults, seed: 7, runTimeout: 5 * time.Minute, lookupWindow: time.Second})
+	t.Log(res)
+	assert.GreaterOrEqual(t, res.kills, 3)
+	assert.GreaterOrEqual(t, res.stallKills, 1, "a kill inside a stall window")
+	assert.Positive(t, res.openIntentKills, "a kill left an intent without outcome")
+	for _, kind := range []string{sandbox.Fault503, sandbox.Fault429, sandbox.FaultResetAfterCommit, sandbox.FaultResetBeforeCommit,
+		sandbox.FaultStallAfterCommit, sandbox.FaultLag} {
+		assert.Positive(t, res.stats.Faults[kind], "fault %s fired", kind)
+	}
+}
