@@ -306,7 +306,7 @@ func TestApplySkipsCredentialsOfAUserNotCreated(t *testing.T) {
 	assert.Equal(t, report.StatusSucceeded, recs["credential:g02/Valley"].Status)
 }
 
-func TestApplyResolvesAmbiguousCreatesByLookupNeverPostingTwice(t *testing.T) {
+func TestApplyResolvesAmbiguousCreatesByLookupNeverCreatingTwice(t *testing.T) {
 	f := newFake()
 	lost := &leaf.AmbiguousError{Method: "POST", Path: "/users", Err: errors.New("connection reset")}
 	f.onCreateUser = func(ext string) (error, bool) {
@@ -339,9 +339,15 @@ func TestApplyResolvesAmbiguousCreatesByLookupNeverPostingTwice(t *testing.T) {
 	assert.Equal(t, report.CodeNotCreated, recs["user:g01"].ErrorCode)
 	assert.Equal(t, report.StatusSucceeded, recs["credential:g02/AgLeader"].Status)
 	assert.True(t, recs["credential:g02/AgLeader"].ResolvedByLookup)
-	assert.Equal(t, int64(3), res.Lookups)
+	assert.Equal(t, int64(5), res.Lookups, "g00 and g02's credential once, g01 after each of its three posts")
+	posts := map[string]int{}
+	for _, c := range f.calls {
+		posts[c]++
+	}
+	assert.Equal(t, 1, posts["POST user g00"], "found by lookup: not posted again")
+	assert.Equal(t, maxCreates, posts["POST user g01"], "posted again only after a lookup proved it absent")
 	for ext, n := range f.posts {
-		assert.LessOrEqual(t, n, 1, "POST /users for %s", ext)
+		assert.LessOrEqual(t, n, 1, "users created for %s", ext)
 	}
 	for k, n := range f.credPost {
 		assert.Equal(t, 1, n, "credential POSTs for %s", k)

@@ -54,7 +54,7 @@ func (r *runner) lookupIntent(ctx context.Context, in report.JournalLine) (bool,
 			return true, users[0].ID, nil
 		}
 		u, err := r.api.GetUser(ctx, in.LeafUserID)
-		return found(err, idOf(u))
+		return lookedUp(err, idOf(u))
 	case "credential":
 		if p == nil || in.LeafUserID == "" {
 			return false, "", nil
@@ -64,18 +64,18 @@ func (r *runner) lookupIntent(ctx context.Context, in report.JournalLine) (bool,
 		if cr != nil {
 			id = cr.ID
 		}
-		return found(err, id)
+		return lookedUp(err, id)
 	case "app":
 		if p == nil {
 			return false, "", nil
 		}
 		_, err := r.api.GetAppKey(ctx, p, in.AppName, in.Env)
-		return found(err, "")
+		return lookedUp(err, "")
 	}
 	return false, "", nil
 }
 
-func found(err error, id string) (bool, string, error) {
+func lookedUp(err error, id string) (bool, string, error) {
 	switch {
 	case err == nil:
 		return true, id, nil

@@ -161,40 +161,76 @@ func userFields(c *plan.Change) leaf.UserFields {
 	return f
 }
 
-// createUser posts the user once. If its answer is lost, the user is looked up by externalId
-// (re-checking for the lookup window, since a new user can take a moment to appear in lists)
-// and never posted a second time.
+// maxCreates bounds how often one change posts its object in a run.
+const maxCreates = 3
+
+// found is what a lookup after a lost answer (or a 409) found.
+type found struct {
+	ok bool   // the object is there
+	id string // its id when known
+	// code and msg refuse the object found (another user's, several of them).
+	code, msg string
+}
+
+// create posts an object. If the answer is lost (or Leaf answers 409) it looks the object up:
+// found, the change is done; proven absent, the post goes out again, at most maxCreates times in
+// all. An object is never created twice: a post is repeated only after a lookup shows the
+// previous one created nothing.
+func (r *runner) create(ctx context.Context, c *plan.Change, phase int, post func() (string, error), find func() (found, error)) (stepResult, error) {
+	res := stepResult{leafUserID: c.LeafUserID}
+	for n := 1; ; n++ {
+		id, err := r.send(ctx, c, report.StepPost, phase, post)
+		if err == nil || !(leaf.IsAmbiguous(err) || leaf.IsConflict(err)) {
+			if c.Kind == plan.KindUser {
+				res.leafUserID = id
+			}
+			return res, err
+		}
+		r.lookups.Add(1)
+		f, lerr := find()
+		if lerr != nil {
+			return res, lerr
+		}
+		if err := r.settle(c, report.StepPost, phase, f.ok, f.id); err != nil {
+			return res, err
+		}
+		switch {
+		case f.ok && f.code != "":
+			res.code, res.msg = f.code, f.msg
+			return res, nil
+		case f.ok:
+			if c.Kind == plan.KindUser {
+				res.leafUserID = f.id
+			}
+			res.resolved = true
+			r.opts.Log.Debug("a create whose answer was lost was found by lookup", "change", c.ID)
+			return res, nil
+		case n == maxCreates || leaf.IsConflict(err) || ctx.Err() != nil:
+			res.code, res.httpStatus = report.CodeNotCreated, leaf.StatusCode(err)
+			res.msg = "a lookup did not find the object after " + err.Error() + "; the next run creates it"
+			return res, nil
+		}
+		r.opts.Log.Debug("a lookup proved a create did not happen; sending it again", "change", c.ID)
+	}
+}
+
+// createUser posts the user; a lost answer is settled by looking the user up by externalId,
+// re-checking for the lookup window, since a new user can take a moment to appear in lists.
 func (r *runner) createUser(ctx context.Context, c *plan.Change) (stepResult, error) {
-	id, err := r.send(ctx, c, report.StepPost, 0, func() (string, error) {
+	return r.create(ctx, c, 0, func() (string, error) {
 		u, err := r.api.CreateUser(ctx, userFields(c))
 		return idOf(u), err
+	}, func() (found, error) {
+		users, err := r.lookupUser(ctx, c.ExternalID)
+		switch {
+		case err != nil || len(users) == 0:
+			return found{}, err
+		case len(users) > 1:
+			return found{ok: true, id: users[0].ID, code: report.CodeConflict,
+				msg: fmt.Sprintf("%d Leaf users now carry this externalId", len(users))}, nil
+		}
+		return found{ok: true, id: users[0].ID}, nil
 	})
-	if err == nil || !leaf.IsAmbiguous(err) {
-		return stepResult{leafUserID: id}, err
-	}
-	r.lookups.Add(1)
-	users, lerr := r.lookupUser(ctx, c.ExternalID)
-	if lerr != nil {
-		return stepResult{}, lerr
-	}
-	switch len(users) {
-	case 0:
-		if err := r.settle(c, report.StepPost, 0, false, ""); err != nil {
-			return stepResult{}, err
-		}
-		return stepResult{code: report.CodeNotCreated, httpStatus: leaf.StatusCode(err),
-			msg: "a lookup did not find the user after " + err.Error() + "; the next run creates it"}, nil
-	case 1:
-		if err := r.settle(c, report.StepPost, 0, true, users[0].ID); err != nil {
-			return stepResult{}, err
-		}
-		r.opts.Log.Debug("an ambiguous user create was found by lookup", "externalId", c.ExternalID, "leafUserId", users[0].ID)
-		return stepResult{leafUserID: users[0].ID, resolved: true}, nil
-	}
-	if err := r.settle(c, report.StepPost, 0, true, users[0].ID); err != nil {
-		return stepResult{}, err
-	}
-	return stepResult{code: report.CodeConflict, msg: fmt.Sprintf("%d Leaf users now carry this externalId", len(users))}, nil
 }
 
 // lookupUser lists the users with an externalId, re-checking until one appears or the lookup
@@ -222,41 +258,28 @@ func (r *runner) lookupUser(ctx context.Context, ext string) ([]leaf.User, error
 	}
 }
 
-// createCredential posts a credential once; a lost answer or a 409 is settled by reading the
+// createCredential posts a credential; a lost answer or a 409 is settled by reading the
 // credential back.
 func (r *runner) createCredential(ctx context.Context, c *plan.Change, p *leaf.Provider, phase int) (stepResult, error) {
-	res := stepResult{leafUserID: c.LeafUserID}
-	_, err := r.send(ctx, c, report.StepPost, phase, func() (string, error) {
+	return r.create(ctx, c, phase, func() (string, error) {
 		cr, err := r.api.CreateCredential(ctx, c.LeafUserID, p, c.Connection.Fields)
 		if cr != nil {
 			return cr.ID, err
 		}
 		return "", err
-	})
-	if err == nil || !(leaf.IsAmbiguous(err) || leaf.IsConflict(err)) {
-		return res, err
-	}
-	r.lookups.Add(1)
-	cur, lerr := r.api.GetCredential(ctx, c.LeafUserID, p)
-	switch {
-	case leaf.IsNotFound(lerr):
-		if err := r.settle(c, report.StepPost, phase, false, ""); err != nil {
-			return res, err
+	}, func() (found, error) {
+		cur, err := r.api.GetCredential(ctx, c.LeafUserID, p)
+		switch {
+		case leaf.IsNotFound(err):
+			return found{}, nil
+		case err != nil:
+			return found{}, err
+		case !sameCredential(c.Connection, cur):
+			return found{ok: true, id: cur.ID, code: report.CodeExistsDifferent,
+				msg: "Leaf holds another " + p.Name + " credential for this user"}, nil
 		}
-		res.code, res.msg, res.httpStatus = report.CodeNotCreated, "a lookup did not find the credential after "+err.Error()+"; the next run posts it", leaf.StatusCode(err)
-		return res, nil
-	case lerr != nil:
-		return res, lerr
-	}
-	if err := r.settle(c, report.StepPost, phase, true, cur.ID); err != nil {
-		return res, err
-	}
-	if !sameCredential(c.Connection, cur) {
-		res.code, res.msg = report.CodeExistsDifferent, "Leaf holds another "+p.Name+" credential for this user"
-		return res, nil
-	}
-	res.resolved = true
-	return res, nil
+		return found{ok: true, id: cur.ID}, nil
+	})
 }
 
 // sameCredential reports whether the credential Leaf holds is the one the manifest describes, by
@@ -279,28 +302,15 @@ func (r *runner) deleteCredential(ctx context.Context, c *plan.Change, p *leaf.P
 	return stepResult{leafUserID: c.LeafUserID}, err
 }
 
-// createApp posts an app registration once; a lost answer or a 409 is settled by reading it.
+// createApp posts an app registration; a lost answer or a 409 is settled by reading it.
 func (r *runner) createApp(ctx context.Context, c *plan.Change, p *leaf.Provider) (stepResult, error) {
-	_, err := r.send(ctx, c, report.StepPost, 0, func() (string, error) {
+	return r.create(ctx, c, 0, func() (string, error) {
 		return "", r.api.CreateAppKey(ctx, p, c.AppName, c.Environment, c.App.Fields)
-	})
-	if err == nil || !(leaf.IsAmbiguous(err) || leaf.IsConflict(err)) {
-		return stepResult{}, err
-	}
-	r.lookups.Add(1)
-	_, lerr := r.api.GetAppKey(ctx, p, c.AppName, c.Environment)
-	switch {
-	case leaf.IsNotFound(lerr):
-		if err := r.settle(c, report.StepPost, 0, false, ""); err != nil {
-			return stepResult{}, err
+	}, func() (found, error) {
+		_, err := r.api.GetAppKey(ctx, p, c.AppName, c.Environment)
+		if leaf.IsNotFound(err) {
+			return found{}, nil
 		}
-		return stepResult{code: report.CodeNotCreated, httpStatus: leaf.StatusCode(err),
-			msg: "a lookup did not find the app after " + err.Error() + "; the next run posts it"}, nil
-	case lerr != nil:
-		return stepResult{}, lerr
-	}
-	if err := r.settle(c, report.StepPost, 0, true, ""); err != nil {
-		return stepResult{}, err
-	}
-	return stepResult{resolved: true}, nil
+		return found{ok: err == nil}, err
+	})
 }

@@ -29,6 +29,26 @@ type csvRow struct {
 	Address    string `csv:"address"`
 }
 
+// UnmarshalCSVWithFields implements gocsv.TypeUnmarshalCSVWithFields: gocsv hands every cell
+// here instead of setting the fields by reflection, which is several times slower per cell.
+func (r *csvRow) UnmarshalCSVWithFields(column, value string) error {
+	switch column {
+	case "externalId":
+		r.ExternalID = value
+	case "provider":
+		r.Provider = value
+	case "name":
+		r.Name = value
+	case "email":
+		r.Email = value
+	case "phone":
+		r.Phone = value
+	case "address":
+		r.Address = value
+	}
+	return nil
+}
+
 // knownColumns are the columns a CSV manifest may have: the grower columns and every credential
 // field of the provider table.
 var knownColumns = func() map[string]bool {

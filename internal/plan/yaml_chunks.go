@@ -128,8 +128,9 @@ func (y *yamlReader) growersChunked(chunks []yamlChunk) bool {
 				wg.Add(1)
 				go func() {
 					defer wg.Done()
+					var fp fastParser
 					for i := w; i < len(batch); i += workers {
-						batch[i] = y.readChunk(chunks[first+i], first+i)
+						batch[i] = y.readChunk(chunks[first+i], first+i, &fp)
 					}
 				}()
 			}
@@ -155,10 +156,11 @@ func (y *yamlReader) growersChunked(chunks []yamlChunk) bool {
 	return true
 }
 
-// readChunk parses one chunk and reads its grower item. It touches nothing shared.
-func (y *yamlReader) readChunk(c yamlChunk, idx int) readItem {
+// readChunk parses one chunk and reads its grower item. It touches nothing shared but fp, the
+// worker's own fast parser.
+func (y *yamlReader) readChunk(c yamlChunk, idx int, fp *fastParser) readItem {
 	wy := &yamlReader{file: y.file, offset: c.line - 1, probs: &collector{}}
-	if doc, ok := fastItem(c.text); ok {
+	if doc, ok := fp.item(c.text); ok {
 		return readItem{rg: wy.readGrower(doc.Content[0].Content[0], idx), probs: wy.probs.ps}
 	}
 	var doc yaml.Node

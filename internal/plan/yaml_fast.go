@@ -15,10 +15,17 @@ import (
 // yaml.v3. yaml.v3 costs about 50 µs per grower item on a 2-core machine; this costs a few.
 // FuzzFastItem holds it to yaml.v3's answers.
 func fastItem(text []byte) (*yaml.Node, bool) {
+	var p fastParser
+	return p.item(text)
+}
+
+// item parses one item, reusing the parser's node blocks: the nodes of the previous item must
+// no longer be in use (readGrower copies out what it keeps).
+func (p *fastParser) item(text []byte) (*yaml.Node, bool) {
 	if !plainText(text) {
 		return nil, false
 	}
-	p := fastParser{}
+	p.lines, p.pos, p.block, p.used = p.lines[:0], 0, 0, 0
 	for len(text) > 0 {
 		line := text
 		if i := bytes.IndexByte(text, '\n'); i >= 0 {
@@ -32,7 +39,7 @@ func fastItem(text []byte) (*yaml.Node, bool) {
 		}
 		p.lines = append(p.lines, s)
 	}
-	return p.item()
+	return p.listItem()
 }
 
 // plainText accepts valid UTF-8 made of YAML's printable characters, without tabs, without
@@ -61,17 +68,25 @@ func plainText(text []byte) bool {
 type fastParser struct {
 	lines []string
 	pos   int // next line to read
-	// slab holds the nodes: one allocation per 32 nodes instead of one per node.
-	slab []yaml.Node
+	// blocks hold the nodes, 32 to a block, reused from item to item: a grower item needs about
+	// 30 nodes, and allocating each would keep the garbage collector busy.
+	blocks [][]yaml.Node
+	block  int // current block
+	used   int // nodes used in it
 }
 
-// node returns a new node from the slab.
+// node returns a node from the blocks, set to n.
 func (p *fastParser) node(n yaml.Node) *yaml.Node {
-	if len(p.slab) == cap(p.slab) {
-		p.slab = make([]yaml.Node, 0, 32)
+	if p.block < len(p.blocks) && p.used == len(p.blocks[p.block]) {
+		p.block, p.used = p.block+1, 0
 	}
-	p.slab = append(p.slab, n)
-	return &p.slab[len(p.slab)-1]
+	if p.block == len(p.blocks) {
+		p.blocks = append(p.blocks, make([]yaml.Node, 32))
+	}
+	nd := &p.blocks[p.block][p.used]
+	*nd = n
+	p.used++
+	return nd
 }
 
 // next skips blank and comment lines and returns the next line's index, indentation and
@@ -88,8 +103,8 @@ func (p *fastParser) next() (idx, indent int, content string, ok bool) {
 	return 0, 0, "", false
 }
 
-// item parses "<i>- key: value" and the block mapping that follows.
-func (p *fastParser) item() (*yaml.Node, bool) {
+// listItem parses "<i>- key: value" and the block mapping that follows.
+func (p *fastParser) listItem() (*yaml.Node, bool) {
 	idx, indent, content, ok := p.next()
 	if !ok || !strings.HasPrefix(content, "- ") {
 		return nil, false

@@ -112,6 +112,13 @@ func PriorFromJournal(lines []JournalLine) *Prior {
 	for _, k := range order {
 		if l, ok := open[k]; ok {
 			p.Unresolved = append(p.Unresolved, l)
+			if _, has := p.Records[l.ChangeID]; !has {
+				// The change is in doubt: it stands as pending until a later run re-plans it (and
+				// records it) or finds it done.
+				p.addRecord(Record{RunID: l.RunID, ChangeID: l.ChangeID, Kind: l.Kind, Action: l.Action,
+					ExternalID: l.ExternalID, Provider: l.Provider, AppName: l.AppName, LeafUserID: l.LeafUserID,
+					StartedAt: l.At, Status: StatusPending, ErrorCode: CodeInterrupted})
+			}
 		}
 	}
 	for _, id := range changes {

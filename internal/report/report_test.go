@@ -113,6 +113,7 @@ func TestPriorFromJournalAndReport(t *testing.T) {
 	assert.Len(t, p.Done(), 2, "the later record of user:b wins")
 	require.Len(t, p.Unresolved, 1, "a replace cut between its DELETE and its POST")
 	assert.Equal(t, 2, p.Unresolved[0].Phase)
+	assert.Equal(t, StatusPending, p.Records["credential:a/JohnDeere"].Status, "a change in doubt stands as pending")
 	assert.Equal(t, map[string]string{"a": "u-user:a", "b": "u-user:b"}, p.Created)
 
 	rep := &Report{FormatVersion: FormatVersion, Run: Run{ID: "r3", Previous: []string{"r1", "r2"}}, Records: []Record{r1, r2}}

@@ -115,7 +115,7 @@ func (w *windowLimit) allow(now time.Time) bool {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if now.Sub(w.start) >= w.window {
-		w.start, w.count = now.Truncate(w.window), 0
+		w.start, w.count = now, 0 // a window opens with its first request
 	}
 	w.count++
 	return w.count <= w.n

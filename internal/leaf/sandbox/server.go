@@ -225,14 +225,20 @@ func (s *Server) serveLeaf(w http.ResponseWriter, r *http.Request) {
 		s.stats.fault(FaultLatency)
 		time.Sleep(s.faults.latency())
 	}
+	beforeCommit := func(kind string) {
+		s.stats.fault(kind)
+		if route != "" {
+			s.stats.with(func(st *Stats) { st.FaultsByRoute[route]++ })
+		}
+	}
 	if s.faults.draw(FaultResetBeforeCommit) != "" {
-		s.stats.fault(FaultResetBeforeCommit)
+		beforeCommit(FaultResetBeforeCommit)
 		reset = true
 		resetConnection(w)
 		return
 	}
 	if kind := s.faults.draw(statusFaults...); kind != "" {
-		s.stats.fault(kind)
+		beforeCommit(kind)
 		switch kind {
 		case Fault429:
 			writeRateLimited(rec, "injected", true)

@@ -11,6 +11,9 @@ type Stats struct {
 	Requests RequestStats `json:"requests"`
 	// Faults counts injected faults by kind.
 	Faults map[string]int `json:"faults"`
+	// FaultsByRoute counts the faults that struck before a user-management request was handled
+	// (statuses, resets before commit), by route: each forces the request to be sent again.
+	FaultsByRoute map[string]int `json:"faultsByRoute"`
 	// MaxPerMinute is the most Leaf requests seen in any 60-second window.
 	MaxPerMinute int `json:"maxPerMinute"`
 	// Connections counts TCP connections the server accepted (when it knows).
@@ -72,8 +75,9 @@ func (r *statsRecorder) reset() {
 	defer r.mu.Unlock()
 	conns := r.s.Connections
 	r.s = Stats{
-		Requests: RequestStats{ByMethod: map[string]int{}, ByStatus: map[string]int{}, ByRoute: map[string]int{}},
-		Faults:   map[string]int{},
+		Requests:      RequestStats{ByMethod: map[string]int{}, ByStatus: map[string]int{}, ByRoute: map[string]int{}},
+		Faults:        map[string]int{},
+		FaultsByRoute: map[string]int{},
 		Mutations: MutationStats{
 			DroppedAfterCommit: map[string]int{},
 		},
@@ -123,6 +127,7 @@ func (r *statsRecorder) snapshot() Stats {
 	out.Requests.ByStatus = maps.Clone(r.s.Requests.ByStatus)
 	out.Requests.ByRoute = maps.Clone(r.s.Requests.ByRoute)
 	out.Faults = maps.Clone(r.s.Faults)
+	out.FaultsByRoute = maps.Clone(r.s.FaultsByRoute)
 	out.Mutations.DroppedAfterCommit = maps.Clone(r.s.Mutations.DroppedAfterCommit)
 	for sec := range r.perSec {
 		n := 0
