@@ -53,7 +53,7 @@ func NewCmdApply(f *Factory, runF func(context.Context, *ApplyOptions) error) *c
 then each grower's user before its credentials (a credential replace is a DELETE then a POST),
 growers in parallel on --concurrency workers, every request through one --rate limiter.
 Requests are retried with backoff; a 429 pauses every worker. A create whose answer is lost is
-looked up, never sent twice.
+looked up and sent again only if the lookup shows it created nothing: never created twice.
 
 Every change ends as one record in the report (--report, JSON or CSV by extension), rewritten
 every few seconds. Before each mutating request an intent, and after it an outcome, is written

@@ -97,34 +97,7 @@ func run(ctx context.Context, args []string, io *IOStreams, lookupEnv func(strin
 	return code
 }
 
-// signalContext returns a context canceled by the first SIGINT or SIGTERM; second is closed on
-// the second one. stop releases the signal handler.
-func signalContext(parent context.Context) (ctx context.Context, second <-chan struct{}, stop func()) {
-	ctx, cancel := context.WithCancel(parent)
-	sig := make(chan os.Signal, 2)
-	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
-	sec := make(chan struct{})
-	done := make(chan struct{})
-	go func() {
-		n := 0
-		for {
-			select {
-			case <-sig:
-				n++
-				if n == 1 {
-					cancel()
-				} else {
-					close(sec)
-					return
-				}
-			case <-done:
-				return
-			}
-		}
-	}()
-	return ctx, sec, func() {
-		signal.Stop(sig)
-		close(done)
-		cancel()
-	}
+// signalContext returns a context canceled by SIGINT or SIGTERM; stop releases the handler.
+func signalContext(parent context.Context) (context.Context, context.CancelFunc) {
+	return signal.NotifyContext(parent, os.Interrupt, syscall.SIGTERM)
 }

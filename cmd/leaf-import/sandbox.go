@@ -113,7 +113,7 @@ func runSandbox(ctx context.Context, opts *SandboxOptions) error {
 	}
 
 	hs := &http.Server{Handler: srv, ConnState: srv.ConnState, ReadHeaderTimeout: 10 * time.Second}
-	ctx, _, stop := signalContext(ctx)
+	ctx, stop := signalContext(ctx)
 	defer stop()
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()

@@ -1,9 +1,9 @@
 // Package exec applies a plan to Leaf: it schedules the changes (apps first; per grower the
 // user before its credentials; one worker owns a grower at a time), runs them on a bounded pool
 // through the client (whose shared pacer every request passes), reconciles ambiguous creates by
-// looking the object up instead of sending it twice, writes the crash-safe journal (an intent
-// before each mutating request, an outcome after), resolves a previous run's unresolved intents
-// on resume, and reports every change as one record.
+// looking the object up (a create goes out again only when the lookup proves it absent), writes
+// the crash-safe journal (an intent before each mutating request, an outcome after), resolves a
+// previous run's unresolved intents on resume, and reports every change as one record.
 //
 // It does not decide what to change (that is the plan's job), and it has no dry-run switch: a
 // dry run never reaches this package.

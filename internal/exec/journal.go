@@ -26,7 +26,6 @@ type Journal struct {
 	flushed  uint64 // last batch on disk
 	flushing bool
 	err      error
-	lines    int
 }
 
 // OpenJournal opens path for appending (creating it with mode 0600) and writes the run's header.
@@ -71,7 +70,6 @@ func (j *Journal) append(l report.JournalLine, wait bool) error {
 		return j.err
 	}
 	j.pending = append(j.pending, b...)
-	j.lines++
 	mine := j.next
 	for wait && j.flushed < mine && j.err == nil {
 		if j.flushing {
@@ -97,13 +95,6 @@ func (j *Journal) append(l report.JournalLine, wait bool) error {
 		j.cond.Broadcast()
 	}
 	return j.err
-}
-
-// Lines counts the lines written by this process.
-func (j *Journal) Lines() int {
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	return j.lines
 }
 
 // Close writes what is pending and closes the file.

@@ -150,9 +150,6 @@ func (p *Pacer) Limit() float64 {
 	return p.current
 }
 
-// Target returns the configured rate (0 = unlimited).
-func (p *Pacer) Target() float64 { return p.target }
-
 // Pauses returns how many 429 pauses were started or extended.
 func (p *Pacer) Pauses() int {
 	p.mu.Lock()

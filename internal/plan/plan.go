@@ -1,7 +1,6 @@
 package plan
 
 import (
-	"fmt"
 	"strconv"
 
 	"github.com/leaf-import/leaf-import/internal/leaf"
@@ -20,16 +19,6 @@ var kindNames = [...]string{"app", "user", "credential"}
 
 func (k Kind) String() string { return kindNames[k] }
 
-// ParseKind reads a kind name.
-func ParseKind(s string) (Kind, error) {
-	for i, n := range kindNames {
-		if n == s {
-			return Kind(i), nil
-		}
-	}
-	return 0, fmt.Errorf("unknown kind %q", s)
-}
-
 // Action is what a change does.
 type Action int
 
@@ -45,16 +34,6 @@ const (
 var actionNames = [...]string{"noop", "create", "update", "replace", "delete"}
 
 func (a Action) String() string { return actionNames[a] }
-
-// ParseAction reads an action name.
-func ParseAction(s string) (Action, error) {
-	for i, n := range actionNames {
-		if n == s {
-			return Action(i), nil
-		}
-	}
-	return 0, fmt.Errorf("unknown action %q", s)
-}
 
 // Reason says why a change is planned.
 type Reason string

@@ -3,7 +3,6 @@ package sandbox
 import (
 	"fmt"
 	"math/rand/v2"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -152,16 +151,4 @@ func (fs *faultState) latency() time.Duration {
 		return lo
 	}
 	return lo + time.Duration(fs.rng.Int64N(int64(hi-lo)))
-}
-
-// kinds lists the probabilistic kinds configured, sorted (for messages).
-func (f *Faults) kinds() []string {
-	var out []string
-	for k, p := range f.Prob {
-		if p > 0 {
-			out = append(out, k)
-		}
-	}
-	sort.Strings(out)
-	return out
 }

@@ -6,7 +6,6 @@ import (
 	"math/rand/v2"
 	"slices"
 	"sort"
-	"strings"
 	"time"
 
 	"github.com/leaf-import/leaf-import/internal/leaf"
@@ -258,8 +257,7 @@ func MarshalState(st *State) ([]byte, error) { return json.MarshalIndent(st, "",
 // UnmarshalState decodes a State document.
 func UnmarshalState(data []byte) (*State, error) {
 	var st State
-	dec := json.NewDecoder(strings.NewReader(string(data)))
-	if err := dec.Decode(&st); err != nil {
+	if err := json.Unmarshal(data, &st); err != nil {
 		return nil, fmt.Errorf("sandbox state: %w", err)
 	}
 	return &st, nil
