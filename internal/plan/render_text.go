@@ -81,7 +81,11 @@ func (p *Plan) Summary(rate float64) string {
 	e := p.Estimate(rate)
 	at := "unlimited rate"
 	if rate > 0 {
-		at = fmt.Sprintf("~%s at %s req/s", humanDuration(e.Seconds), strconv.FormatFloat(rate, 'f', -1, 64))
+		d := humanDuration(e.Seconds)
+		if !strings.HasPrefix(d, "<") {
+			d = "~" + d
+		}
+		at = fmt.Sprintf("%s at %s req/s", d, strconv.FormatFloat(rate, 'f', -1, 64))
 	}
 	s := fmt.Sprintf("Plan: %s to create, %s to update, %s to replace, %s to delete, %s unchanged.",
 		thousands(t.Create), thousands(t.Update), thousands(t.Replace), thousands(t.Delete), thousands(t.Noop))
