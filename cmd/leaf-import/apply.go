@@ -155,13 +155,13 @@ func newRunID(now time.Time) string {
 }
 
 // applyFiles settles the report and journal paths. A resume goes on writing the files of the run
-// it resumes unless told otherwise.
-func (opts *ApplyOptions) applyFiles(prior *report.Prior, now time.Time) (reportPath, journalPath string) {
+// it resumes (source is what it was read from) unless told otherwise.
+func (opts *ApplyOptions) applyFiles(prior *report.Prior, source string, now time.Time) (reportPath, journalPath string) {
 	reportPath, journalPath = opts.Report, opts.Journal
 	if opts.Resume != "" && prior != nil {
 		if prior.FromJournal {
 			if journalPath == "" {
-				journalPath = resumeSource(opts.Resume)
+				journalPath = source
 			}
 			if reportPath == "" {
 				reportPath = prior.ReportPath
@@ -278,8 +278,9 @@ func runApply(ctx context.Context, opts *ApplyOptions) error {
 	}
 
 	var prior *report.Prior
+	source := ""
 	if opts.Resume != "" {
-		source := resumeSource(opts.Resume)
+		source = resumeSource(opts.Resume)
 		if source != opts.Resume {
 			log.Info("resuming from the run's journal, the durable record", "journal", source)
 		}
@@ -307,7 +308,7 @@ func runApply(ctx context.Context, opts *ApplyOptions) error {
 		diffOpts.Fingerprints = fp
 	}
 
-	reportPath, journalPath := opts.applyFiles(prior, start)
+	reportPath, journalPath := opts.applyFiles(prior, source, start)
 	if reportPath == journalPath {
 		return withCode(exitError, fmt.Errorf("the report and the journal cannot be the same file (%s)", reportPath))
 	}

@@ -72,7 +72,7 @@ scan:
 		switch {
 		case ind == indent && isItem:
 			chunks = append(chunks, yamlChunk{line: i + 1})
-		case ind < indent || ind == indent:
+		case ind <= indent:
 			end = i
 			break scan
 		}

@@ -3,6 +3,7 @@ package report
 import (
 	"fmt"
 	"os"
+	"sort"
 	"strings"
 )
 
@@ -51,20 +52,15 @@ func (p *Prior) All() []Record {
 	return out
 }
 
+// sortRecords orders records by start time, then sequence (earlier runs first).
 func sortRecords(rs []Record) {
-	// Records of earlier runs keep their run order, then their sequence.
-	for i := 1; i < len(rs); i++ {
-		for j := i; j > 0 && less(rs[j], rs[j-1]); j-- {
-			rs[j], rs[j-1] = rs[j-1], rs[j]
+	sort.SliceStable(rs, func(i, j int) bool {
+		a, b := rs[i], rs[j]
+		if !a.StartedAt.Equal(b.StartedAt) {
+			return a.StartedAt.Before(b.StartedAt)
 		}
-	}
-}
-
-func less(a, b Record) bool {
-	if !a.StartedAt.Equal(b.StartedAt) {
-		return a.StartedAt.Before(b.StartedAt)
-	}
-	return a.Seq < b.Seq
+		return a.Seq < b.Seq
+	})
 }
 
 // PriorFromJournal replays journal lines.

@@ -2,6 +2,7 @@ package report
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -138,4 +139,19 @@ func TestSummary(t *testing.T) {
 	assert.Contains(t, text, "Applied: 1 succeeded, 1 failed, 0 skipped, 1 pending.")
 	assert.Contains(t, text, "retries: 429 1, 503 3")
 	assert.Contains(t, text, "Requests: 40 in 4s (10.0/s)")
+}
+
+// A resume of a large migration reads back every record: ordering them must not be quadratic.
+func BenchmarkPriorDone(b *testing.B) {
+	recs := make([]Record, 100_000)
+	for i := range recs {
+		recs[i] = rec(len(recs)-i, fmt.Sprintf("user:g%06d", i), StatusSucceeded)
+	}
+	p := PriorFromReport(&Report{Records: recs})
+	b.ResetTimer()
+	for range b.N {
+		if len(p.Done()) != len(recs) {
+			b.Fatal("records lost")
+		}
+	}
 }
