@@ -363,7 +363,7 @@ func runApply(ctx context.Context, opts *ApplyOptions) error {
 		}
 		if !opts.DryRun && len(prior.Unresolved) > 0 {
 			log.Info("settling requests an earlier run left in doubt", "count", len(prior.Unresolved))
-			found, err := exec.Resolve(ctx, client, prior, journal, opts.LookupWindow, nil, log)
+			found, err := exec.Resolve(ctx, client, prior, journal, opts.LookupWindow, opts.Concurrency, nil, log)
 			if err != nil {
 				return err
 			}

@@ -214,7 +214,9 @@ func TestLockKeepsConcurrentRunsApart(t *testing.T) {
 }
 
 // The first SIGINT stops scheduling and lets requests in flight finish; the report is written
-// and the exit code is 130. A resume finishes the job.
+// and the exit code is 130. A second SIGINT aborts the requests in flight: here they are held
+// for a minute by the sandbox, so only the abort lets the run end within the wait. A resume
+// finishes the job either way.
 func TestInterruptDrainsAndResumes(t *testing.T) {
 	for _, signals := range []int{1, 2} {
 		t.Run(map[int]string{1: "one SIGINT", 2: "two SIGINTs"}[signals], func(t *testing.T) {
@@ -224,13 +226,21 @@ func TestInterruptDrainsAndResumes(t *testing.T) {
 			reportPath := filepath.Join(dir, "run.json")
 			p := startProc(t, ts, dir, "apply", manifest, "--rate", "0", "--concurrency", "4", "--report", reportPath)
 			require.True(t, waitFor(20*time.Second, func() bool { return ts.Stats().Mutations.UserCreates >= 10 }))
+			if signals == 2 {
+				// The requests now in flight finish; the ones after them hang.
+				require.NoError(t, ts.SetFaults("latency=60s"))
+				time.Sleep(300 * time.Millisecond)
+			}
 			require.NoError(t, p.cmd.Process.Signal(syscall.SIGINT))
 			if signals == 2 {
-				time.Sleep(20 * time.Millisecond)
+				require.True(t, waitFor(10*time.Second, func() bool {
+					return strings.Contains(readLog(t, dir, "err.log"), "stopping: no new changes start")
+				}), "the first SIGINT was taken")
 				require.NoError(t, p.cmd.Process.Signal(syscall.SIGINT))
 			}
 			assert.Equal(t, exitInterrupted, p.wait(t, 30*time.Second), readLog(t, dir, "err.log"))
-			assert.Contains(t, readLog(t, dir, "err.log"), "stopping: no new changes start")
+			errLog := readLog(t, dir, "err.log")
+			assert.Contains(t, errLog, "stopping: no new changes start")
 			rep, err := report.Load(reportPath)
 			require.NoError(t, err)
 			assert.True(t, rep.Run.Interrupted)
@@ -238,9 +248,15 @@ func TestInterruptDrainsAndResumes(t *testing.T) {
 			assert.Positive(t, rep.Summary.Succeeded)
 			if signals == 1 {
 				assert.Zero(t, rep.Summary.Failed, "requests in flight finished")
+				assert.NotContains(t, errLog, "aborting the requests in flight")
+			} else {
+				assert.Contains(t, errLog, "aborting the requests in flight")
 			}
 			require.NoError(t, ts.SetFaults(""))
-			code, _, stderr := runCLI(t, sandboxEnv(ts, nil), "apply", manifest, "--rate", "0", "--resume", reportPath)
+			// Creates aborted mid-request are looked up, not resent; the sandbox has no lag, so
+			// a short lookup window keeps the test quick.
+			code, _, stderr := runCLI(t, sandboxEnv(ts, nil), "apply", manifest, "--rate", "0", "--resume", reportPath,
+				"--lookup-window", "500ms")
 			require.Equal(t, 0, code, stderr)
 			assertConverged(t, ts, manifest, nil)
 			assert.Zero(t, duplicateUsers(ts))

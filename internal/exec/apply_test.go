@@ -37,6 +37,8 @@ type fakeAPI struct {
 	onCreateUser func(ext string) (err error, afterCommit bool)
 	onCreateCred func(ext, provider string) (err error, afterCommit bool)
 	listHidden   bool
+	onList       func(ext string) // runs before a list, outside the lock
+	lists        atomic.Int32
 }
 
 func newFake() *fakeAPI {
@@ -65,6 +67,10 @@ func (f *fakeAPI) log(s string) {
 }
 
 func (f *fakeAPI) ListUsers(_ context.Context, flt leaf.UserFilter) ([]leaf.User, error) {
+	f.lists.Add(1)
+	if f.onList != nil {
+		f.onList(flt.ExternalID)
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	var out []leaf.User

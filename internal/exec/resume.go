@@ -3,7 +3,10 @@ package exec
 import (
 	"context"
 	"log/slog"
+	"sync"
 	"time"
+
+	"golang.org/x/sync/errgroup"
 
 	"github.com/leaf-import/leaf-import/internal/leaf"
 	"github.com/leaf-import/leaf-import/internal/report"
@@ -12,42 +15,61 @@ import (
 // Resolve settles an earlier run's intents that have no outcome (requests whose fate a crash or
 // a kill hid) by looking their objects up in Leaf, never by sending them again, and journals
 // what it found. It returns the users it found created, by externalId.
-func Resolve(ctx context.Context, api API, prior *report.Prior, j *Journal, window time.Duration, clock leaf.Clock, log *slog.Logger) (map[string]string, error) {
+//
+// Up to concurrency lookups run at once, and they share one lookup window that starts when
+// Resolve does: a crash with 32 creates in flight costs one window, not 32 one after another.
+// The window cannot start any earlier: an intent is journaled before its request waits on the
+// limiter, and the kill may have come just before the resume, so the request may have reached
+// Leaf only a moment ago.
+func Resolve(ctx context.Context, api API, prior *report.Prior, j *Journal, window time.Duration, concurrency int, clock leaf.Clock, log *slog.Logger) (map[string]string, error) {
 	if clock == nil {
 		clock = leaf.SystemClock{}
 	}
 	r := &runner{api: api, opts: Options{LookupWindow: window, Clock: clock}}
+	since := clock.Now()
+	var mu sync.Mutex
 	created := map[string]string{}
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(max(concurrency, 1))
 	for _, in := range prior.Unresolved {
-		found, id, err := r.lookupIntent(ctx, in)
-		if err != nil {
-			return nil, err
-		}
-		status := report.OutcomeAbsent
-		if found {
-			status = report.OutcomeFound
-		}
-		if in.Kind == "user" && in.Step == report.StepPost && found {
-			created[in.ExternalID] = id
-		}
-		if err := j.Resolved(in, status, id); err != nil {
-			return nil, err
-		}
-		if log != nil {
-			log.Info("resolved an unfinished request of an earlier run by lookup", "change", in.ChangeID,
-				"step", in.Step, "found", found)
-		}
+		g.Go(func() error {
+			found, id, err := r.lookupIntent(gctx, in, since)
+			if err != nil {
+				return err
+			}
+			status := report.OutcomeAbsent
+			if found {
+				status = report.OutcomeFound
+			}
+			if in.Kind == "user" && in.Step == report.StepPost && found {
+				mu.Lock()
+				created[in.ExternalID] = id
+				mu.Unlock()
+			}
+			if err := j.Resolved(in, status, id); err != nil {
+				return err
+			}
+			if log != nil {
+				log.Info("resolved an unfinished request of an earlier run by lookup", "change", in.ChangeID,
+					"step", in.Step, "found", found)
+			}
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
 	}
 	return created, nil
 }
 
-// lookupIntent looks up the object an intent was about.
-func (r *runner) lookupIntent(ctx context.Context, in report.JournalLine) (bool, string, error) {
+// lookupIntent looks up the object an intent was about; a user is re-checked until the lookup
+// window counted from since ends.
+func (r *runner) lookupIntent(ctx context.Context, in report.JournalLine, since time.Time) (bool, string, error) {
 	p, _ := leaf.LookupProvider(in.Provider)
 	switch in.Kind {
 	case "user":
 		if in.Step == report.StepPost {
-			users, err := r.lookupUser(ctx, in.ExternalID)
+			users, err := r.lookupUser(ctx, in.ExternalID, since)
 			if err != nil || len(users) == 0 {
 				return false, "", err
 			}

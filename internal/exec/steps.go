@@ -221,7 +221,7 @@ func (r *runner) createUser(ctx context.Context, c *plan.Change) (stepResult, er
 		u, err := r.api.CreateUser(ctx, userFields(c))
 		return idOf(u), err
 	}, func() (found, error) {
-		users, err := r.lookupUser(ctx, c.ExternalID)
+		users, err := r.lookupUser(ctx, c.ExternalID, r.opts.Clock.Now())
 		switch {
 		case err != nil || len(users) == 0:
 			return found{}, err
@@ -234,9 +234,9 @@ func (r *runner) createUser(ctx context.Context, c *plan.Change) (stepResult, er
 }
 
 // lookupUser lists the users with an externalId, re-checking until one appears or the lookup
-// window ends.
-func (r *runner) lookupUser(ctx context.Context, ext string) ([]leaf.User, error) {
-	deadline := r.opts.Clock.Now().Add(r.opts.LookupWindow)
+// window, counted from since (when the create was sent), ends.
+func (r *runner) lookupUser(ctx context.Context, ext string, since time.Time) ([]leaf.User, error) {
+	deadline := since.Add(r.opts.LookupWindow)
 	for {
 		users, err := r.api.ListUsers(ctx, leaf.UserFilter{ExternalID: ext})
 		if err != nil {

@@ -166,6 +166,31 @@ func TestStallLatencyLagAndTokenExpiry(t *testing.T) {
 	assert.Equal(t, 1, ts.Stats().Faults[sandbox.FaultTokenExpired])
 }
 
+// A client that hangs up during an injected latency ends the request: Leaf changed nothing and
+// the sandbox is not held for the rest of the delay.
+func TestLatencyEndsWhenTheClientHangsUp(t *testing.T) {
+	ts := sandbox.NewServer(t)
+	c := ts.Client(t)
+	require.NoError(t, c.Authenticate(context.Background()))
+	require.NoError(t, ts.SetFaults("latency=10s"))
+	ctx, cancel := context.WithCancel(context.Background())
+	errc := make(chan error, 1)
+	go func() {
+		_, err := c.CreateUser(ctx, leaf.UserFields{ExternalID: ptr("aborted")})
+		errc <- err
+	}()
+	require.Eventually(t, func() bool { return ts.Stats().Faults[sandbox.FaultLatency] == 1 }, 5*time.Second, 5*time.Millisecond)
+	cancel()
+	require.ErrorIs(t, <-errc, context.Canceled)
+	require.Eventually(t, func() bool { return ts.Stats().Requests.ByStatus["gone"] == 1 }, 5*time.Second, 5*time.Millisecond,
+		"the sandbox let go of the request")
+	require.NoError(t, ts.SetFaults(""))
+	users, err := c.ListUsers(context.Background(), leaf.UserFilter{ExternalID: "aborted"})
+	require.NoError(t, err)
+	assert.Empty(t, users, "nothing was created")
+	assert.Zero(t, ts.Stats().Mutations.UserCreates)
+}
+
 // Concurrent callers that all meet an expired token authenticate once between them.
 func TestConcurrent401sAuthenticateOnce(t *testing.T) {
 	ts := sandbox.NewServer(t, sandbox.WithFaults("token-ttl=80ms"))

@@ -2,7 +2,9 @@ package sandbox
 
 import (
 	"bytes"
+	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -198,14 +200,17 @@ func (s *Server) serveLeaf(w http.ResponseWriter, r *http.Request) {
 	s.stats.request(now, isAuth)
 	route := s.routeLabel(r)
 	rec := &recorder{header: http.Header{}}
-	reset := false
+	reset, gone := false, false
 	defer func() {
 		if route == "" {
 			return
 		}
 		status := fmt.Sprint(rec.status)
-		if reset {
+		switch {
+		case reset:
 			status = "reset"
+		case gone:
+			status = "gone"
 		}
 		s.stats.with(func(st *Stats) {
 			st.Requests.ByMethod[r.Method]++
@@ -222,8 +227,17 @@ func (s *Server) serveLeaf(w http.ResponseWriter, r *http.Request) {
 	}
 	cfg := s.faults.config()
 	if cfg.LatencyMax > 0 {
+		// Read the body first: Go's server notices a client hanging up (and ends r.Context())
+		// only once the request body is consumed.
+		if err := bufferBody(r); err != nil {
+			writeProblem(rec, http.StatusBadRequest, "Bad Request", "unreadable request body")
+			rec.flush(w)
+			return
+		}
 		s.stats.fault(FaultLatency)
-		time.Sleep(s.faults.latency())
+		if gone = !pause(r.Context(), s.faults.latency()); gone {
+			return // the client gave up before Leaf looked at the request: nothing changed
+		}
 	}
 	beforeCommit := func(kind string) {
 		s.stats.fault(kind)
@@ -265,11 +279,37 @@ func (s *Server) serveLeaf(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 			s.stalling.Add(1)
-			time.Sleep(cfg.Stall)
+			gone = !pause(r.Context(), cfg.Stall)
 			s.stalling.Add(-1)
 		}
 	}
 	rec.flush(w)
+}
+
+// maxBody bounds a request body the sandbox reads ahead; Leaf's bodies are a few KB.
+const maxBody = 1 << 20
+
+func bufferBody(r *http.Request) error {
+	data, err := io.ReadAll(io.LimitReader(r.Body, maxBody))
+	if err != nil {
+		return err
+	}
+	r.Body = io.NopCloser(bytes.NewReader(data))
+	return nil
+}
+
+// pause waits for d, or until ctx ends (the client hung up); it reports whether d passed.
+// A real server stops waiting on a client that left, and so does the sandbox: a test that
+// aborts requests stalled for minutes is not held up by them when the server closes.
+func pause(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
 }
 
 // routeLabel names the route of a user-management request for the stats ("" for others):
