@@ -16,11 +16,11 @@ import (
 	"github.com/leaf-import/leaf-import/internal/report"
 )
 
-// userIntents returns unresolved user-create intents for ext, journaled at at.
-func userIntents(at time.Time, ext ...string) *report.Prior {
+// userIntents returns unresolved user-create intents for ext.
+func userIntents(ext ...string) *report.Prior {
 	p := &report.Prior{}
 	for _, e := range ext {
-		p.Unresolved = append(p.Unresolved, report.JournalLine{Type: report.LineIntent, At: at, ChangeID: "user/" + e,
+		p.Unresolved = append(p.Unresolved, report.JournalLine{Type: report.LineIntent, ChangeID: "user/" + e,
 			Step: report.StepPost, Phase: 1, Kind: "user", Action: "create", ExternalID: e})
 	}
 	return p
@@ -33,7 +33,7 @@ func TestResolveSharesOneLookupWindow(t *testing.T) {
 	_, err := f.CreateUser(context.Background(), leaf.UserFields{ExternalID: new("here")})
 	require.NoError(t, err)
 	clock := &instantClock{}
-	prior := userIntents(time.Time{}, "gone1", "here", "gone2", "gone3")
+	prior := userIntents("gone1", "here", "gone2", "gone3")
 	f.lists.Store(0)
 
 	created, err := Resolve(context.Background(), f, prior, nil, 5*time.Second, 1, clock, nil)
@@ -70,8 +70,7 @@ func TestResolveLooksUpConcurrentlyAndJournals(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "j.jsonl")
 	j, err := OpenJournal(path, report.JournalLine{RunID: "r2"})
 	require.NoError(t, err)
-	start := time.Now()
-	prior := userIntents(start, "a", "b", "c", "d")
+	prior := userIntents("a", "b", "c", "d")
 
 	created, err := Resolve(context.Background(), f, prior, j, 50*time.Millisecond, n, leaf.SystemClock{}, nil)
 	require.NoError(t, err)

@@ -234,7 +234,7 @@ func (r *runner) createUser(ctx context.Context, c *plan.Change) (stepResult, er
 }
 
 // lookupUser lists the users with an externalId, re-checking until one appears or the lookup
-// window, counted from since (when the create was sent), ends.
+// window counted from since ends (for a create just answered ambiguously, now).
 func (r *runner) lookupUser(ctx context.Context, ext string, since time.Time) ([]leaf.User, error) {
 	deadline := since.Add(r.opts.LookupWindow)
 	for {
