@@ -195,7 +195,7 @@ func TestLockKeepsConcurrentRunsApart(t *testing.T) {
 	start := time.Now()
 	code, _, stderr := runCLI(t, sandboxEnv(ts, nil), "apply", manifest, "--rate", "0", "--report", reportPath)
 	assert.Equal(t, exitLocked, code)
-	assert.Less(t, time.Since(start), 2*time.Second, "at once")
+	assert.Less(t, time.Since(start), 5*time.Second, "at once, not after the first run (10 s or more)")
 	assert.Contains(t, stderr, "another leaf-import run holds")
 	assert.Contains(t, stderr, "pid ")
 	assert.Contains(t, stderr, "started ")

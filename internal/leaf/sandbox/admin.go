@@ -123,7 +123,7 @@ func (s *Server) UpdateCredential(userID string, p *leaf.Provider, fields map[st
 		if k == "status" {
 			c.Status = v
 			if v != "OK" {
-				s.st.addEvent(c.ID, http.StatusUnauthorized, "token refresh failed: "+v, time.Now())
+				s.st.addEvent(c.ID, http.StatusUnauthorized, "token refresh failed: "+v, s.now())
 			}
 			continue
 		}
