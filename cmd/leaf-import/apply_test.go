@@ -104,9 +104,23 @@ func TestApplyConvergesAMixedManifest(t *testing.T) {
 	info, err := os.Stat(reportPath)
 	require.NoError(t, err)
 	assert.Equal(t, os.FileMode(0o600), info.Mode().Perm())
-	info, err = os.Stat(filepath.Join(dir, "run.journal.jsonl"))
-	require.NoError(t, err, "the journal is beside the report")
-	assert.Equal(t, os.FileMode(0o600), info.Mode().Perm())
+	last := lastRun(t, env)
+	assert.Equal(t, "succeeded", string(last.Status))
+	for _, f := range []string{last.Journal, last.Report} {
+		info, err = os.Stat(f)
+		require.NoError(t, err, "the run's journal and report are in its directory")
+		assert.Equal(t, os.FileMode(0o600), info.Mode().Perm(), f)
+	}
+	info, err = os.Stat(filepath.Dir(last.Report))
+	require.NoError(t, err)
+	assert.Equal(t, os.FileMode(0o700), info.Mode().Perm(), "run directories are private")
+	entries, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	assert.ElementsMatch(t, []string{"manifest.yaml", "run.json"}, names, "nothing lands beside the report but what was asked for")
 
 	// The user without externalId was never touched.
 	for _, u := range ts.State().Users {
@@ -127,7 +141,6 @@ func TestApplyUnderFaultsConvergesWithoutDuplicates(t *testing.T) {
 	planned := plannedChanges(t, env, manifest)
 	require.NoError(t, ts.SetFaults("503=0.1,429=0.05,reset-after-commit=0.02,reset-before-commit=0.01,lag=200ms,seed=11"))
 	reportPath := filepath.Join(dir, "run.json")
-	journal := filepath.Join(dir, "run.journal.jsonl")
 
 	args := []string{"apply", manifest, "--rate", "0", "--report", reportPath, "--lookup-window", "1s"}
 	var codes []int
@@ -138,7 +151,7 @@ func TestApplyUnderFaultsConvergesWithoutDuplicates(t *testing.T) {
 			break
 		}
 		require.Equal(t, exitFailed, code, stderr)
-		args = []string{"apply", manifest, "--rate", "0", "--resume", journal, "--lookup-window", "1s"}
+		args = []string{"apply", manifest, "--rate", "0", "--resume", lastRun(t, env).RunID, "--lookup-window", "1s"}
 	}
 	require.Equal(t, 0, codes[len(codes)-1], "converged after resumes: exit codes %v", codes)
 	t.Logf("runs: %v", codes)
@@ -309,7 +322,11 @@ func failingSandbox(t *testing.T) *sandbox.TestServer {
 
 var volatile = regexp.MustCompile(`"(runId|id|startedAt|endedAt|at)": "[^"]*"|"(durationMs|achievedRate|requests)": [0-9.e+-]+|"leafUrl": "[^"]*"|"tool": "[^"]*"|"previousRuns": \[[^\]]*\]`)
 
+// runDirPath matches the path of a run's directory in the workspace.
+var runDirPath = regexp.MustCompile(`"[^"]*/runs/[0-9TZ]+-[0-9a-f]+/`)
+
 func normalizeReport(s string) string {
+	s = runDirPath.ReplaceAllString(s, `"<run-dir>/`)
 	return volatile.ReplaceAllStringFunc(s, func(m string) string {
 		k, _, _ := strings.Cut(m, ":")
 		return k + `: "<volatile>"`
@@ -379,12 +396,15 @@ func TestApplyNeverLeaksSecrets(t *testing.T) {
 	manifest := writeManifest(t, dir, growers, []string{"JohnDeere", "Stara"}, canary)
 	reportPath := filepath.Join(dir, "run.json")
 	var outputs []string
+	env := sandboxEnv(ts, nil)
 	for i, extra := range [][]string{{"--report", reportPath}, {"--resume", reportPath}, {"--resume", reportPath, "--report", filepath.Join(dir, "run.csv")}} {
 		args := append([]string{"apply", manifest, "--rate", "0", "--lookup-window", "10ms", "-v", "--log-format", []string{"text", "json"}[i%2]}, extra...)
-		_, out, errOut := runCLI(t, sandboxEnv(ts, nil), args...)
+		_, out, errOut := runCLI(t, env, args...)
 		outputs = append(outputs, out, errOut)
 	}
-	for _, f := range []string{reportPath, filepath.Join(dir, "run.csv"), filepath.Join(dir, "run.journal.jsonl")} {
+	runs := runsOf(t, env)
+	require.Len(t, runs, 1, "the resumes continued the first run")
+	for _, f := range []string{reportPath, filepath.Join(dir, "run.csv"), runs[0].Journal, runs[0].Report} {
 		b, err := os.ReadFile(f)
 		if err == nil {
 			outputs = append(outputs, string(b))

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/leaf-import/leaf-import/internal/leaf"
 	"github.com/leaf-import/leaf-import/internal/leaf/sandbox"
+	"github.com/leaf-import/leaf-import/internal/lifecycle"
 	"github.com/leaf-import/leaf-import/internal/plan"
 )
 
@@ -166,4 +168,22 @@ func mutations(st sandbox.Stats) int {
 		}
 	}
 	return n
+}
+
+// runsOf lists the runs of the account env points at, newest first, through leaf-import runs.
+func runsOf(t testing.TB, env map[string]string) []lifecycle.RunEntry {
+	t.Helper()
+	code, out, stderr := runCLI(t, env, "runs", "--format", "json")
+	require.Equal(t, 0, code, stderr)
+	var runs []lifecycle.RunEntry
+	require.NoError(t, json.Unmarshal([]byte(out), &runs), out)
+	return runs
+}
+
+// lastRun is the newest run of the account env points at.
+func lastRun(t testing.TB, env map[string]string) lifecycle.RunEntry {
+	t.Helper()
+	runs := runsOf(t, env)
+	require.NotEmpty(t, runs, "the account has runs")
+	return runs[0]
 }

@@ -4,16 +4,48 @@ import (
 	"bytes"
 	"context"
 	"os"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/leaf-import/leaf-import/internal/leaf"
+	"github.com/leaf-import/leaf-import/internal/leaf/sandbox"
 )
+
+// testStateRoot holds the account workspaces of the tests' sandboxes (never the user's own).
+var testStateRoot string
 
 func TestMain(m *testing.M) {
 	// Retries back off in milliseconds, not seconds, so that fault tests stay fast.
 	testClientOptions = []leaf.Option{leaf.WithBackoff(leaf.Backoff{Base: time.Millisecond, Cap: 20 * time.Millisecond, Attempts: 6})}
-	os.Exit(m.Run())
+	dir, err := os.MkdirTemp("", "leaf-import-state-")
+	if err != nil {
+		panic(err)
+	}
+	testStateRoot = dir
+	code := m.Run()
+	if os.Getenv("KEEP_STATE") == "" {
+		_ = os.RemoveAll(dir)
+	} else {
+		println("state kept in", dir)
+	}
+	os.Exit(code)
+}
+
+var stateDirs sync.Map // *sandbox.TestServer -> its state directory
+
+// stateDirOf is the state directory of the runs against ts: one per sandbox, so that a port
+// reused by a later test's sandbox never meets an earlier test's history.
+func stateDirOf(ts *sandbox.TestServer) string {
+	if d, ok := stateDirs.Load(ts); ok {
+		return d.(string)
+	}
+	d, err := os.MkdirTemp(testStateRoot, "ts-")
+	if err != nil {
+		panic(err)
+	}
+	actual, _ := stateDirs.LoadOrStore(ts, d)
+	return actual.(string)
 }
 
 // runCLI runs the command line in-process and returns exit code, stdout and stderr.

@@ -8,7 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/leaf-import/leaf-import/internal/atomicfile"
-	"github.com/leaf-import/leaf-import/internal/plan"
+	"github.com/leaf-import/leaf-import/internal/lifecycle"
 )
 
 // PlanOptions are the options of `leaf-import plan`.
@@ -35,7 +35,11 @@ changes that would make Leaf match the manifest. It sends no mutating request.
   + create   ~ update   ± replace (a credential is deleted and posted again)   - delete
 
 Secrets never appear: a changed secret shows as a keyed fingerprint (fp:3f9a1c2e), keyed by
-LEAF_IMPORT_FINGERPRINT_KEY or a random per-run key. --out saves the plan (JSON, no secrets)
+the account's key (created once in its workspace) or LEAF_IMPORT_FINGERPRINT_KEY, so that one
+secret shows one fingerprint in every plan and apply of the account. Users that recent runs
+created count as existing while Leaf's list lags, and requests that earlier runs left in doubt
+are listed ("?"): apply settles them by lookup first. plan takes no lock and writes nothing
+but the fingerprint key. --out saves the plan (JSON, no secrets)
 for review; apply --plan applies it and refuses the changes whose Leaf object changed since.`,
 		Example: `  leaf-import plan samples/manifest.yaml
   leaf-import plan samples/manifest.yaml --prune --max-deletes 5 --out plan.json
@@ -66,22 +70,18 @@ for review; apply --plan applies it and refuses the changes whose Leaf object ch
 func runPlan(ctx context.Context, opts *PlanOptions) error {
 	f := opts.Factory
 	log := f.Logger()
-	valves, _ := opts.Diff.valves()
 	m, err := loadManifest(f, opts.Manifest, log)
 	if err != nil {
 		return reportProblems(opts.IO.ErrOut, opts.Manifest, err)
 	}
-	client, err := newClient(f, opts.Diff.Rate, 4, log)
+	common, err := commonOptions(f, m, &opts.Diff, 4, nil)
 	if err != nil {
 		return err
 	}
-	snap, err := readState(ctx, client, m, log)
+	p, err := lifecycle.Plan(ctx, common)
 	if err != nil {
 		return err
 	}
-	fp := plan.NewFingerprinter(f.Getenv("LEAF_IMPORT_FINGERPRINT_KEY"))
-	p := computePlan(m, snap, opts.Diff.options(fp))
-
 	if opts.Format == "json" {
 		err = p.View(opts.Diff.Rate).Write(opts.IO.Out)
 	} else {
@@ -90,19 +90,19 @@ func runPlan(ctx context.Context, opts *PlanOptions) error {
 	if err != nil {
 		return err
 	}
-	if err := p.CheckValves(valves); err != nil {
+	if err := p.CheckValves(common.Valves); err != nil {
 		return withCode(exitError, err)
 	}
 	if opts.Out != "" {
 		v := p.View(opts.Diff.Rate)
-		v.Tool = "leaf-import " + version
+		v.Tool = common.Tool
 		v.CreatedAt = time.Now().UTC().Format(time.RFC3339)
-		v.LeafURL, v.Account, v.ManifestDigest = client.BaseURL(), client.Account(), m.Digest
+		v.LeafURL, v.Account, v.ManifestDigest = common.Client.BaseURL(), common.Account.Owner, m.Digest
 		var buf bytes.Buffer
 		if err := v.Write(&buf); err != nil {
 			return err
 		}
-		if err := atomicfile.Write(opts.Out, buf.Bytes(), 0o644); err != nil {
+		if err := atomicfile.Write(opts.Out, buf.Bytes(), 0o600); err != nil {
 			return withCode(exitError, err)
 		}
 		log.Info("saved the plan", "file", opts.Out, "changes", len(p.Changes))

@@ -60,7 +60,7 @@ func sandboxFor(t testing.TB, dir string) *sandbox.TestServer {
 func sandboxEnv(ts *sandbox.TestServer, extra map[string]string) map[string]string {
 	env := map[string]string{
 		"LEAF_API_URL": ts.URL, "LEAF_USERNAME": "sandbox", "LEAF_PASSWORD": "sandbox",
-		"LEAF_IMPORT_FINGERPRINT_KEY": "golden",
+		"LEAF_IMPORT_FINGERPRINT_KEY": "golden", "LEAF_IMPORT_STATE_DIR": stateDirOf(ts),
 	}
 	for k, v := range extra {
 		env[k] = v

@@ -59,7 +59,7 @@ func newProgress(io *IOStreams, log *slog.Logger, total int, interval time.Durat
 }
 
 // record counts one finished change.
-func (p *progress) record(r report.Record) {
+func (p *progress) Record(r report.Record) {
 	p.mu.Lock()
 	p.done++
 	if r.Status == report.StatusFailed {
@@ -86,7 +86,7 @@ func (p *progress) logLine() {
 }
 
 // finish stops the bar or the log ticker.
-func (p *progress) finish() {
+func (p *progress) Finish() {
 	close(p.stop)
 	p.wg.Wait()
 	if p.bar != nil {

@@ -36,7 +36,7 @@ func TestResumeRefusesAnotherLeafOrManifest(t *testing.T) {
 	reportPath := filepath.Join(dir, "run.json")
 	code, _, stderr := runCLI(t, env, "apply", manifest, "--rate", "0", "--report", reportPath)
 	require.Equal(t, 0, code, stderr)
-	journal := filepath.Join(dir, "run.journal.jsonl")
+	journal := lastRun(t, env).Journal
 
 	other := sandbox.NewServer(t)
 	code, _, stderr = runCLI(t, sandboxEnv(other, nil), "apply", manifest, "--rate", "0", "--resume", journal)
@@ -84,7 +84,7 @@ func TestResumeRefusesACorruptJournalAndToleratesATornLastLine(t *testing.T) {
 	code, _, stderr = runCLI(t, sandboxEnv(ts, nil), "apply", manifest, "--rate", "0", "--resume", path, "--report", filepath.Join(dir, "r.json"))
 	require.Equal(t, 0, code, stderr)
 	assertConverged(t, ts, manifest, nil)
-	assert.Contains(t, stderr, "settling requests an earlier run left in doubt")
+	assert.Contains(t, stderr, "settling requests earlier runs left in doubt")
 	out, err := os.ReadFile(path)
 	require.NoError(t, err)
 	assert.Contains(t, string(out), `"status":"absent"`, "the unresolved intent was looked up and its outcome appended")
@@ -196,17 +196,17 @@ func TestLockKeepsConcurrentRunsApart(t *testing.T) {
 	code, _, stderr := runCLI(t, sandboxEnv(ts, nil), "apply", manifest, "--rate", "0", "--report", reportPath)
 	assert.Equal(t, exitLocked, code)
 	assert.Less(t, time.Since(start), 5*time.Second, "at once, not after the first run (10 s or more)")
-	assert.Contains(t, stderr, "another leaf-import run holds")
+	assert.Contains(t, stderr, "another leaf-import run holds the lock of account sandbox at "+ts.URL)
 	assert.Contains(t, stderr, "pid ")
 	assert.Contains(t, stderr, "started ")
 
 	require.NoError(t, p.cmd.Process.Signal(syscall.SIGKILL))
 	assert.Equal(t, -int(syscall.SIGKILL), p.wait(t, 10*time.Second))
 	require.NoError(t, ts.SetFaults(""))
-	code, _, stderr = runCLI(t, sandboxEnv(ts, nil), "apply", manifest, "--rate", "0", "--resume", reportPath+"")
+	code, _, stderr = runCLI(t, sandboxEnv(ts, nil), "apply", manifest, "--rate", "0", "--resume", reportPath)
 	require.Contains(t, []int{0, exitFailed}, code, stderr)
 	if code != 0 {
-		code, _, stderr = runCLI(t, sandboxEnv(ts, nil), "apply", manifest, "--rate", "0", "--resume", filepath.Join(dir, "run.journal.jsonl"))
+		code, _, stderr = runCLI(t, sandboxEnv(ts, nil), "apply", manifest, "--rate", "0", "--resume", reportPath)
 		require.Equal(t, 0, code, stderr)
 	}
 	assertConverged(t, ts, manifest, nil)

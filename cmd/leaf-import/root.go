@@ -10,6 +10,9 @@ import (
 	"syscall"
 
 	"github.com/spf13/cobra"
+
+	"github.com/leaf-import/leaf-import/internal/leaf"
+	"github.com/leaf-import/leaf-import/internal/workspace"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -24,6 +27,20 @@ type Factory struct {
 	// logFormat and verbose are the persistent logging flags.
 	logFormat string
 	verbose   bool
+	// stateDir (--state-dir) and accountName (--account) locate the account's workspace.
+	stateDir    string
+	accountName string
+}
+
+// account resolves the Leaf account at url from the environment: the owner is LEAF_USERNAME,
+// else --account or LEAF_ACCOUNT, else LEAF_TOKEN's subject claim.
+func (f *Factory) account(url string) (workspace.Account, error) {
+	explicit := f.accountName
+	if explicit == "" {
+		explicit = f.Getenv("LEAF_ACCOUNT")
+	}
+	return workspace.ResolveAccount(workspace.AccountSettings{URL: url, Username: f.Getenv("LEAF_USERNAME"),
+		Explicit: explicit, TokenSubject: leaf.TokenSubject(f.Getenv("LEAF_TOKEN"))})
 }
 
 // Logger returns the stderr logger in the format the user chose.
@@ -49,7 +66,13 @@ provider apps, diffs it against Leaf into a plan, and applies the plan concurren
 rate limit, with retries, a crash-safe journal and a result report.
 
 Connection settings come from the environment: LEAF_API_URL (default https://api.withleaf.io),
-LEAF_TOKEN, or LEAF_USERNAME and LEAF_PASSWORD.`,
+LEAF_TOKEN, or LEAF_USERNAME and LEAF_PASSWORD.
+
+What leaf-import knows of an account between runs (the account lock, the fingerprint key, each
+run's journal and report) lives in the account's workspace under --state-dir
+(LEAF_IMPORT_STATE_DIR, default $XDG_STATE_HOME/leaf-import or ~/.local/state/leaf-import).
+The account is the Leaf URL plus the API owner: LEAF_USERNAME, else --account (LEAF_ACCOUNT),
+else the subject of LEAF_TOKEN.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		Version:       version,
@@ -62,6 +85,8 @@ LEAF_TOKEN, or LEAF_USERNAME and LEAF_PASSWORD.`,
 	}
 	root.PersistentFlags().StringVar(&f.logFormat, "log-format", "text", "log format on stderr: text or json")
 	root.PersistentFlags().BoolVarP(&f.verbose, "verbose", "v", false, "log debug messages (retries, pauses)")
+	root.PersistentFlags().StringVar(&f.stateDir, "state-dir", "", "directory of the account workspaces (default $LEAF_IMPORT_STATE_DIR, $XDG_STATE_HOME/leaf-import, ~/.local/state/leaf-import)")
+	root.PersistentFlags().StringVar(&f.accountName, "account", "", "the API owner a LEAF_TOKEN acts for, when the token does not name it (default $LEAF_ACCOUNT)")
 	root.SetOut(f.IO.Out)
 	root.SetErr(f.IO.ErrOut)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return withCode(exitError, err) })
@@ -70,6 +95,7 @@ LEAF_TOKEN, or LEAF_USERNAME and LEAF_PASSWORD.`,
 		NewCmdValidate(f, nil),
 		NewCmdPlan(f, nil),
 		NewCmdApply(f, nil),
+		NewCmdRuns(f, nil),
 		NewCmdProviders(f, nil),
 		NewCmdSandbox(f, nil),
 	)

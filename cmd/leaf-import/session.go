@@ -1,17 +1,17 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	"slices"
 
 	"github.com/spf13/pflag"
 
 	"github.com/leaf-import/leaf-import/internal/leaf"
+	"github.com/leaf-import/leaf-import/internal/lifecycle"
 	"github.com/leaf-import/leaf-import/internal/plan"
+	"github.com/leaf-import/leaf-import/internal/workspace"
 )
 
 // DiffFlags are the flags plan and apply share.
@@ -83,38 +83,6 @@ func newClient(f *Factory, rate float64, concurrency int, log *slog.Logger) (*le
 	return c, nil
 }
 
-// appProviders are the providers whose app keys the state read covers: those the manifest
-// registers apps for.
-func appProviders(m *plan.Manifest) []*leaf.Provider {
-	var ps []*leaf.Provider
-	for _, a := range m.Apps {
-		if !slices.Contains(ps, a.Provider) {
-			ps = append(ps, a.Provider)
-		}
-	}
-	slices.SortFunc(ps, func(a, b *leaf.Provider) int {
-		if a.Name < b.Name {
-			return -1
-		}
-		return 1
-	})
-	return ps
-}
-
-// readState authenticates and reads the Leaf state the manifest is compared with.
-func readState(ctx context.Context, c *leaf.Client, m *plan.Manifest, log *slog.Logger) (*leaf.Snapshot, error) {
-	if err := c.Authenticate(ctx); err != nil {
-		return nil, err
-	}
-	log.Info("reading Leaf state", "url", c.BaseURL(), "account", c.Account())
-	snap, err := c.Snapshot(ctx, appProviders(m))
-	if err != nil {
-		return nil, fmt.Errorf("reading Leaf state: %w", err)
-	}
-	log.Info("read Leaf state", "users", len(snap.Users), "requests", snap.Requests)
-	return snap, nil
-}
-
 // reportProblems prints manifest problems on w and returns the error that ends the command.
 func reportProblems(w io.Writer, name string, err error) error {
 	var problems plan.Problems
@@ -127,9 +95,21 @@ func reportProblems(w io.Writer, name string, err error) error {
 	return withCode(exitError, fmt.Errorf("%s has %d problem(s); nothing was sent to Leaf", name, len(problems)))
 }
 
-// computePlan diffs the manifest against the state and sets the read cost for the estimate.
-func computePlan(m *plan.Manifest, snap *leaf.Snapshot, opts plan.Options) *plan.Plan {
-	p := plan.Diff(m, snap, opts)
-	p.Reads = leaf.ReadRequests(len(snap.Users), len(appProviders(m)))
-	return p
+// commonOptions builds what plan and apply hand to the run lifecycle: the manifest, a client
+// (not yet authenticated), the account and its state directory.
+func commonOptions(f *Factory, m *plan.Manifest, d *DiffFlags, concurrency int, fp *plan.Fingerprinter) (lifecycle.Options, error) {
+	log := f.Logger()
+	client, err := newClient(f, d.Rate, concurrency, log)
+	if err != nil {
+		return lifecycle.Options{}, err
+	}
+	acct, acctErr := f.account(client.BaseURL())
+	root, err := workspace.Root(f.stateDir, f.Getenv)
+	if err != nil {
+		return lifecycle.Options{}, withCode(exitError, err)
+	}
+	valves, _ := d.valves()
+	return lifecycle.Options{Manifest: m, Client: client, Account: acct, AccountErr: acctErr, StateRoot: root,
+		FingerprintKey: f.Getenv("LEAF_IMPORT_FINGERPRINT_KEY"), Diff: d.options(fp), Valves: valves, Rate: d.Rate,
+		Tool: "leaf-import " + version, Log: log}, nil
 }

@@ -1,7 +1,9 @@
 package exec
 
 import (
+	"bytes"
 	"fmt"
+	"io"
 	"os"
 	"sync"
 	"time"
@@ -26,29 +28,95 @@ type Journal struct {
 	flushed  uint64 // last batch on disk
 	flushing bool
 	err      error
+	// size is the length of the file up to its last complete line: a failed write (a full
+	// disk) is cut back to it, so that the file never keeps half a line.
+	size int64
+	// open holds the steps with an intent and no outcome yet.
+	open map[string]bool
 }
 
 // OpenJournal opens path for appending (creating it with mode 0600) and writes the run's header.
+// A torn last line (a crash or a full disk while it was written) is cut off first.
 func OpenJournal(path string, header report.JournalLine) (*Journal, error) {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+	j, err := AppendJournal(path, header.RunID)
 	if err != nil {
 		return nil, err
 	}
-	if err := f.Chmod(0o600); err != nil {
-		f.Close()
-		return nil, err
-	}
-	j := &Journal{f: f, runID: header.RunID, now: time.Now, next: 1}
-	j.cond = sync.NewCond(&j.mu)
 	header.Type, header.FormatVersion = report.LineHeader, report.JournalFormatVersion
 	if header.At.IsZero() {
 		header.At = j.now().UTC()
 	}
 	if err := j.write(header); err != nil {
-		f.Close()
+		j.f.Close()
 		return nil, err
 	}
 	return j, nil
+}
+
+// AppendJournal opens an existing journal (or creates one) to append lines for run runID
+// without a header: a later run settling this journal's requests in doubt. A torn last line is
+// cut off first.
+func AppendJournal(path, runID string) (*Journal, error) {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	size, err := cutTornTail(f)
+	if err == nil {
+		err = f.Chmod(0o600)
+	}
+	if err == nil {
+		_, err = f.Seek(size, io.SeekStart)
+	}
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("journal %s: %w", path, err)
+	}
+	j := &Journal{f: f, runID: runID, now: time.Now, next: 1, size: size, open: map[string]bool{}}
+	j.cond = sync.NewCond(&j.mu)
+	return j, nil
+}
+
+// cutTornTail truncates f after its last newline (a line without one was torn by a crash or a
+// short write) and fsyncs the cut. It returns the new size.
+func cutTornTail(f *os.File) (int64, error) {
+	info, err := f.Stat()
+	if err != nil {
+		return 0, err
+	}
+	size := info.Size()
+	const chunk = 64 << 10
+	end := size
+	for end > 0 {
+		start := max(end-chunk, 0)
+		buf := make([]byte, end-start)
+		if _, err := f.ReadAt(buf, start); err != nil {
+			return 0, err
+		}
+		if i := bytes.LastIndexByte(buf, '\n'); i >= 0 {
+			end = start + int64(i) + 1
+			break
+		}
+		end = start
+	}
+	if end == size {
+		return size, nil
+	}
+	if err := f.Truncate(end); err != nil {
+		return 0, err
+	}
+	return end, f.Sync()
+}
+
+// Open returns how many of the steps this journal object recorded an intent for have no
+// outcome yet: requests whose fate is unknown (a later run settles them by lookup).
+func (j *Journal) Open() int {
+	if j == nil {
+		return 0
+	}
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return len(j.open)
 }
 
 // write appends one line and returns once it is on disk.
@@ -69,6 +137,12 @@ func (j *Journal) append(l report.JournalLine, wait bool) error {
 	if j.err != nil {
 		return j.err
 	}
+	switch l.Type {
+	case report.LineIntent:
+		j.open[l.Key()] = true
+	case report.LineOutcome:
+		delete(j.open, l.Key())
+	}
 	j.pending = append(j.pending, b...)
 	mine := j.next
 	for wait && j.flushed < mine && j.err == nil {
@@ -82,10 +156,7 @@ func (j *Journal) append(l report.JournalLine, wait bool) error {
 		j.pending = nil
 		j.next++
 		j.mu.Unlock()
-		_, err := j.f.Write(buf)
-		if err == nil {
-			err = j.f.Sync()
-		}
+		err := j.flush(buf)
 		j.mu.Lock()
 		j.flushing = false
 		if err != nil {
@@ -95,6 +166,24 @@ func (j *Journal) append(l report.JournalLine, wait bool) error {
 		j.cond.Broadcast()
 	}
 	return j.err
+}
+
+// flush writes buf and fsyncs it. A failed or short write is cut back to the last complete
+// line, so that the journal stays readable and a later run can append to it.
+func (j *Journal) flush(buf []byte) error {
+	n, err := j.f.Write(buf)
+	if err == nil {
+		err = j.f.Sync()
+	}
+	if err != nil {
+		if n > 0 {
+			_ = j.f.Truncate(j.size)
+			_, _ = j.f.Seek(j.size, io.SeekStart)
+		}
+		return err
+	}
+	j.size += int64(n)
+	return nil
 }
 
 // Close writes what is pending and closes the file.
@@ -107,10 +196,8 @@ func (j *Journal) Close() error {
 	j.pending = nil
 	j.mu.Unlock()
 	var err error
-	if len(buf) > 0 {
-		if _, err = j.f.Write(buf); err == nil {
-			err = j.f.Sync()
-		}
+	if len(buf) > 0 && j.err == nil {
+		err = j.flush(buf)
 	}
 	if cerr := j.f.Close(); err == nil {
 		err = cerr
@@ -143,13 +230,15 @@ func (j *Journal) Outcome(c *plan.Change, step string, phase int, userID, status
 	return j.write(l)
 }
 
-// Resolved records the outcome a resume found for an earlier run's unresolved intent.
+// Resolved records the outcome a later run's lookup found for an earlier run's unresolved
+// intent. The line keeps the intent's run id (it is that run's request whose fate it tells)
+// and names the run that looked it up in SettledBy.
 func (j *Journal) Resolved(intent report.JournalLine, status, leafID string) error {
 	if j == nil {
 		return nil
 	}
 	l := intent
-	l.Type, l.RunID, l.At, l.Status, l.LeafID = report.LineOutcome, j.runID, time.Time{}, status, leafID
+	l.Type, l.At, l.Status, l.LeafID, l.Class, l.SettledBy = report.LineOutcome, time.Time{}, status, leafID, "lookup", j.runID
 	return j.write(l)
 }
 

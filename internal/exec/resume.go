@@ -12,16 +12,20 @@ import (
 	"github.com/leaf-import/leaf-import/internal/report"
 )
 
-// Resolve settles an earlier run's intents that have no outcome (requests whose fate a crash or
-// a kill hid) by looking their objects up in Leaf, never by sending them again, and journals
-// what it found. It returns the users it found created, by externalId.
+// Settler records what a lookup found for an intent in doubt: status is report.OutcomeFound or
+// report.OutcomeAbsent. It is called from several goroutines.
+type Settler func(in report.JournalLine, status, leafID string) error
+
+// Resolve settles earlier runs' intents that have no outcome (requests whose fate a crash or a
+// kill hid) by looking their objects up in Leaf, never by sending them again, and hands what it
+// found to settle (which journals it). It returns the users it found created, by externalId.
 //
 // Up to concurrency lookups run at once, and they share one lookup window that starts when
 // Resolve does: a crash with 32 creates in flight costs one window, not 32 one after another.
 // The window cannot start any earlier: an intent is journaled before its request waits on the
-// limiter, and the kill may have come just before the resume, so the request may have reached
+// limiter, and the kill may have come just before this run, so the request may have reached
 // Leaf only a moment ago.
-func Resolve(ctx context.Context, api API, prior *report.Prior, j *Journal, window time.Duration, concurrency int, clock leaf.Clock, log *slog.Logger) (map[string]string, error) {
+func Resolve(ctx context.Context, api API, intents []report.JournalLine, settle Settler, window time.Duration, concurrency int, clock leaf.Clock, log *slog.Logger) (map[string]string, error) {
 	if clock == nil {
 		clock = leaf.SystemClock{}
 	}
@@ -31,7 +35,7 @@ func Resolve(ctx context.Context, api API, prior *report.Prior, j *Journal, wind
 	created := map[string]string{}
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(max(concurrency, 1))
-	for _, in := range prior.Unresolved {
+	for _, in := range intents {
 		g.Go(func() error {
 			found, id, err := r.lookupIntent(gctx, in, since)
 			if err != nil {
@@ -46,7 +50,7 @@ func Resolve(ctx context.Context, api API, prior *report.Prior, j *Journal, wind
 				created[in.ExternalID] = id
 				mu.Unlock()
 			}
-			if err := j.Resolved(in, status, id); err != nil {
+			if err := settle(in, status, id); err != nil {
 				return err
 			}
 			if log != nil {

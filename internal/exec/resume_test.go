@@ -36,7 +36,7 @@ func TestResolveSharesOneLookupWindow(t *testing.T) {
 	prior := userIntents("gone1", "here", "gone2", "gone3")
 	f.lists.Store(0)
 
-	created, err := Resolve(context.Background(), f, prior, nil, 5*time.Second, 1, clock, nil)
+	created, err := Resolve(context.Background(), f, prior.Unresolved, (*Journal)(nil).Resolved, 5*time.Second, 1, clock, nil)
 	require.NoError(t, err)
 	assert.Equal(t, map[string]string{"here": "u1"}, created)
 	// gone1 is re-checked every 500 ms for 5 s (11 lists); the others find the window over.
@@ -72,7 +72,7 @@ func TestResolveLooksUpConcurrentlyAndJournals(t *testing.T) {
 	require.NoError(t, err)
 	prior := userIntents("a", "b", "c", "d")
 
-	created, err := Resolve(context.Background(), f, prior, j, 50*time.Millisecond, n, leaf.SystemClock{}, nil)
+	created, err := Resolve(context.Background(), f, prior.Unresolved, j.Resolved, 50*time.Millisecond, n, leaf.SystemClock{}, nil)
 	require.NoError(t, err)
 	require.NoError(t, j.Close())
 	assert.Empty(t, created)
@@ -91,7 +91,7 @@ func TestResolveLooksUpConcurrentlyAndJournals(t *testing.T) {
 	for _, l := range lines {
 		if l.Type == report.LineOutcome {
 			assert.Equal(t, report.OutcomeAbsent, l.Status)
-			assert.Equal(t, "r2", l.RunID)
+			assert.Equal(t, "r2", l.SettledBy, "the run that looked it up")
 			absent = append(absent, l.ExternalID)
 		}
 	}

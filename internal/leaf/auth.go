@@ -69,9 +69,17 @@ func (c *Client) reauthenticate(ctx context.Context, seen uint64) error {
 	return nil
 }
 
-// jwtSubject returns the "sub" claim of a JWT without verifying it ("" when tok is not a JWT).
-// It only names the account in journals and plans; nothing is trusted from it.
-func jwtSubject(tok string) string {
+// Subject is the subject claim of the client's current token ("" before authentication, or
+// for a token that is not a JWT).
+func (c *Client) Subject() string {
+	_, tok := c.currentToken()
+	return TokenSubject(tok.Reveal())
+}
+
+// TokenSubject returns the "sub" claim of a JWT without verifying it ("" when tok is not a JWT
+// or has none). It only names the API owner, to find the account's workspace; nothing is
+// trusted from it.
+func TokenSubject(tok string) string {
 	parts := strings.Split(tok, ".")
 	if len(parts) != 3 {
 		return ""

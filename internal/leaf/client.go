@@ -189,16 +189,6 @@ func (c *Client) Pacer() *Pacer { return c.pacer }
 // HasLogin reports whether the client can (re-)authenticate with a username and password.
 func (c *Client) HasLogin() bool { return c.username != "" }
 
-// Account names the API owner the client acts for: the token's subject when the token is a
-// JWT that carries one, otherwise the login username, otherwise "".
-func (c *Client) Account() string {
-	_, tok := c.currentToken()
-	if sub := jwtSubject(tok.Reveal()); sub != "" {
-		return sub
-	}
-	return c.username
-}
-
 func isLoopback(host string) bool {
 	if strings.EqualFold(host, "localhost") {
 		return true

@@ -22,7 +22,7 @@ func TestAuthenticate(t *testing.T) {
 
 	c := ts.Client(t)
 	require.NoError(t, c.Authenticate(ctx))
-	assert.Equal(t, "sandbox", c.Account(), "the token's subject names the API owner")
+	assert.Equal(t, "sandbox", c.Subject(), "the token's subject is the login: a token run and a password run share one account")
 
 	bad, err := leaf.NewClient(leaf.WithBaseURL(ts.URL), leaf.WithLogin("sandbox", "wrong"))
 	require.NoError(t, err)

@@ -87,7 +87,7 @@ func Diff(desired *Manifest, current *leaf.Snapshot, opts Options) *Plan {
 	d := &differ{opts: opts, fp: opts.Fingerprints, grower: map[string][]*Change{},
 		plan: &Plan{ByKind: map[Kind]*Counts{KindApp: {}, KindUser: {}, KindCredential: {}}, Options: opts}}
 	if d.fp == nil {
-		d.fp = NewFingerprinter("")
+		d.fp = NewFingerprinter(nil)
 	}
 	apps := d.apps(desired, current)
 	d.users(desired, current)

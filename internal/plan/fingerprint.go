@@ -14,15 +14,16 @@ import (
 // brute-forceable from it.
 type Fingerprinter struct{ key []byte }
 
-// NewFingerprinter keys fingerprints with key (LEAF_IMPORT_FINGERPRINT_KEY), or with a random
-// per-run key when key is empty.
-func NewFingerprinter(key string) *Fingerprinter {
-	if key == "" {
+// NewFingerprinter keys fingerprints with key (the account's key, or
+// LEAF_IMPORT_FINGERPRINT_KEY), or with a random per-process key when key is empty (then the
+// fingerprints match only within one process).
+func NewFingerprinter(key []byte) *Fingerprinter {
+	if len(key) == 0 {
 		k := make([]byte, 32)
 		_, _ = rand.Read(k)
 		return &Fingerprinter{key: k}
 	}
-	return &Fingerprinter{key: []byte(key)}
+	return &Fingerprinter{key: key}
 }
 
 // Of returns the fingerprint of s.

@@ -127,6 +127,21 @@ type Notice struct {
 	Source     Loc
 }
 
+// Doubt is a change an earlier run sent and never saw answered (a crash, a kill, a lost
+// answer): Leaf may or may not hold its effect. apply settles it by lookup before it plans;
+// plan, which changes nothing, only shows it.
+type Doubt struct {
+	ChangeID   string `json:"changeId"`
+	Kind       string `json:"kind"`
+	Action     string `json:"action"`
+	Step       string `json:"step"`
+	ExternalID string `json:"externalId,omitempty"`
+	Provider   string `json:"provider,omitempty"`
+	AppName    string `json:"appName,omitempty"`
+	// RunID is the run that sent the request.
+	RunID string `json:"runId"`
+}
+
 // Counts are per-action counts.
 type Counts struct {
 	Create  int `json:"create"`
@@ -161,6 +176,9 @@ type Plan struct {
 	Changes   []*Change
 	Conflicts []Conflict
 	Notices   []Notice
+	// InDoubt lists earlier runs' requests whose outcome is unknown (filled in by the caller,
+	// which knows the account's history; the diff itself does not).
+	InDoubt []Doubt
 	// ByKind counts changes and unchanged (noop) objects per kind.
 	ByKind map[Kind]*Counts
 	// Managed is the number of Leaf objects in scope (users with an externalId, their

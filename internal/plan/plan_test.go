@@ -85,10 +85,10 @@ func TestCompareSaved(t *testing.T) {
 }
 
 func TestFingerprints(t *testing.T) {
-	a, b := NewFingerprinter("k"), NewFingerprinter("k")
+	a, b := NewFingerprinter([]byte("k")), NewFingerprinter([]byte("k"))
 	assert.Equal(t, a.Of("secret"), b.Of("secret"), "one key, one fingerprint")
 	assert.NotEqual(t, a.Of("secret"), a.Of("secret2"))
-	assert.NotEqual(t, a.Of("secret"), NewFingerprinter("other").Of("secret"))
-	assert.NotEqual(t, NewFingerprinter("").Of("secret"), NewFingerprinter("").Of("secret"), "random per-run keys")
+	assert.NotEqual(t, a.Of("secret"), NewFingerprinter([]byte("other")).Of("secret"))
+	assert.NotEqual(t, NewFingerprinter(nil).Of("secret"), NewFingerprinter(nil).Of("secret"), "random per-run keys")
 	assert.Regexp(t, `^fp:[0-9a-f]{8}$`, a.Of("x"))
 }

@@ -117,6 +117,17 @@ func (p *Plan) RenderText(w io.Writer, rate float64) error {
 		}
 		b.WriteString(withSource(msg, n.Source) + "\n")
 	}
+	for _, d := range p.InDoubt {
+		subject := d.ExternalID
+		switch {
+		case d.Provider != "" && d.ExternalID != "":
+			subject += "/" + d.Provider
+		case d.Provider != "":
+			subject = d.Provider + "/" + d.AppName
+		}
+		fmt.Fprintf(&b, "? %s %s: in doubt since run %s (its %s request was never answered); apply settles it by lookup first\n",
+			d.Kind, subject, d.RunID, d.Step)
+	}
 	if len(p.Changes) == 0 {
 		b.WriteString("No changes: Leaf matches the manifest.\n")
 	}

@@ -27,7 +27,9 @@ type View struct {
 	Changes   []ChangeView   `json:"changes"`
 	Conflicts []ConflictView `json:"conflicts"`
 	Notices   []NoticeView   `json:"notices"`
-	Estimate  Estimate       `json:"estimate"`
+	// InDoubt lists earlier runs' requests whose outcome is unknown (apply settles them first).
+	InDoubt  []Doubt  `json:"inDoubt,omitempty"`
+	Estimate Estimate `json:"estimate"`
 }
 
 // OptionsView records the diff options a saved plan was computed with.
@@ -88,7 +90,7 @@ func (p *Plan) View(rate float64) *View {
 		FormatVersion: FormatVersion,
 		Summary:       SummaryView{Counts: t, Conflict: len(p.Conflicts), ByKind: map[string]Counts{}},
 		Changes:       []ChangeView{}, Conflicts: []ConflictView{}, Notices: []NoticeView{},
-		Estimate: p.Estimate(rate),
+		Estimate: p.Estimate(rate), InDoubt: p.InDoubt,
 		Options: &OptionsView{Prune: p.Options.Prune, AdoptByEmail: p.Options.AdoptByEmail,
 			ReplaceCredentials: p.Options.ReplaceCredentials, UpdateApps: p.Options.UpdateApps},
 	}

@@ -72,6 +72,9 @@ type JournalLine struct {
 	LeafID     string `json:"leafId,omitempty"`
 	HTTPStatus int    `json:"httpStatus,omitempty"`
 	Class      string `json:"class,omitempty"`
+	// SettledBy names the later run whose lookup found this outcome (the line's RunID is the
+	// run that sent the request).
+	SettledBy string `json:"settledBy,omitempty"`
 	// Record is set on record lines.
 	Record *Record `json:"record,omitempty"`
 }

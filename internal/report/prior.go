@@ -2,9 +2,11 @@ package report
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"sort"
 	"strings"
+	"time"
 )
 
 // Prior is what earlier runs of a migration left: read from a journal or a report, it tells a
@@ -28,6 +30,9 @@ type Prior struct {
 	Unresolved []JournalLine
 	// FromJournal is set when Prior was read from a journal.
 	FromJournal bool
+	// EndedAt is when the run of a report read back ended (zero for a report cut off by a
+	// kill, and for a journal).
+	EndedAt time.Time
 }
 
 // Done returns the records of changes that succeeded, in the order they were recorded.
@@ -140,7 +145,7 @@ func PriorFromJournal(lines []JournalLine) *Prior {
 // PriorFromReport reads what a report says was done.
 func PriorFromReport(r *Report) *Prior {
 	p := &Prior{Records: map[string]Record{}, Created: map[string]string{},
-		LeafURL: r.Run.LeafURL, Account: r.Run.Account, ManifestDigest: r.Run.ManifestDigest}
+		LeafURL: r.Run.LeafURL, Account: r.Run.Account, ManifestDigest: r.Run.ManifestDigest, EndedAt: r.Run.EndedAt}
 	p.RunIDs = append(append(p.RunIDs, r.Run.Previous...), r.Run.ID)
 	for _, rec := range r.Records {
 		p.addRecord(rec)
@@ -163,12 +168,11 @@ func LoadPrior(path string) (*Prior, error) {
 		return nil, err
 	}
 	defer f.Close()
-	head := make([]byte, 64)
-	n, _ := f.Read(head)
+	journal := hasJournalHeader(f)
 	if _, err := f.Seek(0, 0); err != nil {
 		return nil, err
 	}
-	if strings.Contains(string(head[:n]), `"type":"header"`) {
+	if journal {
 		lines, err := ReadJournal(f)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", path, err)
@@ -180,4 +184,21 @@ func LoadPrior(path string) (*Prior, error) {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return PriorFromReport(rep), nil
+}
+
+// IsJournal reports whether path is a journal: its first line opens with a journal header.
+// It is the one rule by which leaf-import tells a journal from a report.
+func IsJournal(path string) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	return hasJournalHeader(f)
+}
+
+func hasJournalHeader(r io.Reader) bool {
+	head := make([]byte, 64)
+	n, _ := io.ReadFull(r, head)
+	return strings.HasPrefix(string(head[:n]), `{"type":"`+LineHeader+`"`)
 }

@@ -32,11 +32,16 @@ func (c *StatusCounts) add(s Status) {
 // Total is the number of records counted.
 func (c StatusCounts) Total() int { return c.Succeeded + c.Failed + c.Skipped + c.Pending }
 
-// Summary is the account of a run printed at its end and kept in the JSON report.
+// Summary is the account of a run printed at its end and kept in the JSON report. Its counts
+// cover every record of the report: after a resume, those of the earlier runs too, with
+// ByRun saying which run ended which.
 type Summary struct {
 	StatusCounts
 	// ByKind counts by kind, then action.
 	ByKind map[string]map[string]StatusCounts `json:"byKind"`
+	// ByRun counts by the run that ended each record (set when the report covers several runs).
+	ByRun map[string]StatusCounts `json:"byRun,omitempty"`
+	// Requests, Retries, Lookups, DurationMs and Rate are the last run's.
 	// Requests counts every request sent to Leaf this run (authentication and reads included).
 	Requests int64 `json:"requests"`
 	// Retries counts retried attempts by cause.
@@ -54,14 +59,21 @@ func Summarize(records []Record, requests int64, retries map[string]int64, looku
 	if s.Retries == nil {
 		s.Retries = map[string]int64{}
 	}
+	byRun := map[string]StatusCounts{}
 	for _, r := range records {
 		s.add(r.Status)
+		rc := byRun[r.RunID]
+		rc.add(r.Status)
+		byRun[r.RunID] = rc
 		if s.ByKind[r.Kind] == nil {
 			s.ByKind[r.Kind] = map[string]StatusCounts{}
 		}
 		c := s.ByKind[r.Kind][r.Action]
 		c.add(r.Status)
 		s.ByKind[r.Kind][r.Action] = c
+	}
+	if len(byRun) > 1 {
+		s.ByRun = byRun
 	}
 	if d > 0 {
 		s.Rate = float64(requests) / d.Seconds()
@@ -79,6 +91,10 @@ func (s Summary) Text() string {
 			c := actions[a]
 			fmt.Fprintf(&b, "  %-10s %-7s %5d succeeded %5d failed %5d skipped %5d pending\n", k, a, c.Succeeded, c.Failed, c.Skipped, c.Pending)
 		}
+	}
+	for _, id := range slices.Sorted(maps.Keys(s.ByRun)) {
+		c := s.ByRun[id]
+		fmt.Fprintf(&b, "  run %s: %d succeeded, %d failed, %d skipped, %d pending\n", id, c.Succeeded, c.Failed, c.Skipped, c.Pending)
 	}
 	var causes []string
 	for _, c := range slices.Sorted(maps.Keys(s.Retries)) {

@@ -31,6 +31,14 @@ func (w *Writer) Add(r Record) {
 	w.dirty = true
 }
 
+// Merged returns every record the report holds: earlier runs' that this run did not redo, then
+// this run's.
+func (w *Writer) Merged() []Record {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return Merge(w.prior, w.rep.Records)
+}
+
 // Records returns this run's records so far.
 func (w *Writer) Records() []Record {
 	w.mu.Lock()
@@ -81,8 +89,9 @@ func (w *Writer) Flush(summary *Summary) error {
 	return err
 }
 
-// Close stops the periodic rewrite and writes the final report with run and summary.
-func (w *Writer) Close(run Run, summary Summary) (*Report, error) {
+// Close stops the periodic rewrite and writes the final report with run and summary, to the
+// writer's file and to each of copies (JSON or CSV by extension).
+func (w *Writer) Close(run Run, summary Summary, copies ...string) (*Report, error) {
 	if w.stop != nil {
 		close(w.stop)
 		<-w.done
@@ -96,5 +105,10 @@ func (w *Writer) Close(run Run, summary Summary) (*Report, error) {
 	defer w.mu.Unlock()
 	rep := w.rep
 	rep.Records = Merge(w.prior, w.rep.Records)
+	for _, c := range copies {
+		if cerr := rep.Save(c); cerr != nil && err == nil {
+			err = cerr
+		}
+	}
 	return &rep, err
 }

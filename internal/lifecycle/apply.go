@@ -1,0 +1,313 @@
+package lifecycle
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/leaf-import/leaf-import/internal/exec"
+	"github.com/leaf-import/leaf-import/internal/plan"
+	"github.com/leaf-import/leaf-import/internal/report"
+	"github.com/leaf-import/leaf-import/internal/workspace"
+)
+
+// Apply runs one apply against the account: lock, settle, read, plan, apply, report, history.
+// It returns an error when the run could not start or stopped before it changed anything (a
+// *workspace.LockedError when another run holds the account); a run that applied returns a
+// Result saying how it ended. A dry run returns (nil, nil) after printing the plan.
+func Apply(ctx context.Context, o ApplyOptions) (*Result, error) {
+	start := time.Now()
+	runID := NewRunID(start)
+	log := o.Log
+	m := o.Manifest
+	s, err := open(o.Options, !o.DryRun)
+	if err != nil {
+		return nil, err
+	}
+	var res *resumed
+	if o.Resume != "" {
+		if res, err = locate(s.ws, o.Resume); err != nil {
+			return nil, err
+		}
+		if res.journal != "" && res.run == nil {
+			log.Info("resuming from the run's journal, the durable record", "journal", res.journal)
+		}
+	}
+	var saved *plan.View
+	diffOpts := s.diffOptions()
+	if o.PlanFile != "" {
+		if saved, err = readSaved(o.PlanFile); err != nil {
+			return nil, err
+		}
+		diffOpts = saved.DiffOptions()
+		diffOpts.Fingerprints = s.fp
+	}
+
+	if !o.DryRun {
+		host, _ := os.Hostname()
+		lock, err := s.ws.Lock(workspace.Holder{RunID: runID, PID: os.Getpid(), Host: host, StartedAt: start.UTC()})
+		if err != nil {
+			return nil, err
+		}
+		defer lock.Release()
+	}
+	if err := o.Client.Authenticate(ctx); err != nil {
+		return nil, err
+	}
+	owner := o.Account.Owner
+	if res != nil {
+		if err := checkResumable(res.prior, o.Client.BaseURL(), owner, m.Digest, o.Replan); err != nil {
+			return nil, err
+		}
+	}
+	if saved != nil {
+		if err := saved.CheckTarget(o.Client.BaseURL(), owner, m.Digest); err != nil {
+			return nil, fmt.Errorf("%s: refusing the saved plan: %w", o.PlanFile, err)
+		}
+	}
+
+	h, err := s.history()
+	if err != nil {
+		return nil, err
+	}
+	created := maps.Clone(h.Created)
+	if res != nil {
+		maps.Copy(created, res.prior.Created)
+	}
+	var inDoubt []plan.Doubt
+	if o.DryRun {
+		inDoubt = doubts(h)
+	} else {
+		ds := make([]doubtful, 0, len(h.InDoubt)+1)
+		for _, e := range h.InDoubt {
+			d := doubtful{run: e.Run, prior: e.Prior, gap: e.FromReport}
+			if !e.FromReport {
+				d.journal = e.Run.Meta.Journal
+			}
+			ds = append(ds, d)
+		}
+		if res != nil && res.run == nil {
+			ds = append(ds, doubtful{prior: res.prior, journal: res.journal, gap: res.fromReport})
+		} else if res != nil && res.fromReport && res.run.Meta.Settled {
+			ds = append(ds, doubtful{prior: res.prior, gap: true})
+		}
+		found, err := settle(ctx, &o, runID, ds)
+		if err != nil {
+			return nil, err
+		}
+		maps.Copy(created, found)
+	}
+
+	snap, err := readState(ctx, o.Client, m, created, log)
+	if err != nil {
+		return nil, err
+	}
+	p := computePlan(m, snap, diffOpts)
+	p.InDoubt = inDoubt
+	changes := p.Changes
+	var skipped []report.Record
+	if saved != nil {
+		st := saved.CompareSaved(p)
+		for _, c := range st.Stale {
+			log.Warn("stale change in the saved plan", "change", c.Saved.ID, "why", c.Why)
+		}
+		if len(st.Stale) > 0 && !o.SkipStale {
+			return nil, fmt.Errorf("%d change(s) of %s went stale since it was made; nothing was sent (re-plan, or --skip-stale to apply the rest)",
+				len(st.Stale), o.PlanFile)
+		}
+		for _, c := range st.Extra {
+			log.Warn("a change not in the saved plan is not applied", "change", c.ID)
+		}
+		changes = st.Apply
+		skipped = staleRecords(st.Stale)
+		p.Changes = changes
+	}
+	if err := p.RenderText(o.Out, o.Rate); err != nil {
+		return nil, err
+	}
+	if err := p.CheckValves(o.Valves); err != nil {
+		return nil, err
+	}
+	if o.DryRun {
+		log.Info("dry run: nothing was sent")
+		return nil, nil
+	}
+	select {
+	case <-o.Stop:
+		return nil, context.Canceled
+	default:
+	}
+	skipped = append(skipped, skippedRecords(p)...)
+	if res != nil {
+		skipped = append(skipped, settledRecords(res.prior, changes, skipped, m.Digest)...)
+	}
+	return s.apply(ctx, &o, runID, start, res, changes, skipped)
+}
+
+// apply creates (or continues) the run's directory and applies the changes.
+func (s *session) apply(ctx context.Context, o *ApplyOptions, runID string, start time.Time, res *resumed,
+	changes []*plan.Change, skipped []report.Record) (*Result, error) {
+	log := o.Log
+	run, err := s.runDir(o, runID, start, res)
+	if err != nil {
+		return nil, err
+	}
+	userReport := run.Meta.UserReport
+	headerReport := userReport
+	if headerReport == "" {
+		headerReport = run.ReportPath()
+	}
+	owner := o.Account.Owner
+	journal, err := exec.OpenJournal(run.Meta.Journal, report.JournalLine{RunID: runID, Tool: o.Tool,
+		ManifestDigest: o.Manifest.Digest, LeafURL: o.Client.BaseURL(), Account: owner, Report: headerReport})
+	if err != nil {
+		return nil, fmt.Errorf("cannot open the journal: %w", err)
+	}
+	defer journal.Close()
+
+	rrun := report.Run{ID: runID, Tool: o.Tool, ManifestDigest: o.Manifest.Digest, LeafURL: o.Client.BaseURL(),
+		Account: owner, Journal: run.Meta.Journal, StartedAt: start.UTC()}
+	var priorDone []report.Record
+	if res != nil {
+		rrun.Previous = res.prior.RunIDs
+		priorDone = res.prior.Done()
+	}
+	rw := report.NewWriter(run.ReportPath(), rrun, priorDone)
+	for _, r := range skipped {
+		r.RunID, r.StartedAt = runID, time.Now().UTC()
+		if err := journal.Record(r); err != nil {
+			return nil, err
+		}
+		rw.Add(r)
+	}
+	rw.Start(o.ReportEvery)
+	var prog Progress = noProgress{}
+	if o.NewProgress != nil {
+		prog = o.NewProgress(len(changes))
+	}
+	before := o.Client.Stats()
+	applyStart := time.Now()
+	out := exec.Apply(ctx, changes, o.Client, exec.Options{
+		Concurrency: o.Concurrency, LookupWindow: o.LookupWindow, RunID: runID, Journal: journal,
+		Stop: o.Stop, Log: log,
+		OnRecord: func(r report.Record) {
+			rw.Add(r)
+			prog.Record(r)
+		},
+	})
+	prog.Finish()
+
+	stats := o.Client.Stats()
+	rrun.EndedAt = time.Now().UTC()
+	rrun.Interrupted = out.Interrupted
+	summary := report.Summarize(rw.Merged(), stats.Requests, stats.Retries, out.Lookups, rrun.EndedAt.Sub(start))
+	var copies []string
+	if userReport != "" {
+		copies = append(copies, userReport)
+	}
+	final, werr := rw.Close(rrun, summary, copies...)
+	fmt.Fprint(o.Out, summary.Text())
+	log.Info("apply finished", "run", run.Meta.RunID, "report", run.ReportPath(), "records", len(final.Records),
+		"requests", stats.Requests-before.Requests, "applySeconds", time.Since(applyStart).Round(time.Millisecond).Seconds())
+	if werr != nil {
+		log.Error("cannot write the report", "err", werr)
+	}
+	result := &Result{RunID: run.Meta.RunID, Summary: summary, Report: run.ReportPath(), UserReport: userReport,
+		Journal: run.Meta.Journal, Fatal: out.Fatal, WriteErr: werr}
+	switch {
+	case out.Interrupted && out.Fatal == nil:
+		result.Status = workspace.RunInterrupted
+	case out.Fatal != nil || summary.Failed > 0 || werr != nil:
+		result.Status = workspace.RunFailed
+	default:
+		result.Status = workspace.RunSucceeded
+	}
+	jerr := journal.Close()
+	run.Meta.Status, run.Meta.FinishedAt, run.Meta.Summary = result.Status, rrun.EndedAt, &summary
+	run.Meta.Settled = jerr == nil && journal.Open() == 0
+	if err := run.Save(); err != nil {
+		log.Error("cannot record the run in the account's history", "err", err)
+	}
+	if removed, err := s.ws.Prune(o.KeepRuns, run.Meta.RunID); err != nil {
+		log.Warn("cannot remove old runs", "err", err)
+	} else if len(removed) > 0 {
+		log.Info("removed old runs beyond --keep-runs", "runs", len(removed), "keep", o.KeepRuns)
+	}
+	return result, nil
+}
+
+// runDir continues the directory of the run being resumed, or creates this run's.
+func (s *session) runDir(o *ApplyOptions, runID string, start time.Time, res *resumed) (*workspace.Run, error) {
+	host, _ := os.Hostname()
+	userReport, err := absOrEmpty(o.Report)
+	if err != nil {
+		return nil, err
+	}
+	journalPath, err := absOrEmpty(o.Journal)
+	if err != nil {
+		return nil, err
+	}
+	if res != nil && res.run != nil {
+		r := res.run
+		r.Meta.Status, r.Meta.Settled, r.Meta.PID, r.Meta.Host = workspace.RunRunning, false, os.Getpid(), host
+		r.Meta.Resumes = append(r.Meta.Resumes, runID)
+		r.Meta.FinishedAt = time.Time{}
+		if userReport != "" {
+			r.Meta.UserReport = userReport
+		}
+		switch {
+		case journalPath != "":
+			r.Meta.Journal = journalPath
+		case res.journal == "":
+			r.Meta.Journal = r.DefaultJournal()
+		}
+		return r, r.Save()
+	}
+	if res != nil {
+		if userReport == "" {
+			userReport = res.report
+		}
+		if journalPath == "" {
+			journalPath = res.journal
+		}
+	}
+	return s.ws.NewRun(workspace.Meta{RunID: runID, StartedAt: start.UTC(), Status: workspace.RunRunning, Tool: o.Tool,
+		PID: os.Getpid(), Host: host, Manifest: absPath(o.ManifestPath), Journal: journalPath, UserReport: userReport})
+}
+
+func absOrEmpty(p string) (string, error) {
+	if p == "" {
+		return "", nil
+	}
+	return filepath.Abs(p)
+}
+
+func absPath(p string) string {
+	a, err := filepath.Abs(p)
+	if err != nil {
+		return p
+	}
+	return a
+}
+
+// readSaved reads a plan saved by plan --out.
+func readSaved(path string) (*plan.View, error) {
+	fh, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer fh.Close()
+	v, err := plan.ReadSaved(fh)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return v, nil
+}
+
+type noProgress struct{}
+
+func (noProgress) Record(report.Record) {}
+func (noProgress) Finish()              {}

@@ -1,0 +1,89 @@
+package lifecycle
+
+import (
+	"io"
+	"log/slog"
+	"time"
+
+	"github.com/leaf-import/leaf-import/internal/leaf"
+	"github.com/leaf-import/leaf-import/internal/plan"
+	"github.com/leaf-import/leaf-import/internal/report"
+	"github.com/leaf-import/leaf-import/internal/workspace"
+)
+
+// Options are what plan and apply share.
+type Options struct {
+	Manifest *plan.Manifest
+	// Client talks to Leaf; it has not authenticated yet.
+	Client *leaf.Client
+	// Account is the Leaf account; AccountErr says why its owner is unknown (a token without
+	// --account and without a subject claim). A mutating run refuses to start without one.
+	Account    workspace.Account
+	AccountErr error
+	// StateRoot is the directory that holds every account's workspace.
+	StateRoot string
+	// FingerprintKey, when set (LEAF_IMPORT_FINGERPRINT_KEY), keys fingerprints instead of the
+	// account's key.
+	FingerprintKey string
+	Diff           plan.Options
+	Valves         plan.Valves
+	// Rate is the --rate the plan's estimate is computed at.
+	Rate float64
+	// Tool names leaf-import and its version in journals and reports.
+	Tool string
+	Log  *slog.Logger
+}
+
+// Progress follows an apply: one call per finished change, then Finish.
+type Progress interface {
+	Record(report.Record)
+	Finish()
+}
+
+// ApplyOptions configure Apply.
+type ApplyOptions struct {
+	Options
+	ManifestPath string
+	// PlanFile is a plan saved by plan --out, applied instead of a fresh plan's changes.
+	PlanFile  string
+	SkipStale bool
+	DryRun    bool
+	// Concurrency is the number of workers; LookupWindow bounds the re-checks for a user whose
+	// create answer was lost.
+	Concurrency  int
+	LookupWindow time.Duration
+	// Report is the --report copy the user asked for ("" for none); Journal the --journal file
+	// ("" for the run directory's).
+	Report  string
+	Journal string
+	// Resume names the run to continue: a run id, its journal, or a report.
+	Resume string
+	Replan bool
+	// KeepRuns is how many runs the workspace keeps (0 keeps all).
+	KeepRuns int
+	// ReportEvery is how often the workspace report is rewritten during the run.
+	ReportEvery time.Duration
+	// Out receives the plan and the summary.
+	Out io.Writer
+	// Stop, once closed, stops scheduling; cancelling ctx aborts the requests in flight.
+	Stop <-chan struct{}
+	// NewProgress starts the progress display for total changes (nil for none).
+	NewProgress func(total int) Progress
+}
+
+// Result is how an apply ended.
+type Result struct {
+	RunID string
+	// Status is how the run ended (succeeded, failed or interrupted).
+	Status  workspace.RunStatus
+	Summary report.Summary
+	// Report is the run's report in the workspace; UserReport the --report copy ("" for none);
+	// Journal the run's journal.
+	Report     string
+	UserReport string
+	Journal    string
+	// Fatal is the error that stopped the run (authentication, the journal).
+	Fatal error
+	// WriteErr is set when the report could not be written.
+	WriteErr error
+}

@@ -1,0 +1,31 @@
+package lifecycle
+
+import (
+	"context"
+
+	"github.com/leaf-import/leaf-import/internal/plan"
+)
+
+// Plan computes the plan of the manifest against Leaf as apply would see it: users that recent
+// runs created count as existing while Leaf's list lags, and requests earlier runs left in
+// doubt are listed. It takes no lock and writes nothing but the account's fingerprint key.
+func Plan(ctx context.Context, o Options) (*plan.Plan, error) {
+	s, err := open(o, false)
+	if err != nil {
+		return nil, err
+	}
+	if err := o.Client.Authenticate(ctx); err != nil {
+		return nil, err
+	}
+	h, err := s.history()
+	if err != nil {
+		return nil, err
+	}
+	snap, err := readState(ctx, o.Client, o.Manifest, h.Created, o.Log)
+	if err != nil {
+		return nil, err
+	}
+	p := computePlan(o.Manifest, snap, s.diffOptions())
+	p.InDoubt = doubts(h)
+	return p, nil
+}

@@ -1,0 +1,70 @@
+package lifecycle
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/leaf-import/leaf-import/internal/plan"
+	"github.com/leaf-import/leaf-import/internal/report"
+)
+
+// skippedRecords turns the plan's conflicts and re-authorization notices into skipped records.
+func skippedRecords(p *plan.Plan) []report.Record {
+	var out []report.Record
+	for _, c := range p.Conflicts {
+		out = append(out, report.Record{ChangeID: plan.ChangeID(plan.KindUser, c.ExternalID, "", "", ""), Kind: plan.KindUser.String(),
+			Action: plan.ActionUpdate.String(), ExternalID: c.ExternalID, Status: report.StatusSkipped, ErrorCode: report.CodeConflict,
+			Error:  fmt.Sprintf("%d Leaf users carry this externalId (%s)", len(c.LeafUserIDs), strings.Join(c.LeafUserIDs, ", ")),
+			Source: c.Source.String()})
+	}
+	for _, n := range p.Notices {
+		if n.Reason != plan.ReasonReauthorize {
+			continue
+		}
+		out = append(out, report.Record{ChangeID: plan.ChangeID(plan.KindCredential, n.ExternalID, n.Provider, "", ""),
+			Kind: plan.KindCredential.String(), Action: plan.ActionReplace.String(), ExternalID: n.ExternalID, Provider: n.Provider,
+			LeafUserID: n.LeafUserID, Status: report.StatusSkipped, ErrorCode: report.CodeReauthorize,
+			Error: "status " + n.Status + ": Leaf already holds the manifest's token; the grower must re-authorize", Source: n.Source.String()})
+	}
+	return out
+}
+
+// settledRecords accounts for earlier runs' changes that did not succeed then and that the new
+// plan no longer needs: Leaf already matches (their answer was lost, or a later run's lookup
+// found them done). After --replan they may instead have left the manifest: then they are
+// skipped.
+func settledRecords(prior *report.Prior, changes []*plan.Change, skipped []report.Record, digest string) []report.Record {
+	planned := map[string]bool{}
+	for _, c := range changes {
+		planned[c.ID] = true
+	}
+	for _, r := range skipped {
+		planned[r.ChangeID] = true
+	}
+	var out []report.Record
+	for _, r := range prior.All() {
+		if r.Status == report.StatusSucceeded || planned[r.ChangeID] {
+			continue
+		}
+		r.Attempts, r.HTTPStatus, r.DurationMs, r.ErrorCode, r.Error = 0, 0, 0, "", ""
+		if prior.ManifestDigest != "" && prior.ManifestDigest != digest {
+			r.Status, r.ErrorCode, r.Error = report.StatusSkipped, "not-planned", "no longer in the plan of the changed manifest"
+		} else {
+			r.Status, r.ResolvedByLookup = report.StatusSucceeded, true
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+// staleRecords reports the saved plan's stale changes skipped under --skip-stale.
+func staleRecords(stale []plan.StaleChange) []report.Record {
+	var out []report.Record
+	for _, s := range stale {
+		c := s.Saved
+		out = append(out, report.Record{ChangeID: c.ID, Kind: c.Kind, Action: c.Action, ExternalID: c.ExternalID,
+			Provider: c.Provider, AppName: c.AppName, LeafUserID: c.LeafUserID, Status: report.StatusSkipped,
+			ErrorCode: report.CodeStale, Error: s.Why, Source: c.Source})
+	}
+	return out
+}

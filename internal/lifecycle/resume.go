@@ -1,0 +1,108 @@
+package lifecycle
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/leaf-import/leaf-import/internal/report"
+	"github.com/leaf-import/leaf-import/internal/workspace"
+)
+
+// resumed is the run --resume continues.
+type resumed struct {
+	// run is the workspace run it continues; nil for files from outside the workspace (a
+	// journal or report of an older leaf-import, or one the user moved).
+	run   *workspace.Run
+	prior *report.Prior
+	// journal is the journal to append to ("" when it is gone).
+	journal string
+	// report is the --report copy the run wrote ("" for none).
+	report string
+	// fromReport is set when prior was read from a report: requests sent after the report's
+	// last write are not in it.
+	fromReport bool
+	// written is when that report was last written.
+	written time.Time
+}
+
+// locate finds what ref names: a run of the workspace (by id or by one of its files), else a
+// journal or report file.
+func locate(ws *workspace.Workspace, ref string) (*resumed, error) {
+	if ws != nil {
+		r, err := ws.FindRun(ref)
+		if err != nil {
+			return nil, err
+		}
+		if r != nil {
+			e, err := ws.Earlier(r)
+			if err != nil {
+				return nil, fmt.Errorf("cannot resume run %s: %w", r.Meta.RunID, err)
+			}
+			res := &resumed{run: r, prior: e.Prior, report: r.Meta.UserReport, fromReport: e.FromReport}
+			if !e.FromReport {
+				res.journal = r.Meta.Journal
+			}
+			if e.FromReport {
+				res.written = r.ReportWritten()
+			}
+			return res, nil
+		}
+	}
+	info, err := os.Stat(ref)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("cannot resume %q: no run of this account has that id or file, and there is no such file (leaf-import runs lists the runs)", ref)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("cannot resume: %w", err)
+	}
+	abs, _ := filepath.Abs(ref)
+	if report.IsJournal(ref) {
+		p, err := report.LoadPrior(ref)
+		if err != nil {
+			return nil, fmt.Errorf("cannot resume: %w", err)
+		}
+		return &resumed{prior: p, journal: abs, report: p.ReportPath}, nil
+	}
+	rep, err := report.Load(ref)
+	if err != nil {
+		return nil, fmt.Errorf("cannot resume: %s: %w", ref, err)
+	}
+	if j := rep.Run.Journal; j != "" && report.IsJournal(j) {
+		p, err := report.LoadPrior(j)
+		if err != nil {
+			return nil, fmt.Errorf("cannot resume: %w", err)
+		}
+		return &resumed{prior: p, journal: j, report: abs}, nil
+	}
+	return &resumed{prior: report.PriorFromReport(rep), report: abs, fromReport: true, written: info.ModTime()}, nil
+}
+
+// gapUntil is when Leaf's lists show every user a run read back from its report alone may have
+// created: the report is written every few seconds, so requests sent after its last write are
+// unknown. A report written at the run's end covers every request but the list lag after it; a
+// report cut off by a kill says nothing of the time until the kill, so the wait counts from now.
+func gapUntil(p *report.Prior, now time.Time, window time.Duration) time.Time {
+	if !p.EndedAt.IsZero() {
+		return p.EndedAt.Add(window)
+	}
+	return now.Add(window)
+}
+
+// checkResumable refuses to resume a run made against another Leaf or account, or (without
+// --replan) from another manifest.
+func checkResumable(prior *report.Prior, leafURL, account, digest string, replan bool) error {
+	switch {
+	case prior.LeafURL != "" && prior.LeafURL != leafURL:
+		return fmt.Errorf("cannot resume: the run was made against %s, not %s", prior.LeafURL, leafURL)
+	case prior.Account != "" && account != "" && workspace.NormalizeOwner(prior.Account) != account:
+		return fmt.Errorf("cannot resume: the run was made for API owner %q, not %q", prior.Account, account)
+	case prior.ManifestDigest != "" && prior.ManifestDigest != digest && !replan:
+		return fmt.Errorf("cannot resume: the manifest changed since the run (digest %s, now %s); use --replan to apply the new manifest",
+			prior.ManifestDigest, digest)
+	}
+	return nil
+}

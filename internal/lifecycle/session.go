@@ -1,0 +1,75 @@
+package lifecycle
+
+import (
+	"time"
+
+	"github.com/leaf-import/leaf-import/internal/plan"
+	"github.com/leaf-import/leaf-import/internal/workspace"
+)
+
+// session is a command's view of the account: its workspace (nil when the owner is unknown
+// and the command only reads) and the fingerprints of its secrets.
+type session struct {
+	o  Options
+	ws *workspace.Workspace
+	fp *plan.Fingerprinter
+}
+
+// open opens the account's workspace. A reader without a known owner goes on without one, its
+// fingerprints keyed for this process only; a mutating run refuses (mutating is set).
+func open(o Options, mutating bool) (*session, error) {
+	s := &session{o: o}
+	if o.Account.Owner == "" {
+		if mutating {
+			return nil, o.AccountErr
+		}
+		o.Log.Warn("the API owner is unknown, so the account's history is not read and fingerprints are keyed for this run only: " +
+			"set --account or LEAF_ACCOUNT")
+	} else {
+		ws, err := workspace.Open(o.StateRoot, o.Account)
+		if err != nil {
+			return nil, err
+		}
+		s.ws = ws
+	}
+	var key []byte
+	switch {
+	case o.FingerprintKey != "":
+		key = []byte(o.FingerprintKey)
+	case s.ws != nil:
+		k, err := s.ws.FingerprintKey()
+		if err != nil {
+			return nil, err
+		}
+		key = k
+	}
+	s.fp = plan.NewFingerprinter(key)
+	return s, nil
+}
+
+// history reads what the account's earlier runs left (empty without a workspace).
+func (s *session) history() (*workspace.History, error) {
+	if s.ws == nil {
+		return &workspace.History{Created: map[string]string{}}, nil
+	}
+	return s.ws.History(time.Now())
+}
+
+// diffOptions are the options with the account's fingerprints.
+func (s *session) diffOptions() plan.Options {
+	d := s.o.Diff
+	d.Fingerprints = s.fp
+	return d
+}
+
+// doubts lists the earlier runs' requests in doubt, for a plan to show.
+func doubts(h *workspace.History) []plan.Doubt {
+	var out []plan.Doubt
+	for _, e := range h.InDoubt {
+		for _, in := range e.Prior.Unresolved {
+			out = append(out, plan.Doubt{ChangeID: in.ChangeID, Kind: in.Kind, Action: in.Action, Step: in.Step,
+				ExternalID: in.ExternalID, Provider: in.Provider, AppName: in.AppName, RunID: in.RunID})
+		}
+	}
+	return out
+}

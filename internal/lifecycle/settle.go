@@ -1,0 +1,96 @@
+package lifecycle
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/leaf-import/leaf-import/internal/exec"
+	"github.com/leaf-import/leaf-import/internal/report"
+	"github.com/leaf-import/leaf-import/internal/workspace"
+)
+
+// doubtful is a journal with requests in doubt: an earlier run of the workspace, or a file
+// from outside it that --resume names.
+type doubtful struct {
+	run     *workspace.Run // nil outside the workspace
+	prior   *report.Prior
+	journal string // "" when the journal is gone (prior read from a report)
+	// gap: prior was read from a report, which can miss the run's last requests.
+	gap bool
+}
+
+// settle looks up every request the earlier runs left in doubt, all of them sharing one lookup
+// window, and appends what it found to the journal of the run that sent it, so that each
+// journal tells its own story. Runs read from a report alone are covered by waiting until
+// Leaf's lists show whatever they may have created. It returns the users found created.
+func settle(ctx context.Context, o *ApplyOptions, runID string, ds []doubtful) (map[string]string, error) {
+	var intents []report.JournalLine
+	journals := map[string]*exec.Journal{} // by the run id that wrote an intent
+	var opened []*exec.Journal
+	defer func() {
+		for _, j := range opened {
+			_ = j.Close()
+		}
+	}()
+	var wait time.Time
+	for _, d := range ds {
+		if d.gap {
+			if until := gapUntil(d.prior, time.Now(), o.LookupWindow); until.After(wait) {
+				wait = until
+			}
+		}
+		if len(d.prior.Unresolved) == 0 || d.journal == "" {
+			continue
+		}
+		j, err := exec.AppendJournal(d.journal, runID)
+		if err != nil {
+			return nil, fmt.Errorf("settling an earlier run: %w", err)
+		}
+		opened = append(opened, j)
+		for _, id := range d.prior.RunIDs {
+			journals[id] = j
+		}
+		for _, in := range d.prior.Unresolved {
+			if journals[in.RunID] == nil {
+				journals[in.RunID] = j
+			}
+			intents = append(intents, in)
+		}
+	}
+	created := map[string]string{}
+	if len(intents) > 0 {
+		o.Log.Info("settling requests earlier runs left in doubt, by lookup", "count", len(intents))
+		found, err := exec.Resolve(ctx, o.Client, intents, func(in report.JournalLine, status, id string) error {
+			return journals[in.RunID].Resolved(in, status, id)
+		}, o.LookupWindow, o.Concurrency, nil, o.Log)
+		if err != nil {
+			return nil, err
+		}
+		created = found
+	}
+	if d := time.Until(wait); d > 0 {
+		o.Log.Warn("an earlier run is known only from its report, which can miss its last requests: waiting for Leaf's lists to show "+
+			"whatever they created before reading them", "wait", d.Round(100*time.Millisecond).String())
+		t := time.NewTimer(d)
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+	for _, d := range ds {
+		if d.run == nil {
+			continue
+		}
+		d.run.Meta.Settled = true
+		if d.run.Meta.Status == workspace.RunRunning {
+			d.run.Meta.Status = workspace.RunCrashed // we hold the lock: it runs no more
+		}
+		if err := d.run.Save(); err != nil {
+			return nil, err
+		}
+	}
+	return created, nil
+}

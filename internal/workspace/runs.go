@@ -1,0 +1,202 @@
+package workspace
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/leaf-import/leaf-import/internal/atomicfile"
+	"github.com/leaf-import/leaf-import/internal/report"
+)
+
+// RunStatus is how a run stands in the history.
+type RunStatus string
+
+const (
+	RunRunning     RunStatus = "running"
+	RunSucceeded   RunStatus = "succeeded"
+	RunFailed      RunStatus = "failed"
+	RunInterrupted RunStatus = "interrupted"
+	// RunCrashed: the run's metadata says running, and no live process holds the lock for it
+	// (it was killed, or its machine went down).
+	RunCrashed RunStatus = "crashed"
+)
+
+// Meta is a run's metadata (run.json in its directory), written when the run starts and again
+// when it ends. Paths are absolute.
+type Meta struct {
+	RunID      string    `json:"runId"`
+	StartedAt  time.Time `json:"startedAt"`
+	FinishedAt time.Time `json:"finishedAt,omitzero"`
+	Status     RunStatus `json:"status"`
+	Tool       string    `json:"tool"`
+	PID        int       `json:"pid"`
+	Host       string    `json:"host"`
+	Manifest   string    `json:"manifest"`
+	// Journal is the run's journal: journal.jsonl in the run directory unless --journal named
+	// another file.
+	Journal string `json:"journal"`
+	// UserReport is the --report copy the user asked for ("" for none).
+	UserReport string `json:"userReport,omitempty"`
+	// Resumes lists the run ids of the segments that continued this run (--resume).
+	Resumes []string `json:"resumes,omitempty"`
+	// Settled is set once every intent in the journal has an outcome: nothing of this run is
+	// in doubt.
+	Settled bool            `json:"settled"`
+	Summary *report.Summary `json:"summary,omitempty"`
+}
+
+// Run is one run directory of the workspace.
+type Run struct {
+	Dir  string
+	Meta Meta
+}
+
+const (
+	runsDir    = "runs"
+	metaFile   = "run.json"
+	reportFile = "report.json"
+	journalDef = "journal.jsonl"
+)
+
+// ReportPath is the run's report in the workspace (always JSON).
+func (r *Run) ReportPath() string { return filepath.Join(r.Dir, reportFile) }
+
+// DefaultJournal is where the run's journal goes unless --journal names another file.
+func (r *Run) DefaultJournal() string { return filepath.Join(r.Dir, journalDef) }
+
+// NewRun creates the directory of a run about to change Leaf and writes its metadata. It is
+// called only once the run is sure to send a mutating request, so that a run that fails before
+// it changes anything leaves no run directory.
+func (w *Workspace) NewRun(m Meta) (*Run, error) {
+	dir := filepath.Join(w.Dir, runsDir, m.RunID)
+	if err := mkdirPrivate(filepath.Dir(dir)); err != nil {
+		return nil, err
+	}
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("run directory: %w", err)
+	}
+	r := &Run{Dir: dir, Meta: m}
+	if r.Meta.Journal == "" {
+		r.Meta.Journal = r.DefaultJournal()
+	}
+	return r, r.Save()
+}
+
+// Save writes the run's metadata atomically.
+func (r *Run) Save() error {
+	b, err := json.MarshalIndent(r.Meta, "", "  ")
+	if err != nil {
+		return err
+	}
+	return writePrivate(filepath.Join(r.Dir, metaFile), append(b, '\n'))
+}
+
+func writePrivate(path string, data []byte) error { return atomicfile.Write(path, data, 0o600) }
+
+// Runs lists the workspace's runs, newest first. A run directory without readable metadata is
+// skipped (it is being created, or is not leaf-import's).
+func (w *Workspace) Runs() ([]*Run, error) {
+	entries, err := os.ReadDir(filepath.Join(w.Dir, runsDir))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var out []*Run
+	for _, e := range entries {
+		if !e.IsDir() {
+			continue
+		}
+		dir := filepath.Join(w.Dir, runsDir, e.Name())
+		b, err := os.ReadFile(filepath.Join(dir, metaFile))
+		if err != nil {
+			continue
+		}
+		var m Meta
+		if json.Unmarshal(b, &m) != nil || m.RunID != e.Name() {
+			continue
+		}
+		out = append(out, &Run{Dir: dir, Meta: m})
+	}
+	slices.SortFunc(out, func(a, b *Run) int {
+		if c := b.Meta.StartedAt.Compare(a.Meta.StartedAt); c != 0 {
+			return c
+		}
+		return strings.Compare(b.Meta.RunID, a.Meta.RunID)
+	})
+	return out, nil
+}
+
+// Status is the run's status as a reader sees it: a run whose metadata says running is crashed
+// unless a live process holds the account lock for it.
+func (w *Workspace) Status(r *Run) RunStatus {
+	if r.Meta.Status != RunRunning {
+		return r.Meta.Status
+	}
+	h, err := w.Holder()
+	if err == nil && h.RunID == r.Meta.RunID && processAlive(h) {
+		return RunRunning
+	}
+	return RunCrashed
+}
+
+// FindRun finds a run by id, or by one of its files: its journal, its workspace report or the
+// --report copy the user asked for. It returns nil when no run matches.
+func (w *Workspace) FindRun(ref string) (*Run, error) {
+	runs, err := w.Runs()
+	if err != nil {
+		return nil, err
+	}
+	abs, _ := filepath.Abs(ref)
+	for _, r := range runs {
+		if ref == r.Meta.RunID || slices.Contains(r.Meta.Resumes, ref) {
+			return r, nil
+		}
+		for _, p := range []string{r.Meta.Journal, r.ReportPath(), r.Meta.UserReport, r.Dir} {
+			if p != "" && samePath(p, abs) {
+				return r, nil
+			}
+		}
+	}
+	return nil, nil
+}
+
+func samePath(a, b string) bool {
+	if filepath.Clean(a) == filepath.Clean(b) {
+		return true
+	}
+	ia, err1 := os.Stat(a)
+	ib, err2 := os.Stat(b)
+	return err1 == nil && err2 == nil && os.SameFile(ia, ib)
+}
+
+// Prune removes the oldest runs beyond keep (0 keeps every run). A run still in doubt (not
+// settled) or running is never removed, nor is the run named by except.
+func (w *Workspace) Prune(keep int, except string) ([]string, error) {
+	if keep <= 0 {
+		return nil, nil
+	}
+	runs, err := w.Runs()
+	if err != nil {
+		return nil, err
+	}
+	var removed []string
+	for i, r := range runs {
+		if i < keep || r.Meta.RunID == except || !r.Meta.Settled || w.Status(r) == RunRunning {
+			continue
+		}
+		if err := os.RemoveAll(r.Dir); err != nil {
+			return removed, err
+		}
+		removed = append(removed, r.Meta.RunID)
+	}
+	return removed, nil
+}
