@@ -51,8 +51,8 @@ type chaosResult struct {
 	// recoveries counts the recoveries after a kill: --resume, plain apply, plain apply from
 	// another directory.
 	recoveries [3]int
-	wall            time.Duration
-	stats           sandbox.Stats
+	wall       time.Duration
+	stats      sandbox.Stats
 }
 
 func (r chaosResult) String() string {
