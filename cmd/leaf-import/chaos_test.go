@@ -116,7 +116,7 @@ func runChaos(t *testing.T, cfg chaosConfig) chaosResult {
 	for {
 		res.runs++
 		require.Less(t, res.runs, cfg.kills+40, "the migration never finished: %s", res)
-		p := startProcIn(t, ts, dir, cwd, args...)
+		p := startProcIn(t, ts, dir, cwd, args)
 		if res.kills < cfg.kills {
 			// Kills alternate: at a seeded random delay, then inside a stall-after-commit window
 			// (the first kill is one of those, while the whole migration is still ahead).

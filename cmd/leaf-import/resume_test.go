@@ -158,6 +158,13 @@ func TestResumedReportCoversTheWholeMigration(t *testing.T) {
 	}
 	assert.Equal(t, 3, runs[firstRun], "the first run's successes keep their run id")
 	assert.Len(t, runs, 2)
+	// The CSV copy has records only; the run's JSON report in the workspace has the summary.
+	full, err := report.Load(lastRun(t, sandboxEnv(ts, nil)).Report)
+	require.NoError(t, err)
+	assert.Len(t, full.Records, 6)
+	assert.Equal(t, 6, full.Summary.Succeeded, "the summary covers every record, not only the last run's")
+	require.Len(t, full.Summary.ByRun, 2, "and counts each run")
+	assert.Equal(t, 3, full.Summary.ByRun[firstRun].Succeeded)
 	assertConverged(t, ts, manifest, nil)
 }
 

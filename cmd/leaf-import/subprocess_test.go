@@ -57,16 +57,18 @@ type proc struct {
 // dir (out.log, err.log).
 func startProc(t testing.TB, ts *sandbox.TestServer, dir string, args ...string) *proc {
 	t.Helper()
-	return startProcIn(t, ts, dir, "", args...)
+	return startProcIn(t, ts, dir, "", args)
 }
 
-// startProcIn is startProc with the process's working directory set to cwd ("" for the test's).
-func startProcIn(t testing.TB, ts *sandbox.TestServer, dir, cwd string, args ...string) *proc {
+// startProcIn is startProc with the process's working directory set to cwd ("" for the test's)
+// and extra environment variables (NAME=VALUE) after the sandbox's.
+func startProcIn(t testing.TB, ts *sandbox.TestServer, dir, cwd string, args []string, env ...string) *proc {
 	t.Helper()
 	cmd := osexec.Command(leafImportBinary(t), args...)
 	cmd.Dir = cwd
 	cmd.Env = append(os.Environ(), "LEAF_API_URL="+ts.URL, "LEAF_USERNAME=sandbox", "LEAF_PASSWORD=sandbox",
 		"LEAF_IMPORT_STATE_DIR="+stateDirOf(ts))
+	cmd.Env = append(cmd.Env, env...)
 	out, err := os.OpenFile(filepath.Join(dir, "out.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	require.NoError(t, err)
 	errf, err := os.OpenFile(filepath.Join(dir, "err.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)

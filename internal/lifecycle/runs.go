@@ -14,8 +14,9 @@ type RunEntry struct {
 	FinishedAt *time.Time          `json:"finishedAt"`
 	Status     workspace.RunStatus `json:"status"`
 	Summary    *report.Summary     `json:"summary"`
-	// Report is the run's report in the workspace.
-	Report string `json:"report"`
+	// Report is the run's report in the workspace; UserReport the --report copy, if any.
+	Report     string `json:"report"`
+	UserReport string `json:"userReport,omitempty"`
 	// Journal is the run's journal; Resumes the ids of the runs that continued it.
 	Journal string   `json:"journal"`
 	Resumes []string `json:"resumes,omitempty"`
@@ -34,7 +35,7 @@ func Runs(root string, a workspace.Account) ([]RunEntry, error) {
 	out := make([]RunEntry, 0, len(runs))
 	for _, r := range runs {
 		e := RunEntry{RunID: r.Meta.RunID, StartedAt: r.Meta.StartedAt, Status: ws.Status(r), Summary: r.Meta.Summary,
-			Report: r.ReportPath(), Journal: r.Meta.Journal, Resumes: r.Meta.Resumes}
+			Report: r.ReportPath(), UserReport: r.Meta.UserReport, Journal: r.Meta.Journal, Resumes: r.Meta.Resumes}
 		if !r.Meta.FinishedAt.IsZero() {
 			t := r.Meta.FinishedAt
 			e.FinishedAt = &t
