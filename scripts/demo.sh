@@ -5,7 +5,9 @@ set -euo pipefail
 BIN=${1:-bin/leaf-import}
 out=demo-out
 mkdir -p "$out"
-rm -f "$out"/run.json "$out"/run.journal.jsonl "$out"/*.lock
+rm -rf "$out"/run.json "$out"/state
+# The account workspace (lock, run history, fingerprint key) of the demo stays in demo-out/.
+export LEAF_IMPORT_STATE_DIR=$out/state
 "$BIN" sandbox --addr 127.0.0.1:0 >"$out/sandbox.log" 2>&1 &
 sandbox=$!
 trap 'kill $sandbox 2>/dev/null || true' EXIT
@@ -31,7 +33,9 @@ sed -n '/"records"/,$p' "$out/run.json" | sed -n '1,36p'
 echo "  ..."
 step "leaf-import plan samples/manifest.yaml --detailed-exitcode   (again: Leaf now matches)"
 "$BIN" plan samples/manifest.yaml --detailed-exitcode && echo "exit 0: no changes"
+step "leaf-import runs   (the account's history: each run's journal and report live in its workspace)"
+"$BIN" runs
 step "sandbox statistics"
 curl -s "$url/__sandbox/stats"; echo
 echo
-echo "Report: $out/run.json   Journal: $out/run.journal.jsonl"
+echo "Report: $out/run.json   Workspace: $out/state"

@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/leaf-import/leaf-import/internal/change"
 	"github.com/leaf-import/leaf-import/internal/leaf/sandbox"
 	"github.com/leaf-import/leaf-import/internal/plan"
 	"github.com/leaf-import/leaf-import/internal/report"
@@ -81,7 +82,8 @@ func TestResumeRefusesACorruptJournalAndToleratesATornLastLine(t *testing.T) {
 
 	torn := string(b) + `{"type":"outcome","changeId":"user:g1","ste`
 	require.NoError(t, os.WriteFile(path, []byte(torn), 0o600))
-	code, _, stderr = runCLI(t, sandboxEnv(ts, nil), "apply", manifest, "--rate", "0", "--resume", path, "--report", filepath.Join(dir, "r.json"))
+	code, _, stderr = runCLI(t, sandboxEnv(ts, nil), "apply", manifest, "--rate", "0", "--resume", path, "--report", filepath.Join(dir, "r.json"),
+		"--lookup-window", "300ms")
 	require.Equal(t, 0, code, stderr)
 	assertConverged(t, ts, manifest, nil)
 	assert.Contains(t, stderr, "settling requests earlier runs left in doubt")
@@ -98,7 +100,7 @@ func TestResumeCompletesAReplaceCutBetweenItsPhases(t *testing.T) {
 	manifest := writeManifest(t, dir, []growerSpec{{ext: "g1", name: "G", providers: []string{"CNHI"}}}, nil, "")
 	digest := manifestDigest(t, manifest)
 	journal := filepath.Join(dir, "run.journal.jsonl")
-	step := func(typ, stp string, phase int, status string) report.JournalLine {
+	step := func(typ string, stp change.Step, phase int, status change.Outcome) report.JournalLine {
 		return report.JournalLine{Type: typ, RunID: "r0", ChangeID: "credential:g1/CNHI", Step: stp, Phase: phase, Kind: "credential",
 			Action: "replace", ExternalID: "g1", Provider: "CNHI", LeafUserID: u.ID, Status: status}
 	}

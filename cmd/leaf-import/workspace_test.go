@@ -57,7 +57,7 @@ func emptyDir(t *testing.T, dir string) {
 func TestAccountLockKeepsOverlappingRunsApart(t *testing.T) {
 	ts := sandbox.NewServer(t, sandbox.WithFaults("latency=20ms"))
 	dir, a, b := t.TempDir(), t.TempDir(), t.TempDir()
-	manifest := writeManifest(t, dir, growersOneConnection(300), nil, "")
+	manifest := writeManifest(t, dir, growersOneConnection(160), nil, "")
 	started := time.Now()
 	first := startProcIn(t, ts, dir, a, []string{"apply", manifest, "--rate", "0", "--concurrency", "2", "--report", "first.json"})
 	require.True(t, waitFor(20*time.Second, func() bool { return ts.Stats().Mutations.UserCreates >= 3 }), "the first run is applying")

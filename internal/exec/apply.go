@@ -219,7 +219,7 @@ func withUser(c *plan.Change, id string) *plan.Change {
 }
 
 func baseRecord(c *plan.Change, userID string) report.Record {
-	return report.Record{ChangeID: c.ID, Kind: c.Kind.String(), Action: c.Action.String(), ExternalID: c.ExternalID,
+	return report.Record{ChangeID: c.ID, Kind: c.Kind, Action: c.Action, ExternalID: c.ExternalID,
 		Provider: c.Provider, AppName: c.AppName, LeafUserID: userID, Source: c.Source.String()}
 }
 

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/leaf-import/leaf-import/internal/change"
 	"github.com/leaf-import/leaf-import/internal/plan"
 	"github.com/leaf-import/leaf-import/internal/report"
 )
@@ -205,14 +206,14 @@ func (j *Journal) Close() error {
 	return err
 }
 
-func (j *Journal) stepLine(typ string, c *plan.Change, step string, phase int, userID string) report.JournalLine {
+func (j *Journal) stepLine(typ string, c *plan.Change, step change.Step, phase int, userID string) report.JournalLine {
 	return report.JournalLine{Type: typ, RunID: j.runID, ChangeID: c.ID, Step: step, Phase: phase,
-		Kind: c.Kind.String(), Action: c.Action.String(), ExternalID: c.ExternalID, Provider: c.Provider,
+		Kind: c.Kind, Action: c.Action, ExternalID: c.ExternalID, Provider: c.Provider,
 		AppName: c.AppName, Env: c.Environment, LeafUserID: userID}
 }
 
 // Intent records that a mutating request is about to be sent.
-func (j *Journal) Intent(c *plan.Change, step string, phase int, userID string) error {
+func (j *Journal) Intent(c *plan.Change, step change.Step, phase int, userID string) error {
 	if j == nil {
 		return nil
 	}
@@ -221,7 +222,7 @@ func (j *Journal) Intent(c *plan.Change, step string, phase int, userID string) 
 
 // Outcome records what became of it: status is an report.Outcome*, leafID the object's id when
 // known.
-func (j *Journal) Outcome(c *plan.Change, step string, phase int, userID, status, leafID string, httpStatus int, class string) error {
+func (j *Journal) Outcome(c *plan.Change, step change.Step, phase int, userID string, status change.Outcome, leafID string, httpStatus int, class string) error {
 	if j == nil {
 		return nil
 	}
@@ -233,7 +234,7 @@ func (j *Journal) Outcome(c *plan.Change, step string, phase int, userID, status
 // Resolved records the outcome a later run's lookup found for an earlier run's unresolved
 // intent. The line keeps the intent's run id (it is that run's request whose fate it tells)
 // and names the run that looked it up in SettledBy.
-func (j *Journal) Resolved(intent report.JournalLine, status, leafID string) error {
+func (j *Journal) Resolved(intent report.JournalLine, status change.Outcome, leafID string) error {
 	if j == nil {
 		return nil
 	}

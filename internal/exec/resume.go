@@ -8,13 +8,14 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/leaf-import/leaf-import/internal/change"
 	"github.com/leaf-import/leaf-import/internal/leaf"
 	"github.com/leaf-import/leaf-import/internal/report"
 )
 
 // Settler records what a lookup found for an intent in doubt: status is report.OutcomeFound or
 // report.OutcomeAbsent. It is called from several goroutines.
-type Settler func(in report.JournalLine, status, leafID string) error
+type Settler func(in report.JournalLine, status change.Outcome, leafID string) error
 
 // Resolve settles earlier runs' intents that have no outcome (requests whose fate a crash or a
 // kill hid) by looking their objects up in Leaf, never by sending them again, and hands what it
@@ -45,7 +46,7 @@ func Resolve(ctx context.Context, api API, intents []report.JournalLine, settle 
 			if found {
 				status = report.OutcomeFound
 			}
-			if in.Kind == "user" && in.Step == report.StepPost && found {
+			if in.Kind == change.KindUser && in.Step == report.StepPost && found {
 				mu.Lock()
 				created[in.ExternalID] = id
 				mu.Unlock()
@@ -71,7 +72,7 @@ func Resolve(ctx context.Context, api API, intents []report.JournalLine, settle 
 func (r *runner) lookupIntent(ctx context.Context, in report.JournalLine, since time.Time) (bool, string, error) {
 	p, _ := leaf.LookupProvider(in.Provider)
 	switch in.Kind {
-	case "user":
+	case change.KindUser:
 		if in.Step == report.StepPost {
 			users, err := r.lookupUser(ctx, in.ExternalID, since)
 			if err != nil || len(users) == 0 {
@@ -81,7 +82,7 @@ func (r *runner) lookupIntent(ctx context.Context, in report.JournalLine, since 
 		}
 		u, err := r.api.GetUser(ctx, in.LeafUserID)
 		return lookedUp(err, idOf(u))
-	case "credential":
+	case change.KindCredential:
 		if p == nil || in.LeafUserID == "" {
 			return false, "", nil
 		}
@@ -91,7 +92,7 @@ func (r *runner) lookupIntent(ctx context.Context, in report.JournalLine, since 
 			id = cr.ID
 		}
 		return lookedUp(err, id)
-	case "app":
+	case change.KindApp:
 		if p == nil {
 			return false, "", nil
 		}

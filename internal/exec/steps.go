@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/leaf-import/leaf-import/internal/change"
 	"github.com/leaf-import/leaf-import/internal/leaf"
 	"github.com/leaf-import/leaf-import/internal/plan"
 	"github.com/leaf-import/leaf-import/internal/report"
@@ -98,7 +99,7 @@ func inDoubt(err error) bool {
 
 // send journals an intent, runs do, and journals the outcome when it is known. An outcome in
 // doubt is left open for a lookup (now, or by a resume).
-func (r *runner) send(ctx context.Context, c *plan.Change, step string, phase int, do func() (string, error)) (string, error) {
+func (r *runner) send(ctx context.Context, c *plan.Change, step change.Step, phase int, do func() (string, error)) (string, error) {
 	if err := r.opts.Journal.Intent(c, step, phase, c.LeafUserID); err != nil {
 		return "", errFatal{err}
 	}
@@ -117,7 +118,7 @@ func (r *runner) send(ctx context.Context, c *plan.Change, step string, phase in
 }
 
 // settle journals what a lookup found for a step whose answer was lost.
-func (r *runner) settle(c *plan.Change, step string, phase int, found bool, leafID string) error {
+func (r *runner) settle(c *plan.Change, step change.Step, phase int, found bool, leafID string) error {
 	status := report.OutcomeAbsent
 	if found {
 		status = report.OutcomeFound

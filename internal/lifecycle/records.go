@@ -12,8 +12,8 @@ import (
 func skippedRecords(p *plan.Plan) []report.Record {
 	var out []report.Record
 	for _, c := range p.Conflicts {
-		out = append(out, report.Record{ChangeID: plan.ChangeID(plan.KindUser, c.ExternalID, "", "", ""), Kind: plan.KindUser.String(),
-			Action: plan.ActionUpdate.String(), ExternalID: c.ExternalID, Status: report.StatusSkipped, ErrorCode: report.CodeConflict,
+		out = append(out, report.Record{ChangeID: plan.ChangeID(plan.KindUser, c.ExternalID, "", "", ""), Kind: plan.KindUser,
+			Action: plan.ActionUpdate, ExternalID: c.ExternalID, Status: report.StatusSkipped, ErrorCode: report.CodeConflict,
 			Error:  fmt.Sprintf("%d Leaf users carry this externalId (%s)", len(c.LeafUserIDs), strings.Join(c.LeafUserIDs, ", ")),
 			Source: c.Source.String()})
 	}
@@ -22,7 +22,7 @@ func skippedRecords(p *plan.Plan) []report.Record {
 			continue
 		}
 		out = append(out, report.Record{ChangeID: plan.ChangeID(plan.KindCredential, n.ExternalID, n.Provider, "", ""),
-			Kind: plan.KindCredential.String(), Action: plan.ActionReplace.String(), ExternalID: n.ExternalID, Provider: n.Provider,
+			Kind: plan.KindCredential, Action: plan.ActionReplace, ExternalID: n.ExternalID, Provider: n.Provider,
 			LeafUserID: n.LeafUserID, Status: report.StatusSkipped, ErrorCode: report.CodeReauthorize,
 			Error: "status " + n.Status + ": Leaf already holds the manifest's token; the grower must re-authorize", Source: n.Source.String()})
 	}

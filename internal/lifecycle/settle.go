@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/leaf-import/leaf-import/internal/change"
 	"github.com/leaf-import/leaf-import/internal/exec"
 	"github.com/leaf-import/leaf-import/internal/report"
 	"github.com/leaf-import/leaf-import/internal/workspace"
@@ -61,7 +62,7 @@ func settle(ctx context.Context, o *ApplyOptions, runID string, ds []doubtful) (
 	created := map[string]string{}
 	if len(intents) > 0 {
 		o.Log.Info("settling requests earlier runs left in doubt, by lookup", "count", len(intents))
-		found, err := exec.Resolve(ctx, o.Client, intents, func(in report.JournalLine, status, id string) error {
+		found, err := exec.Resolve(ctx, o.Client, intents, func(in report.JournalLine, status change.Outcome, id string) error {
 			return journals[in.RunID].Resolved(in, status, id)
 		}, o.LookupWindow, o.Concurrency, nil, o.Log)
 		if err != nil {

@@ -3,37 +3,27 @@ package plan
 import (
 	"strconv"
 
+	"github.com/leaf-import/leaf-import/internal/change"
 	"github.com/leaf-import/leaf-import/internal/leaf"
 )
 
-// Kind is the kind of Leaf object a change is about.
-type Kind int
-
-const (
-	KindApp Kind = iota
-	KindUser
-	KindCredential
+// Kind and Action are the shared vocabulary of package change, named here for brevity.
+type (
+	Kind   = change.Kind
+	Action = change.Action
 )
 
-var kindNames = [...]string{"app", "user", "credential"}
-
-func (k Kind) String() string { return kindNames[k] }
-
-// Action is what a change does.
-type Action int
-
 const (
-	ActionNoop Action = iota
-	ActionCreate
-	ActionUpdate
-	// ActionReplace deletes a credential and posts it again (Leaf has no credential update).
-	ActionReplace
-	ActionDelete
+	KindApp        = change.KindApp
+	KindUser       = change.KindUser
+	KindCredential = change.KindCredential
+
+	ActionNoop    = change.ActionNoop
+	ActionCreate  = change.ActionCreate
+	ActionUpdate  = change.ActionUpdate
+	ActionReplace = change.ActionReplace
+	ActionDelete  = change.ActionDelete
 )
-
-var actionNames = [...]string{"noop", "create", "update", "replace", "delete"}
-
-func (a Action) String() string { return actionNames[a] }
 
 // Reason says why a change is planned.
 type Reason string
@@ -131,13 +121,13 @@ type Notice struct {
 // answer): Leaf may or may not hold its effect. apply settles it by lookup before it plans;
 // plan, which changes nothing, only shows it.
 type Doubt struct {
-	ChangeID   string `json:"changeId"`
-	Kind       string `json:"kind"`
-	Action     string `json:"action"`
-	Step       string `json:"step"`
-	ExternalID string `json:"externalId,omitempty"`
-	Provider   string `json:"provider,omitempty"`
-	AppName    string `json:"appName,omitempty"`
+	ChangeID   string        `json:"changeId"`
+	Kind       change.Kind   `json:"kind"`
+	Action     change.Action `json:"action"`
+	Step       change.Step   `json:"step"`
+	ExternalID string        `json:"externalId,omitempty"`
+	Provider   string        `json:"provider,omitempty"`
+	AppName    string        `json:"appName,omitempty"`
 	// RunID is the run that sent the request.
 	RunID string `json:"runId"`
 }

@@ -50,8 +50,8 @@ type SummaryView struct {
 // ChangeView is one change.
 type ChangeView struct {
 	ID           string        `json:"id"`
-	Kind         string        `json:"kind"`
-	Action       string        `json:"action"`
+	Kind         Kind          `json:"kind"`
+	Action       Action        `json:"action"`
 	ExternalID   string        `json:"externalId,omitempty"`
 	Provider     string        `json:"provider,omitempty"`
 	AppName      string        `json:"appName,omitempty"`
@@ -102,7 +102,7 @@ func (p *Plan) View(rate float64) *View {
 		}
 	}
 	for _, c := range p.Changes {
-		cv := ChangeView{ID: c.ID, Kind: c.Kind.String(), Action: c.Action.String(), ExternalID: c.ExternalID,
+		cv := ChangeView{ID: c.ID, Kind: c.Kind, Action: c.Action, ExternalID: c.ExternalID,
 			Provider: c.Provider, AppName: c.AppName, Environment: c.Environment, Reason: string(c.Reason),
 			Fields: []string{}, FieldChanges: c.Fields, Status: c.Status, LeafUserID: c.LeafUserID,
 			Source: c.Source.String(), Base: c.Base}
@@ -195,7 +195,7 @@ func (v *View) CompareSaved(fresh *Plan) Staleness {
 		switch {
 		case !ok:
 			s.Stale = append(s.Stale, StaleChange{Saved: sc, Why: "Leaf changed: the change is no longer needed"})
-		case fc.Action.String() != sc.Action:
+		case fc.Action != sc.Action:
 			s.Stale = append(s.Stale, StaleChange{Saved: sc, Why: fmt.Sprintf("Leaf changed: it is now a %s", fc.Action)})
 		case fc.Base != sc.Base:
 			s.Stale = append(s.Stale, StaleChange{Saved: sc, Why: "the Leaf object changed since the plan was made"})

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"time"
+
+	"github.com/leaf-import/leaf-import/internal/change"
 )
 
 // JournalFormatVersion is the version of the journal's lines.
@@ -24,22 +26,17 @@ const (
 	LineRecord = "record"
 )
 
-// Outcome statuses.
+// Outcomes and steps are the shared vocabulary's (package change), named here for brevity.
 const (
-	OutcomeSucceeded = "succeeded"
-	OutcomeFailed    = "failed"
-	// OutcomeFound: the request's answer was lost and a lookup found the object.
-	OutcomeFound = "resolved-by-lookup"
-	// OutcomeAbsent: a lookup found no object.
-	OutcomeAbsent = "absent"
-)
+	OutcomeSucceeded = change.OutcomeSucceeded
+	OutcomeFailed    = change.OutcomeFailed
+	OutcomeFound     = change.OutcomeFound
+	OutcomeAbsent    = change.OutcomeAbsent
 
-// Steps of a change (a credential replace is a delete then a post).
-const (
-	StepPost   = "post"
-	StepPatch  = "patch"
-	StepPut    = "put"
-	StepDelete = "delete"
+	StepPost   = change.StepPost
+	StepPatch  = change.StepPatch
+	StepPut    = change.StepPut
+	StepDelete = change.StepDelete
 )
 
 // JournalLine is one line of the journal (JSONL). Which fields are set depends on Type. It
@@ -57,21 +54,21 @@ type JournalLine struct {
 	// Report is the report file the run writes.
 	Report string `json:"report,omitempty"`
 	// Intent and outcome fields: the change, its step and phase (1 or 2 for a replace).
-	ChangeID   string `json:"changeId,omitempty"`
-	Step       string `json:"step,omitempty"`
-	Phase      int    `json:"phase,omitempty"`
-	Kind       string `json:"kind,omitempty"`
-	Action     string `json:"action,omitempty"`
-	ExternalID string `json:"externalId,omitempty"`
-	Provider   string `json:"provider,omitempty"`
-	AppName    string `json:"appName,omitempty"`
-	Env        string `json:"environment,omitempty"`
-	LeafUserID string `json:"leafUserId,omitempty"`
+	ChangeID   string        `json:"changeId,omitempty"`
+	Step       change.Step   `json:"step,omitempty"`
+	Phase      int           `json:"phase,omitempty"`
+	Kind       change.Kind   `json:"kind,omitempty"`
+	Action     change.Action `json:"action,omitempty"`
+	ExternalID string        `json:"externalId,omitempty"`
+	Provider   string        `json:"provider,omitempty"`
+	AppName    string        `json:"appName,omitempty"`
+	Env        string        `json:"environment,omitempty"`
+	LeafUserID string        `json:"leafUserId,omitempty"`
 	// Outcome fields.
-	Status     string `json:"status,omitempty"`
-	LeafID     string `json:"leafId,omitempty"`
-	HTTPStatus int    `json:"httpStatus,omitempty"`
-	Class      string `json:"class,omitempty"`
+	Status     change.Outcome `json:"status,omitempty"`
+	LeafID     string         `json:"leafId,omitempty"`
+	HTTPStatus int            `json:"httpStatus,omitempty"`
+	Class      string         `json:"class,omitempty"`
 	// SettledBy names the later run whose lookup found this outcome (the line's RunID is the
 	// run that sent the request).
 	SettledBy string `json:"settledBy,omitempty"`

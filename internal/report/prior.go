@@ -7,6 +7,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/leaf-import/leaf-import/internal/change"
 )
 
 // Prior is what earlier runs of a migration left: read from a journal or a report, it tells a
@@ -100,7 +102,7 @@ func PriorFromJournal(lines []JournalLine) *Prior {
 			open[l.Key()] = l
 		case LineOutcome:
 			delete(open, l.Key())
-			if l.Kind == "user" && l.Step == StepPost && l.LeafID != "" &&
+			if l.Kind == change.KindUser && l.Step == StepPost && l.LeafID != "" &&
 				(l.Status == OutcomeSucceeded || l.Status == OutcomeFound) {
 				p.Created[l.ExternalID] = l.LeafID
 			}
@@ -133,7 +135,7 @@ func PriorFromJournal(lines []JournalLine) *Prior {
 		switch l.Status {
 		case OutcomeSucceeded, OutcomeFound:
 			r.Status, r.ErrorCode, r.ResolvedByLookup = StatusSucceeded, "", l.Status == OutcomeFound
-			if l.Kind == "user" && l.Step == StepPost {
+			if l.Kind == change.KindUser && l.Step == StepPost {
 				r.LeafUserID = l.LeafID
 			}
 		}
@@ -155,7 +157,7 @@ func PriorFromReport(r *Report) *Prior {
 
 func (p *Prior) addRecord(r Record) {
 	p.Records[r.ChangeID] = r
-	if r.Kind == "user" && r.Action == "create" && r.Status == StatusSucceeded && r.LeafUserID != "" {
+	if r.Kind == change.KindUser && r.Action == change.ActionCreate && r.Status == StatusSucceeded && r.LeafUserID != "" {
 		p.Created[r.ExternalID] = r.LeafUserID
 	}
 }

@@ -1,18 +1,19 @@
 package report
 
-import "time"
+import (
+	"time"
 
-// Status is how a change ended.
-type Status string
+	"github.com/leaf-import/leaf-import/internal/change"
+)
+
+// Status is the shared vocabulary's (package change), named here for brevity.
+type Status = change.Status
 
 const (
-	StatusSucceeded Status = "succeeded"
-	StatusFailed    Status = "failed"
-	// StatusSkipped: not attempted on purpose (a conflict, a re-authorization notice, a stale
-	// change, a dependency that failed).
-	StatusSkipped Status = "skipped"
-	// StatusPending: not reached (the run was interrupted).
-	StatusPending Status = "pending"
+	StatusSucceeded = change.StatusSucceeded
+	StatusFailed    = change.StatusFailed
+	StatusSkipped   = change.StatusSkipped
+	StatusPending   = change.StatusPending
 )
 
 // Error codes of skipped and failed records that are not HTTP or client errors.
@@ -28,20 +29,20 @@ const (
 
 // Record is how one change ended. Its CSV tags are the report's CSV columns; it holds no secret.
 type Record struct {
-	Seq        int    `json:"seq" csv:"seq"`
-	RunID      string `json:"runId" csv:"runId"`
-	ChangeID   string `json:"changeId" csv:"changeId"`
-	Kind       string `json:"kind" csv:"kind"`
-	Action     string `json:"action" csv:"action"`
-	ExternalID string `json:"externalId,omitempty" csv:"externalId"`
-	Provider   string `json:"provider,omitempty" csv:"provider"`
-	AppName    string `json:"appName,omitempty" csv:"appName"`
-	LeafUserID string `json:"leafUserId,omitempty" csv:"leafUserId"`
-	Status     Status `json:"status" csv:"status"`
-	Attempts   int    `json:"attempts" csv:"attempts"`
-	HTTPStatus int    `json:"httpStatus,omitempty" csv:"httpStatus"`
-	ErrorCode  string `json:"errorCode,omitempty" csv:"errorCode"`
-	Error      string `json:"error,omitempty" csv:"error"`
+	Seq        int           `json:"seq" csv:"seq"`
+	RunID      string        `json:"runId" csv:"runId"`
+	ChangeID   string        `json:"changeId" csv:"changeId"`
+	Kind       change.Kind   `json:"kind" csv:"kind"`
+	Action     change.Action `json:"action" csv:"action"`
+	ExternalID string        `json:"externalId,omitempty" csv:"externalId"`
+	Provider   string        `json:"provider,omitempty" csv:"provider"`
+	AppName    string        `json:"appName,omitempty" csv:"appName"`
+	LeafUserID string        `json:"leafUserId,omitempty" csv:"leafUserId"`
+	Status     Status        `json:"status" csv:"status"`
+	Attempts   int           `json:"attempts" csv:"attempts"`
+	HTTPStatus int           `json:"httpStatus,omitempty" csv:"httpStatus"`
+	ErrorCode  string        `json:"errorCode,omitempty" csv:"errorCode"`
+	Error      string        `json:"error,omitempty" csv:"error"`
 	// ResolvedByLookup marks a create whose answer was lost and whose object a lookup found.
 	ResolvedByLookup bool      `json:"resolvedByLookup,omitempty" csv:"resolvedByLookup"`
 	Source           string    `json:"source,omitempty" csv:"source"`

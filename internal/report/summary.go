@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/leaf-import/leaf-import/internal/change"
 )
 
 // StatusCounts counts records by status.
@@ -38,7 +40,7 @@ func (c StatusCounts) Total() int { return c.Succeeded + c.Failed + c.Skipped + 
 type Summary struct {
 	StatusCounts
 	// ByKind counts by kind, then action.
-	ByKind map[string]map[string]StatusCounts `json:"byKind"`
+	ByKind map[change.Kind]map[change.Action]StatusCounts `json:"byKind"`
 	// ByRun counts by the run that ended each record (set when the report covers several runs).
 	ByRun map[string]StatusCounts `json:"byRun,omitempty"`
 	// Requests, Retries, Lookups, DurationMs and Rate are the last run's.
@@ -54,7 +56,7 @@ type Summary struct {
 
 // Summarize counts the records and sets the request figures.
 func Summarize(records []Record, requests int64, retries map[string]int64, lookups int64, d time.Duration) Summary {
-	s := Summary{ByKind: map[string]map[string]StatusCounts{}, Requests: requests, Retries: retries, Lookups: lookups,
+	s := Summary{ByKind: map[change.Kind]map[change.Action]StatusCounts{}, Requests: requests, Retries: retries, Lookups: lookups,
 		DurationMs: d.Milliseconds()}
 	if s.Retries == nil {
 		s.Retries = map[string]int64{}
@@ -66,7 +68,7 @@ func Summarize(records []Record, requests int64, retries map[string]int64, looku
 		rc.add(r.Status)
 		byRun[r.RunID] = rc
 		if s.ByKind[r.Kind] == nil {
-			s.ByKind[r.Kind] = map[string]StatusCounts{}
+			s.ByKind[r.Kind] = map[change.Action]StatusCounts{}
 		}
 		c := s.ByKind[r.Kind][r.Action]
 		c.add(r.Status)
@@ -85,7 +87,7 @@ func Summarize(records []Record, requests int64, retries map[string]int64, looku
 func (s Summary) Text() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "Applied: %d succeeded, %d failed, %d skipped, %d pending.\n", s.Succeeded, s.Failed, s.Skipped, s.Pending)
-	for _, k := range []string{"app", "user", "credential"} {
+	for _, k := range change.Kinds {
 		actions := s.ByKind[k]
 		for _, a := range slices.Sorted(maps.Keys(actions)) {
 			c := actions[a]

@@ -1,0 +1,70 @@
+// Package change is the vocabulary plan, exec, report and the run lifecycle share to speak of a
+// change: the kind of Leaf object it is about (Kind), what it does (Action), the requests it
+// sends (Step) and how it ended (Status). The string values are the ones that plans, journals
+// and reports carry, so a value means one thing in every file leaf-import writes.
+//
+// It holds names only: no behaviour beyond naming, and no dependency.
+package change
+
+// Kind is the kind of Leaf object a change is about.
+type Kind string
+
+const (
+	KindApp        Kind = "app"
+	KindUser       Kind = "user"
+	KindCredential Kind = "credential"
+)
+
+// Kinds are the kinds in plan order: apps first, then each grower's user before its credentials.
+var Kinds = []Kind{KindApp, KindUser, KindCredential}
+
+func (k Kind) String() string { return string(k) }
+
+// Action is what a change does.
+type Action string
+
+const (
+	ActionNoop   Action = "noop"
+	ActionCreate Action = "create"
+	ActionUpdate Action = "update"
+	// ActionReplace deletes a credential and posts it again (Leaf has no credential update).
+	ActionReplace Action = "replace"
+	ActionDelete  Action = "delete"
+)
+
+func (a Action) String() string { return string(a) }
+
+// Step is one mutating request of a change (a credential replace is a delete, then a post).
+type Step string
+
+const (
+	StepPost   Step = "post"
+	StepPatch  Step = "patch"
+	StepPut    Step = "put"
+	StepDelete Step = "delete"
+)
+
+// Status is how a change ended.
+type Status string
+
+const (
+	StatusSucceeded Status = "succeeded"
+	StatusFailed    Status = "failed"
+	// StatusSkipped: not attempted on purpose (a conflict, a re-authorization notice, a stale
+	// change, a dependency that failed).
+	StatusSkipped Status = "skipped"
+	// StatusPending: not reached (the run was interrupted).
+	StatusPending Status = "pending"
+)
+
+// Outcome is what became of one mutating request, as its journal line says.
+type Outcome string
+
+const (
+	OutcomeSucceeded Outcome = "succeeded"
+	OutcomeFailed    Outcome = "failed"
+	// OutcomeFound: the request's answer was lost and a lookup found the object.
+	OutcomeFound Outcome = "resolved-by-lookup"
+	// OutcomeAbsent: a lookup found no object.
+	OutcomeAbsent Outcome = "absent"
+)
