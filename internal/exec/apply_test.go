@@ -262,6 +262,29 @@ func byID(recs []report.Record) map[string]report.Record {
 func TestApplyOrdersAndParallelises(t *testing.T) {
 	f := newFake()
 	p := planFor(t, f, manifestOf(20))
+	// The first two user creates wait for each other: only workers running two growers at once
+	// get both inside; one after another, the first gives up after its wait.
+	var mu sync.Mutex
+	inside := map[string]bool{}
+	both := make(chan struct{})
+	var concurrent atomic.Bool
+	f.onCreateUser = func(ext string) (error, bool) {
+		mu.Lock()
+		inside[ext] = true
+		if len(inside) == 2 {
+			close(both)
+		}
+		n := len(inside)
+		mu.Unlock()
+		if n == 1 {
+			select {
+			case <-both:
+				concurrent.Store(true) // the second came in while the first was inside
+			case <-time.After(2 * time.Second):
+			}
+		}
+		return nil, false
+	}
 	var onRecord atomic.Int64
 	res := Apply(context.Background(), p.Changes, f, Options{Concurrency: 8, RunID: "r1", Clock: &instantClock{},
 		OnRecord: func(report.Record) { onRecord.Add(1) }})
@@ -273,6 +296,7 @@ func TestApplyOrdersAndParallelises(t *testing.T) {
 		assert.Equal(t, "r1", r.RunID)
 	}
 	assert.False(t, f.overlap.Load(), "one worker owns a grower at a time")
+	assert.True(t, concurrent.Load(), "two growers ran at once")
 	assert.Equal(t, "POST app AgLeader/a", f.calls[0], "apps first")
 	seenUser := map[string]bool{}
 	for _, c := range f.calls {
@@ -448,17 +472,23 @@ func TestJournalGroupCommitKeepsEveryLine(t *testing.T) {
 	require.NoError(t, err)
 	c := &plan.Change{ID: "user:x", Kind: plan.KindUser, Action: plan.ActionCreate}
 	var wg sync.WaitGroup
+	errs := make(chan error, 20*50)
 	for w := range 20 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			for i := range 50 {
-				require.NoError(t, j.Outcome(c, "post", w, "", report.OutcomeSucceeded, fmt.Sprintf("%d-%d", w, i), 200, ""))
+				errs <- j.Outcome(c, "post", w, "", report.OutcomeSucceeded, fmt.Sprintf("%d-%d", w, i), 200, "")
 			}
-		}()
+		})
 	}
 	wg.Wait()
+	close(errs)
+	for err := range errs {
+		require.NoError(t, err)
+	}
+	syncs := j.syncs.Load()
 	require.NoError(t, j.Close())
+	assert.Less(t, syncs, int64(20*50), "concurrent writers share fsyncs (%d fsyncs for %d lines)", syncs, 20*50)
+	t.Logf("%d fsyncs for %d lines", syncs, 20*50+1)
 	info, err := os.Stat(path)
 	require.NoError(t, err)
 	assert.Equal(t, os.FileMode(0o600), info.Mode().Perm())
@@ -475,18 +505,4 @@ func TestJournalGroupCommitKeepsEveryLine(t *testing.T) {
 		assert.Equal(t, last[w], i, "a writer's lines stay in order")
 		last[w] = i + 1
 	}
-}
-
-func TestLock(t *testing.T) {
-	target := filepath.Join(t.TempDir(), "run.json")
-	l, err := AcquireLock(target)
-	require.NoError(t, err)
-	_, err = AcquireLock(target)
-	var le *LockedError
-	require.ErrorAs(t, err, &le)
-	assert.Contains(t, le.Holder, fmt.Sprintf("pid %d", os.Getpid()))
-	l.Release()
-	l2, err := AcquireLock(target)
-	require.NoError(t, err, "free again")
-	l2.Release()
 }

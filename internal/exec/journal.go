@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/leaf-import/leaf-import/internal/change"
@@ -34,6 +35,8 @@ type Journal struct {
 	size int64
 	// open holds the steps with an intent and no outcome yet.
 	open map[string]bool
+	// syncs counts fsyncs (group commit makes them fewer than lines).
+	syncs atomic.Int64
 }
 
 // OpenJournal opens path for appending (creating it with mode 0600) and writes the run's header.
@@ -175,6 +178,7 @@ func (j *Journal) flush(buf []byte) error {
 	n, err := j.f.Write(buf)
 	if err == nil {
 		err = j.f.Sync()
+		j.syncs.Add(1)
 	}
 	if err != nil {
 		if n > 0 {
