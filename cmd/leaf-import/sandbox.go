@@ -25,6 +25,7 @@ type SandboxOptions struct {
 	Username     string
 	Password     string
 	NoPatch      bool
+	Public       bool
 	SaveInterval time.Duration
 	// ready, when set, receives the listening URL (tests).
 	ready func(url string)
@@ -51,7 +52,11 @@ every provider, app keys and api keys. It prints the URL and the environment to 
   seed=N                    seed of the fault draws
 Admin endpoints (no token, never faulted, not counted): GET /__sandbox/stats,
 GET|PUT /__sandbox/state, POST /__sandbox/reset, GET|PUT /__sandbox/faults,
-PATCH /__sandbox/users/{id}/{credential-path} {"status":"INVALID"}.`,
+PATCH /__sandbox/users/{id}/{credential-path} {"status":"INVALID"}.
+
+The sandbox listens on loopback only: GET /__sandbox/state hands every stored secret to anyone
+who can reach it. A non-loopback --addr is refused unless --public is given. Request bodies
+over 1 MiB are answered 413.`,
 		Example: `  leaf-import sandbox
   leaf-import sandbox --addr 127.0.0.1:0 --state sandbox.json --faults 503=0.1,lag=200ms,seed=7`,
 		Args: cobra.NoArgs,
@@ -63,7 +68,8 @@ PATCH /__sandbox/users/{id}/{credential-path} {"status":"INVALID"}.`,
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&opts.Addr, "addr", "127.0.0.1:8089", "address to listen on (loopback)")
+	fl.StringVar(&opts.Addr, "addr", "127.0.0.1:8089", "address to listen on: a loopback address unless --public")
+	fl.BoolVar(&opts.Public, "public", false, "allow a non-loopback --addr (the admin endpoints serve every stored secret without a token)")
 	fl.StringVar(&opts.StatePath, "state", "", "load the state from FILE and save it there while running")
 	fl.StringVar(&opts.Faults, "faults", "", "fault spec (see above)")
 	fl.StringVar(&opts.RateLimit, "rate-limit", "", "answer 429 above N requests per fixed window: N/m or N/s")
@@ -100,11 +106,29 @@ func runSandbox(ctx context.Context, opts *SandboxOptions) error {
 	if err != nil {
 		return withCode(exitError, err)
 	}
+	host, _, err := net.SplitHostPort(opts.Addr)
+	if err != nil {
+		return withCode(exitError, fmt.Errorf("--addr %q: %w", opts.Addr, err))
+	}
+	loopback := host == "localhost"
+	if ip := net.ParseIP(host); ip != nil && ip.IsLoopback() {
+		loopback = true
+	}
+	if !loopback && !opts.Public {
+		return withCode(exitError, fmt.Errorf("refusing to listen on %s: the sandbox's admin endpoints (/__sandbox/state, /__sandbox/stats, ...) "+
+			"need no token and /__sandbox/state serves every stored secret; listen on a loopback address (127.0.0.1:PORT), "+
+			"or pass --public to serve other machines anyway", opts.Addr))
+	}
 	ln, err := net.Listen("tcp", opts.Addr)
 	if err != nil {
 		return withCode(exitError, err)
 	}
-	url := "http://" + ln.Addr().String()
+	if !loopback {
+		fmt.Fprintf(opts.IO.ErrOut, "WARNING: the sandbox listens on %s, beyond this machine: anyone who reaches it can read every stored secret "+
+			"at /__sandbox/state and change the state through /__sandbox/state, /__sandbox/reset and /__sandbox/faults, without a token.\n",
+			ln.Addr())
+	}
+	url := "http://" + clientAddr(host, ln.Addr())
 	fmt.Fprintf(opts.IO.Out, "Leaf sandbox listening on %s\n\n", url)
 	fmt.Fprintf(opts.IO.Out, "  export LEAF_API_URL=%s\n  export LEAF_USERNAME=%s\n  export LEAF_PASSWORD=%s\n\n", url, opts.Username, opts.Password)
 	fmt.Fprintf(opts.IO.Out, "Stats: %s/__sandbox/stats   State: %s/__sandbox/state   Stop: Ctrl-C\n", url, url)
@@ -145,4 +169,19 @@ func runSandbox(ctx context.Context, opts *SandboxOptions) error {
 			return save()
 		}
 	}
+}
+
+// clientAddr is the address a client on this machine uses to reach a listener asked for host:
+// a loopback address of the listener's port when it listens beyond loopback (leaf-import
+// refuses plain http to anything but loopback).
+func clientAddr(host string, a net.Addr) string {
+	tcp, ok := a.(*net.TCPAddr)
+	if !ok || tcp.IP.IsLoopback() {
+		return a.String()
+	}
+	loop := "127.0.0.1"
+	if ip := net.ParseIP(host); ip != nil && ip.To4() == nil {
+		loop = "::1"
+	}
+	return net.JoinHostPort(loop, fmt.Sprint(tcp.Port))
 }

@@ -3,8 +3,11 @@ package main
 import (
 	"bytes"
 	"context"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -12,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/leaf-import/leaf-import/internal/leaf"
+	"github.com/leaf-import/leaf-import/internal/leaf/sandbox"
 )
 
 // startSandboxCmd runs `leaf-import sandbox` in-process and returns its URL and a stop func.
@@ -84,4 +88,65 @@ func TestSandboxCommandFlags(t *testing.T) {
 		code, _, errOut := runCLI(t, nil, bad...)
 		assert.Equal(t, 1, code, "%v: %s", bad, errOut)
 	}
+}
+
+// The sandbox stays on loopback: another address is refused without --public, and with it the
+// admin endpoints are named in a warning and the URL printed is one the client accepts.
+func TestSandboxStaysLocal(t *testing.T) {
+	code, _, errOut := runCLI(t, nil, "sandbox", "--addr", "0.0.0.0:0")
+	assert.Equal(t, exitError, code)
+	assert.Contains(t, errOut, "refusing to listen on 0.0.0.0:0")
+	assert.Contains(t, errOut, "--public")
+
+	var out bytes.Buffer
+	opts := SandboxOptions{IO: &IOStreams{Out: &out, ErrOut: &out}, Addr: "0.0.0.0:0", Public: true, Username: "sandbox",
+		Password: "sandbox", SaveInterval: time.Second}
+	urlc := make(chan string, 1)
+	opts.ready = func(u string) { urlc <- u }
+	ctx, cancel := context.WithCancel(context.Background())
+	errc := make(chan error, 1)
+	go func() { errc <- runSandbox(ctx, &opts) }()
+	url := <-urlc
+	defer func() { cancel(); <-errc }()
+	assert.Contains(t, out.String(), "WARNING")
+	assert.Contains(t, out.String(), "/__sandbox/state")
+	assert.Regexp(t, `^http://127\.0\.0\.1:[0-9]+$`, url)
+	c, err := leaf.NewClient(leaf.WithBaseURL(url), leaf.WithLogin("sandbox", "sandbox"))
+	require.NoError(t, err, "the client accepts the printed URL")
+	require.NoError(t, c.Authenticate(context.Background()))
+}
+
+// Request bodies over 1 MiB are answered 413 and change nothing; a malformed state document is
+// refused with 400 and leaves the state as it was.
+func TestSandboxBoundsBodiesAndValidatesState(t *testing.T) {
+	ts := sandbox.NewServer(t)
+	ts.AddUser(&sandbox.User{ExternalID: "kept"})
+	token := sandboxToken(t, ts)
+	big := `{"externalId":"huge","name":"` + strings.Repeat("x", 2<<20) + `"}`
+	for _, chunked := range []bool{false, true} {
+		var body io.Reader = strings.NewReader(big)
+		if chunked {
+			body = io.MultiReader(strings.NewReader(big)) // no length known: read until the limit
+		}
+		req, err := http.NewRequest(http.MethodPost, ts.URL+"/services/usermanagement/api/users", body)
+		require.NoError(t, err)
+		req.Header.Set("Authorization", "Bearer "+token)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		resp.Body.Close()
+		assert.Equal(t, http.StatusRequestEntityTooLarge, resp.StatusCode, "chunked=%v", chunked)
+	}
+	assert.Len(t, ts.State().Users, 1, "nothing was created")
+
+	for _, doc := range []string{`null`, `{"name":1}`, `[]`, `{"users":[null]}`, `{"users":[]} {}`, ``} {
+		req, err := http.NewRequest(http.MethodPut, ts.URL+"/__sandbox/state", strings.NewReader(doc))
+		require.NoError(t, err)
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		resp.Body.Close()
+		assert.Equal(t, http.StatusBadRequest, resp.StatusCode, "PUT %q", doc)
+	}
+	require.Len(t, ts.State().Users, 1, "the state was not wiped")
+	assert.Equal(t, "kept", ts.State().Users[0].ExternalID)
 }

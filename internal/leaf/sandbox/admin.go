@@ -35,7 +35,7 @@ func (s *Server) handleGetState(w http.ResponseWriter, _ *http.Request) {
 func (s *Server) handlePutState(w http.ResponseWriter, r *http.Request) {
 	data, err := io.ReadAll(r.Body)
 	if err != nil {
-		writeProblem(w, http.StatusBadRequest, "Bad Request", "cannot read body")
+		writeBodyError(w, err)
 		return
 	}
 	st, err := UnmarshalState(data)

@@ -26,7 +26,7 @@ func (s *Server) handleAuthenticate(w http.ResponseWriter, r *http.Request) {
 		RememberMe any    `json:"rememberMe"`
 	}
 	if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
-		writeProblem(w, http.StatusBadRequest, "Bad Request", "the body must be a JSON object")
+		writeBodyError(w, err)
 		return
 	}
 	if body.Username != s.username || body.Password != s.password {

@@ -2,6 +2,7 @@ package sandbox
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -63,14 +64,27 @@ func writeRateLimited(w http.ResponseWriter, limit string, retryAfter bool) {
 	})
 }
 
-// decodeObject decodes a JSON object body; ok is false after it answered 400.
+// decodeObject decodes a JSON object body; ok is false after it answered 400 (or 413 for a
+// body over the limit).
 func decodeObject(w http.ResponseWriter, r *http.Request) (map[string]any, bool) {
 	var m map[string]any
 	if err := json.NewDecoder(r.Body).Decode(&m); err != nil || m == nil {
-		writeProblem(w, http.StatusBadRequest, "Bad Request", "the body must be a JSON object")
+		writeBodyError(w, err)
 		return nil, false
 	}
 	return m, true
+}
+
+// writeBodyError answers a body that could not be read or decoded: 413 beyond the size limit,
+// 400 otherwise.
+func writeBodyError(w http.ResponseWriter, err error) {
+	var tooLarge *http.MaxBytesError
+	if errors.As(err, &tooLarge) {
+		writeProblem(w, http.StatusRequestEntityTooLarge, "Payload Too Large",
+			fmt.Sprintf("the request body is larger than %d bytes", tooLarge.Limit))
+		return
+	}
+	writeProblem(w, http.StatusBadRequest, "Bad Request", "the body must be a JSON object")
 }
 
 // str returns m[k] as a string and whether it is a non-empty string.

@@ -179,9 +179,15 @@ func (s *Server) ConnState(_ net.Conn, state http.ConnState) {
 // and accounting pipeline.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if strings.HasPrefix(r.URL.Path, "/__sandbox/") {
+		r.Body = http.MaxBytesReader(w, r.Body, maxAdminBody)
 		s.adminMux.ServeHTTP(w, r)
 		return
 	}
+	if r.ContentLength > maxBody {
+		writeProblem(w, http.StatusRequestEntityTooLarge, "Payload Too Large", "the request body is larger than 1 MiB")
+		return
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
 	s.serveLeaf(w, r)
 }
 
@@ -230,7 +236,7 @@ func (s *Server) serveLeaf(w http.ResponseWriter, r *http.Request) {
 		// Read the body first: Go's server notices a client hanging up (and ends r.Context())
 		// only once the request body is consumed.
 		if err := bufferBody(r); err != nil {
-			writeProblem(rec, http.StatusBadRequest, "Bad Request", "unreadable request body")
+			writeBodyError(rec, err)
 			rec.flush(w)
 			return
 		}
@@ -286,11 +292,15 @@ func (s *Server) serveLeaf(w http.ResponseWriter, r *http.Request) {
 	rec.flush(w)
 }
 
-// maxBody bounds a request body the sandbox reads ahead; Leaf's bodies are a few KB.
-const maxBody = 1 << 20
+// maxBody bounds the body of a Leaf request (Leaf's are a few KB): a larger one is answered
+// 413. maxAdminBody bounds an admin request (a whole state document).
+const (
+	maxBody      = 1 << 20
+	maxAdminBody = 512 << 20
+)
 
 func bufferBody(r *http.Request) error {
-	data, err := io.ReadAll(io.LimitReader(r.Body, maxBody))
+	data, err := io.ReadAll(r.Body)
 	if err != nil {
 		return err
 	}

@@ -1,6 +1,7 @@
 package sandbox
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
@@ -254,11 +255,47 @@ func leafTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.0
 // MarshalState encodes a State as indented JSON.
 func MarshalState(st *State) ([]byte, error) { return json.MarshalIndent(st, "", "  ") }
 
-// UnmarshalState decodes a State document.
+// UnmarshalState decodes a State document strictly: a JSON object with known fields only and
+// no null entries, so that a malformed PUT /__sandbox/state is refused rather than taken for
+// an empty state (which would wipe the sandbox).
 func UnmarshalState(data []byte) (*State, error) {
+	trimmed := bytes.TrimSpace(data)
+	if len(trimmed) == 0 || trimmed[0] != '{' {
+		return nil, fmt.Errorf("sandbox state: want a JSON object")
+	}
+	dec := json.NewDecoder(bytes.NewReader(trimmed))
+	dec.DisallowUnknownFields()
 	var st State
-	if err := json.Unmarshal(data, &st); err != nil {
+	if err := dec.Decode(&st); err != nil {
 		return nil, fmt.Errorf("sandbox state: %w", err)
+	}
+	if dec.More() {
+		return nil, fmt.Errorf("sandbox state: data after the object")
+	}
+	for i, u := range st.Users {
+		if u == nil {
+			return nil, fmt.Errorf("sandbox state: users[%d] is null", i)
+		}
+		for name, c := range u.Credentials {
+			if c == nil {
+				return nil, fmt.Errorf("sandbox state: user %s: credential %s is null", u.ID, name)
+			}
+		}
+	}
+	for i, a := range st.AppKeys {
+		if a == nil {
+			return nil, fmt.Errorf("sandbox state: appKeys[%d] is null", i)
+		}
+	}
+	for i, k := range st.APIKeys {
+		if k == nil {
+			return nil, fmt.Errorf("sandbox state: apiKeys[%d] is null", i)
+		}
+	}
+	for i, l := range st.Events {
+		if l == nil {
+			return nil, fmt.Errorf("sandbox state: events[%d] is null", i)
+		}
 	}
 	return &st, nil
 }
