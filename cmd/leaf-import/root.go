@@ -39,8 +39,12 @@ func (f *Factory) account(url string) (workspace.Account, error) {
 	if explicit == "" {
 		explicit = f.Getenv("LEAF_ACCOUNT")
 	}
+	token := f.Getenv("LEAF_TOKEN")
+	if getenv, err := f.connEnv(); err == nil {
+		token = getenv("LEAF_TOKEN")
+	}
 	return workspace.ResolveAccount(workspace.AccountSettings{URL: url, Username: f.Getenv("LEAF_USERNAME"),
-		Explicit: explicit, TokenSubject: leaf.TokenSubject(f.Getenv("LEAF_TOKEN"))})
+		Explicit: explicit, TokenSubject: leaf.TokenSubject(token)})
 }
 
 // Logger returns the stderr logger in the format the user chose.
@@ -66,7 +70,8 @@ provider apps, diffs it against Leaf into a plan, and applies the plan concurren
 rate limit, with retries, a crash-safe journal and a result report.
 
 Connection settings come from the environment: LEAF_API_URL (default https://api.withleaf.io),
-LEAF_TOKEN, or LEAF_USERNAME and LEAF_PASSWORD.
+LEAF_TOKEN, or LEAF_USERNAME and LEAF_PASSWORD. LEAF_TOKEN_FILE and LEAF_PASSWORD_FILE name
+files holding the secret instead (Kubernetes and Docker secrets mounted as files).
 
 What leaf-import knows of an account between runs (the account lock, the fingerprint key, each
 run's journal and report) lives in the account's workspace under --state-dir

@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/leaf-import/leaf-import/internal/leaf"
 	"github.com/leaf-import/leaf-import/internal/lifecycle"
 	"github.com/leaf-import/leaf-import/internal/workspace"
 )
@@ -52,9 +53,13 @@ the requests it left in doubt; apply --resume RUNID continues it.`,
 
 func runRuns(_ context.Context, opts *RunsOptions) error {
 	f := opts.Factory
-	client, err := newClient(f, 0, 1, f.Logger())
+	base := f.Getenv("LEAF_API_URL")
+	if base == "" {
+		base = leaf.DefaultBaseURL
+	}
+	client, err := leaf.NewClient(leaf.WithBaseURL(base)) // only to check and normalize the URL
 	if err != nil {
-		return err
+		return withCode(exitError, err)
 	}
 	acct, err := f.account(client.BaseURL())
 	if err != nil {

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
+	"strings"
 
 	"github.com/spf13/pflag"
 
@@ -68,9 +70,48 @@ func (d *DiffFlags) valves() (plan.Valves, error) {
 // testClientOptions are appended to every client's options by tests (a fast backoff, say).
 var testClientOptions []leaf.Option
 
+// connEnv reads the connection settings: LEAF_API_URL, LEAF_TOKEN or LEAF_TOKEN_FILE,
+// LEAF_USERNAME, LEAF_PASSWORD or LEAF_PASSWORD_FILE (a file holding the secret, as Kubernetes
+// and Docker mount secrets; a trailing newline is dropped). It returns a getenv that answers
+// the resolved values.
+func (f *Factory) connEnv() (func(string) string, error) {
+	vals := map[string]string{}
+	for _, name := range []string{"LEAF_TOKEN", "LEAF_PASSWORD"} {
+		v, set := f.LookupEnv(name)
+		file := f.Getenv(name + "_FILE")
+		switch {
+		case set && file != "":
+			return nil, withCode(exitAuth, fmt.Errorf("both %s and %s_FILE are set: set one", name, name))
+		case file != "":
+			data, err := os.ReadFile(file)
+			if err != nil {
+				return nil, withCode(exitAuth, fmt.Errorf("%s_FILE: cannot read %s: %w", name, file, errors.Unwrap(err)))
+			}
+			v = strings.TrimRight(string(data), "\r\n")
+			if v == "" {
+				return nil, withCode(exitAuth, fmt.Errorf("%s_FILE: %s is empty", name, file))
+			}
+		}
+		vals[name] = v
+	}
+	if f.Getenv("LEAF_USERNAME") != "" && vals["LEAF_PASSWORD"] == "" {
+		return nil, withCode(exitAuth, fmt.Errorf("LEAF_USERNAME is set but LEAF_PASSWORD is not: set LEAF_PASSWORD or LEAF_PASSWORD_FILE"))
+	}
+	return func(k string) string {
+		if v, ok := vals[k]; ok {
+			return v
+		}
+		return f.Getenv(k)
+	}, nil
+}
+
 // newClient builds the Leaf client from the environment, paced at rate.
 func newClient(f *Factory, rate float64, concurrency int, log *slog.Logger) (*leaf.Client, error) {
-	opts := append(leaf.EnvOptions(f.Getenv),
+	getenv, err := f.connEnv()
+	if err != nil {
+		return nil, err
+	}
+	opts := append(leaf.EnvOptions(getenv),
 		leaf.WithPacer(leaf.NewPacer(rate, 2, nil)),
 		leaf.WithConcurrency(concurrency),
 		leaf.WithUserAgent("leaf-import/"+version),

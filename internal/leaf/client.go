@@ -50,18 +50,28 @@ type Client struct {
 // Option configures a Client.
 type Option func(*Client) error
 
-// WithBaseURL sets the API base URL. https is required unless the host is loopback.
+// WithBaseURL sets the API base URL. https is required unless the host is loopback. A URL that
+// carries a username or password (user:pass@host) is refused, and never echoed: it would reach
+// logs, journals and reports; credentials come from LEAF_USERNAME and LEAF_PASSWORD.
 func WithBaseURL(raw string) Option {
 	return func(c *Client) error {
 		u, err := url.Parse(strings.TrimRight(raw, "/"))
-		if err != nil || u.Host == "" {
-			return fmt.Errorf("leaf: invalid API URL %q", raw)
+		switch {
+		case err == nil && u.User != nil, err != nil && strings.Contains(raw, "@"):
+			return errors.New("leaf: the API URL must not carry a username or password (user:password@host): " +
+				"set LEAF_USERNAME and LEAF_PASSWORD (or LEAF_PASSWORD_FILE) instead")
+		case err != nil || u.Host == "" || u.Opaque != "":
+			return errors.New("leaf: the API URL is not a valid URL: want https://host[:port][/path]")
 		}
+		shown := u.Scheme + "://" + u.Host
 		switch {
 		case u.Scheme == "https":
 		case u.Scheme == "http" && isLoopback(u.Hostname()):
 		default:
-			return fmt.Errorf("leaf: API URL %q must use https:// (plain http is allowed only for loopback hosts)", raw)
+			return fmt.Errorf("leaf: API URL %s must use https:// (plain http is allowed only for loopback hosts)", shown)
+		}
+		if u.RawQuery != "" || u.Fragment != "" {
+			return fmt.Errorf("leaf: API URL %s must not carry a query or a fragment", shown)
 		}
 		c.base = u
 		return nil
