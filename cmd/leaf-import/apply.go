@@ -4,12 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
-	"os"
-	"os/signal"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -111,34 +107,6 @@ failed, 5 another run holds the account's lock, 130 interrupted.`,
 	return cmd
 }
 
-// stopOnSignals closes stop on the first SIGINT/SIGTERM and cancels the requests in flight on
-// the second.
-func stopOnSignals(log *slog.Logger, cancel context.CancelFunc) (stop <-chan struct{}, release func()) {
-	sig := make(chan os.Signal, 2)
-	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
-	st := make(chan struct{})
-	done := make(chan struct{})
-	go func() {
-		select {
-		case <-sig:
-			log.Warn("stopping: no new changes start; requests in flight finish (interrupt again to abort them)")
-			close(st)
-		case <-done:
-			return
-		}
-		select {
-		case <-sig:
-			log.Warn("aborting the requests in flight")
-			cancel()
-		case <-done:
-		}
-	}()
-	return st, func() {
-		signal.Stop(sig)
-		close(done)
-	}
-}
-
 func runApply(ctx context.Context, opts *ApplyOptions) error {
 	f := opts.Factory
 	log := f.Logger()
@@ -153,22 +121,23 @@ func runApply(ctx context.Context, opts *ApplyOptions) error {
 	if err != nil {
 		return err
 	}
-	reqCtx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	stop, release := stopOnSignals(log, cancel)
-	defer release()
-	res, err := lifecycle.Apply(reqCtx, lifecycle.ApplyOptions{
+	in := f.interrupts
+	if in == nil { // a test calling the command without run
+		in = watchInterrupts(ctx, f)
+		defer in.release()
+	}
+	res, err := lifecycle.Apply(in.ctx, lifecycle.ApplyOptions{
 		Options: common, ManifestPath: opts.Manifest, PlanFile: opts.PlanFile, SkipStale: opts.SkipStale, DryRun: opts.DryRun,
 		Concurrency: opts.Concurrency, LookupWindow: opts.LookupWindow, Report: opts.Report, Journal: opts.Journal,
 		Resume: opts.Resume, Replan: opts.Replan, KeepRuns: opts.KeepRuns, ReportEvery: opts.ReportEvery,
-		Out: opts.IO.Out, Stop: stop,
+		Out: opts.IO.Out, Stop: in.stop, OnApplying: func() { in.draining.Store(true) },
 		NewProgress: func(total int) lifecycle.Progress { return newProgress(opts.IO, log, total, opts.ProgressEvery) },
 	})
 	var locked *workspace.LockedError
 	switch {
 	case errors.As(err, &locked):
 		return withCode(exitLocked, err)
-	case err != nil && (errors.Is(err, context.Canceled) || ctx.Err() != nil):
+	case err != nil && (errors.Is(err, context.Canceled) || in.ctx.Err() != nil):
 		return withCode(exitInterrupted, fmt.Errorf("interrupted before anything was applied"))
 	case err != nil && leaf.IsAuth(err):
 		return withCode(exitAuth, err)

@@ -2,12 +2,10 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
-	"os"
-	"os/signal"
 	"strings"
-	"syscall"
 
 	"github.com/spf13/cobra"
 
@@ -30,6 +28,8 @@ type Factory struct {
 	// stateDir (--state-dir) and accountName (--account) locate the account's workspace.
 	stateDir    string
 	accountName string
+	// interrupts is the command's SIGINT/SIGTERM handling (nil in tests of a single command).
+	interrupts *interrupts
 }
 
 // account resolves the Leaf account at url from the environment: the owner is LEAF_USERNAME,
@@ -116,19 +116,22 @@ func (f *Factory) Getenv(k string) string {
 // run executes the command line and returns the exit code.
 func run(ctx context.Context, args []string, io *IOStreams, lookupEnv func(string) (string, bool)) int {
 	f := &Factory{IO: io, LookupEnv: lookupEnv, logFormat: "text"}
+	in := watchInterrupts(ctx, f)
+	defer in.release()
+	f.interrupts = in
 	root := NewRootCmd(f)
 	root.SetArgs(args)
-	err := root.ExecuteContext(ctx)
+	err := root.ExecuteContext(in.ctx)
 	code := exitCode(err)
+	var ee *exitErr
+	if err != nil && in.signaled.Load() && !(errors.As(err, &ee) && ee.code == exitInterrupted) {
+		// A command cut short by a signal: whatever failed, it failed because of the signal.
+		code, err = exitInterrupted, fmt.Errorf("interrupted; nothing was changed (%v)", err)
+	}
 	if err != nil {
 		if msg := err.Error(); msg != "" {
 			fmt.Fprintln(io.ErrOut, "leaf-import: "+strings.TrimPrefix(msg, "leaf-import: "))
 		}
 	}
 	return code
-}
-
-// signalContext returns a context canceled by SIGINT or SIGTERM; stop releases the handler.
-func signalContext(parent context.Context) (context.Context, context.CancelFunc) {
-	return signal.NotifyContext(parent, os.Interrupt, syscall.SIGTERM)
 }

@@ -137,8 +137,6 @@ func runSandbox(ctx context.Context, opts *SandboxOptions) error {
 	}
 
 	hs := &http.Server{Handler: srv, ConnState: srv.ConnState, ReadHeaderTimeout: 10 * time.Second}
-	ctx, stop := signalContext(ctx)
-	defer stop()
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 

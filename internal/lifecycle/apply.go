@@ -190,6 +190,9 @@ func (s *session) apply(ctx context.Context, o *ApplyOptions, runID string, star
 	}
 	before := o.Client.Stats()
 	applyStart := time.Now()
+	if o.OnApplying != nil {
+		o.OnApplying()
+	}
 	out := exec.Apply(ctx, changes, o.Client, exec.Options{
 		Concurrency: o.Concurrency, LookupWindow: o.LookupWindow, RunID: runID, Journal: journal,
 		Stop: o.Stop, Log: log,

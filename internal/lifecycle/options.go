@@ -67,6 +67,9 @@ type ApplyOptions struct {
 	Out io.Writer
 	// Stop, once closed, stops scheduling; cancelling ctx aborts the requests in flight.
 	Stop <-chan struct{}
+	// OnApplying is called once the run starts changing Leaf (a signal then drains instead of
+	// aborting).
+	OnApplying func()
 	// NewProgress starts the progress display for total changes (nil for none).
 	NewProgress func(total int) Progress
 }
