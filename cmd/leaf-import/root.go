@@ -28,6 +28,9 @@ type Factory struct {
 	// stateDir (--state-dir) and accountName (--account) locate the account's workspace.
 	stateDir    string
 	accountName string
+	// allowDirs (--allow-file-dir) are directories beyond the manifest's own tree that its
+	// ${file:} references may read.
+	allowDirs []string
 	// interrupts is the command's SIGINT/SIGTERM handling (nil in tests of a single command).
 	interrupts *interrupts
 }
@@ -91,6 +94,7 @@ else the subject of LEAF_TOKEN.`,
 	root.PersistentFlags().StringVar(&f.logFormat, "log-format", "text", "log format on stderr: text or json")
 	root.PersistentFlags().BoolVarP(&f.verbose, "verbose", "v", false, "log debug messages (retries, pauses)")
 	root.PersistentFlags().StringVar(&f.stateDir, "state-dir", "", "directory of the account workspaces (default $LEAF_IMPORT_STATE_DIR, $XDG_STATE_HOME/leaf-import, ~/.local/state/leaf-import)")
+	root.PersistentFlags().StringArrayVar(&f.allowDirs, "allow-file-dir", nil, "a directory beyond the manifest's own that ${file:PATH} references may read (repeatable)")
 	root.PersistentFlags().StringVar(&f.accountName, "account", "", "the API owner a LEAF_TOKEN acts for, when the token does not name it (default $LEAF_ACCOUNT)")
 	root.SetOut(f.IO.Out)
 	root.SetErr(f.IO.ErrOut)

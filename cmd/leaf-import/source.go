@@ -5,21 +5,31 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
 
 	"github.com/leaf-import/leaf-import/internal/plan"
 )
 
-// osSource is the real plan.Source: the process environment and the file system.
-type osSource struct{ lookup func(string) (string, bool) }
+// osSource is the real plan.Source: the process environment and the file system. File
+// references resolve inside the manifest's directory tree and the --allow-file-dir directories,
+// symbolic links resolved first.
+type osSource struct {
+	lookup  func(string) (string, bool)
+	allowed []string
+}
 
 func (s osSource) Getenv(name string) (string, bool) { return s.lookup(name) }
 
 func (s osSource) Open(name string) (io.ReadCloser, error) { return os.Open(name) }
 
+func (s osSource) AllowedDirs() []string { return s.allowed }
+
+func (s osSource) RealPath(name string) (string, error) { return filepath.EvalSymlinks(name) }
+
 // loadManifest reads and checks a manifest. Problems are returned as a plan.Problems error;
 // a manifest holding literal secrets that group or others can read is warned about.
 func loadManifest(f *Factory, name string, log *slog.Logger) (*plan.Manifest, error) {
-	m, problems := plan.Load(name, osSource{f.LookupEnv})
+	m, problems := plan.Load(name, osSource{lookup: f.LookupEnv, allowed: f.allowDirs})
 	if len(problems) > 0 {
 		return nil, problems
 	}

@@ -48,9 +48,12 @@ func (b *builder) provider(name string, loc Loc, field string) *leaf.Provider {
 	return p
 }
 
+// noList: no credential field takes a list.
+func noList(string) bool { return false }
+
 // fields resolves raw credential values of provider p: unknown fields, unresolvable
 // references and literal secrets are noted. Empty values are absent.
-func (b *builder) fields(p *leaf.Provider, raws []rawField, res *resolver, prefix string, accepts func(string) bool, secret func(string) bool) (_ leaf.Fields, failed []string) {
+func (b *builder) fields(p *leaf.Provider, raws []rawField, res *resolver, prefix string, accepts, secret, isList func(string) bool) (_ leaf.Fields, failed []string) {
 	out := make([]leaf.Field, 0, len(raws)+len(b.defaults[p]))
 	for _, r := range raws {
 		field := prefix + r.name
@@ -59,6 +62,11 @@ func (b *builder) fields(p *leaf.Provider, raws []rawField, res *resolver, prefi
 			continue
 		}
 		if r.list != nil {
+			if !isList(r.name) {
+				b.problems.add(r.loc, field, "%s must be a single value, not a list", r.name)
+				failed = append(failed, r.name)
+				continue
+			}
 			out = append(out, leaf.Field{Name: r.name, Value: leaf.Secret(strings.Join(r.list, ","))})
 			continue
 		}
@@ -105,7 +113,7 @@ func (b *builder) setDefaults(p *leaf.Provider, raws []rawField, res *resolver, 
 		b.problems.add(loc, prefix, "defaults for %s are given twice", p.Name)
 		return
 	}
-	fs, _ := b.fields(p, raws, res, prefix, p.Accepts, p.IsSecret)
+	fs, _ := b.fields(p, raws, res, prefix, p.Accepts, p.IsSecret, noList)
 	b.checkEnvironment(&fs, envLoc(raws, loc), prefix)
 	b.defaults[p] = fs
 }
@@ -140,7 +148,7 @@ func (b *builder) checkEnvironment(fs *leaf.Fields, loc Loc, prefix string) {
 // (checked where they were written). A field whose reference failed is not also reported
 // missing.
 func (b *builder) connection(p *leaf.Provider, raws []rawField, res *resolver, prefix string, loc Loc) *Connection {
-	fs, failed := b.fields(p, raws, res, prefix, p.Accepts, p.IsSecret)
+	fs, failed := b.fields(p, raws, res, prefix, p.Accepts, p.IsSecret, noList)
 	b.checkEnvironment(&fs, envLoc(raws, loc), prefix)
 	if defs := b.defaults[p]; len(defs) > 0 {
 		n := len(fs)
@@ -243,14 +251,11 @@ func (b *builder) addApp(p *leaf.Provider, appName, env string, raws []rawField,
 		return false
 	}
 	for _, r := range raws {
-		if r.list != nil && !p.AppKey.IsList(r.name) {
-			b.problems.add(r.loc, prefix+r.name, "%s must be a string", r.name)
-		}
 		if r.list == nil && p.AppKey.IsList(r.name) && r.value != "" {
 			b.problems.add(r.loc, prefix+r.name, "%s must be a list of strings", r.name)
 		}
 	}
-	fs, failed := b.fields(p, raws, res, prefix, accepts, p.AppKey.IsSecret)
+	fs, failed := b.fields(p, raws, res, prefix, accepts, p.AppKey.IsSecret, p.AppKey.IsList)
 	var missing []string
 	for _, f := range p.AppKey.Required {
 		if !fs.Has(f) && !slices.Contains(failed, f) {

@@ -4,12 +4,10 @@ import (
 	"bufio"
 	"encoding/csv"
 	"errors"
-	"fmt"
 	"io"
 	"slices"
+	"strconv"
 	"strings"
-
-	"github.com/gocarina/gocsv"
 
 	"github.com/leaf-import/leaf-import/internal/leaf"
 )
@@ -17,125 +15,32 @@ import (
 // growerColumns are the CSV columns that describe the grower rather than a credential.
 var growerColumns = []string{"externalId", "provider", "name", "email", "phone", "address"}
 
-// csvRow is the grower part of one row, as gocsv decodes it by header name. Credential
-// columns are not listed here: they come from the provider table (knownColumns) and are read
-// from the row's cells by column name, so adding a provider field needs no change here.
+// csvRow is the grower part of one row.
 type csvRow struct {
-	ExternalID string `csv:"externalId"`
-	Provider   string `csv:"provider"`
-	Name       string `csv:"name"`
-	Email      string `csv:"email"`
-	Phone      string `csv:"phone"`
-	Address    string `csv:"address"`
-}
-
-// UnmarshalCSVWithFields implements gocsv.TypeUnmarshalCSVWithFields: gocsv hands every cell
-// here instead of setting the fields by reflection, which is several times slower per cell.
-func (r *csvRow) UnmarshalCSVWithFields(column, value string) error {
-	switch column {
-	case "externalId":
-		r.ExternalID = value
-	case "provider":
-		r.Provider = value
-	case "name":
-		r.Name = value
-	case "email":
-		r.Email = value
-	case "phone":
-		r.Phone = value
-	case "address":
-		r.Address = value
-	}
-	return nil
+	ExternalID, Provider, Name, Email, Phone, Address string
 }
 
 // knownColumns are the columns a CSV manifest may have: the grower columns and every credential
-// field of the provider table.
-var knownColumns = func() map[string]bool {
-	m := map[string]bool{}
+// field of the provider table, by their lower-case name (headers are matched case-insensitively).
+var knownColumns = func() map[string]string {
+	m := map[string]string{}
 	for _, c := range append(slices.Clone(growerColumns), leaf.CredentialFieldNames()...) {
-		m[c] = true
+		m[strings.ToLower(c)] = c
 	}
 	return m
 }()
-
-// errBadHeader stops decoding after the header problems were reported.
-var errBadHeader = errors.New("bad header")
-
-// csvBatch is how many data rows gocsv decodes at a time: memory stays bounded by a few
-// batches, not by the file.
-const csvBatch = 4096
-
-// csvBatch is one batch of rows for gocsv: the header and up to csvBatch data rows, with the
-// line of each row (gocsv reports none) and the problems found while reading them.
-type rowBatch struct {
-	rows     [][]string // rows[0] is the header
-	marks    []rowMark
-	problems []Problem
-}
-
-type rowMark struct {
-	line int
-	bad  bool
-}
-
-// Read and ReadAll make a batch a gocsv.CSVReader.
-func (b *rowBatch) Read() ([]string, error) { return nil, errors.New("a row batch is read whole") }
-
-func (b *rowBatch) ReadAll() ([][]string, error) { return b.rows, nil }
-
-// rowReader splits the CSV into batches; it runs in its own goroutine, ahead of the decoding.
-type rowReader struct {
-	r      *csv.Reader
-	file   string
-	header []string
-}
-
-func (l *rowReader) problem(line int, format string, args ...any) Problem {
-	return Problem{File: l.file, Line: line, Message: fmt.Sprintf(format, args...)}
-}
-
-func (l *rowReader) readError(err error) []Problem {
-	var pe *csv.ParseError
-	if errors.As(err, &pe) {
-		return []Problem{l.problem(pe.Line, "invalid CSV: %v", pe.Err)}
-	}
-	return nil
-}
-
-// next reads the next batch; done is true after the last one.
-func (l *rowReader) next() (b *rowBatch, done bool) {
-	b = &rowBatch{rows: make([][]string, 1, csvBatch+1)}
-	b.rows[0] = l.header
-	for len(b.marks) < csvBatch {
-		rec, err := l.r.Read()
-		if err != nil {
-			if !errors.Is(err, io.EOF) {
-				b.problems = append(b.problems, l.readError(err)...)
-			}
-			return b, true
-		}
-		line, _ := l.r.FieldPos(0)
-		mark := rowMark{line: line}
-		if len(rec) != len(l.header) {
-			b.problems = append(b.problems, l.problem(line, "the row has %d cells, the header %d", len(rec), len(l.header)))
-			mark.bad = true
-			rec = make([]string, len(l.header))
-		}
-		b.rows = append(b.rows, rec)
-		b.marks = append(b.marks, mark)
-	}
-	return b, false
-}
 
 // csvReader reads a CSV manifest: one row per grower and provider, rows of one grower merged.
 type csvReader struct {
 	b    *builder
 	file string
 	res  *resolver
-	// credColumns are the indexes of the header's credential columns.
+	// credColumns are the indexes of the header's credential columns; growerAt the index of
+	// each grower column (growerColumns order), -1 when absent.
 	credColumns []int
-	header      []string
+	growerAt    [6]int
+	// header holds the canonical name of each column.
+	header []string
 	raws        []rawField // scratch, reused for every row
 	// growers by externalId, in order of first appearance.
 	byID  map[string]*csvGrower
@@ -156,47 +61,103 @@ type csvConn struct {
 	line int
 }
 
+// checkHeader maps the header's columns to their canonical names (any case is accepted) and
+// reports unknown, duplicate and missing columns, with a hint when a name is close to a known
+// one or the file seems to use another delimiter.
 func (c *csvReader) checkHeader(header []string) bool {
 	ok := true
 	seen := map[string]int{}
-	c.header = header
+	c.header = make([]string, len(header))
+	c.growerAt = [6]int{-1, -1, -1, -1, -1, -1}
+	at := c.loc(1)
+	if len(header) == 1 && strings.Count(header[0], ";") > 0 {
+		c.b.problems.add(at, "", "the header is one column holding ';': leaf-import reads comma-separated files (save the file as CSV with commas)")
+		return false
+	}
 	for i, h := range header {
-		if knownColumns[h] && !slices.Contains(growerColumns, h) {
+		name, known := knownColumns[strings.ToLower(strings.TrimSpace(h))]
+		if !known {
+			hint := ""
+			if near := nearestColumn(h); near != "" {
+				hint = " (did you mean " + strconv.Quote(near) + "?)"
+			}
+			c.b.problems.add(at, h, "unknown column %s (column %d): not a grower column nor a credential field of any provider%s", quoted(h), i+1, hint)
+			ok = false
+			continue
+		}
+		c.header[i] = name
+		if first, dup := seen[name]; dup {
+			c.b.problems.add(at, name, "duplicate column %q (columns %d and %d)", name, first+1, i+1)
+			ok = false
+		}
+		seen[name] = i
+		if g := slices.Index(growerColumns, name); g >= 0 {
+			c.growerAt[g] = i
+		} else {
 			c.credColumns = append(c.credColumns, i)
 		}
-		if !knownColumns[h] {
-			c.b.problems.add(Loc{File: c.file, Line: 1}, h, "unknown column %q (column %d): not a grower column nor a credential field of any provider", h, i+1)
-			ok = false
-		}
-		if first, dup := seen[h]; dup {
-			c.b.problems.add(Loc{File: c.file, Line: 1}, h, "duplicate column %q (columns %d and %d)", h, first+1, i+1)
-			ok = false
-		}
-		seen[h] = i
 	}
 	for _, req := range []string{"externalId", "provider"} {
 		if _, has := seen[req]; !has {
-			c.b.problems.add(Loc{File: c.file, Line: 1}, req, "missing required column %q", req)
+			c.b.problems.add(at, req, "missing required column %q", req)
 			ok = false
 		}
 	}
 	return ok
 }
 
-// parse decodes every row, a batch at a time through gocsv, and adds the growers to the builder.
-// Splitting the file into rows runs one batch ahead in a goroutine.
+// nearestColumn is the known column closest to an unknown name, when it is close enough to be a
+// typo ("" otherwise).
+func nearestColumn(h string) string {
+	h = strings.ToLower(strings.TrimSpace(h))
+	if len(h) > 40 {
+		return ""
+	}
+	best, bestD := "", 3
+	for lower, name := range knownColumns {
+		if d := editDistance(h, lower); d < bestD || d == bestD && best != "" && name < best {
+			best, bestD = name, d
+		}
+	}
+	return best
+}
+
+// editDistance is the Levenshtein distance of a and b.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}
+
+// parse reads every row and adds the growers to the builder. Rows are read one at a time into
+// a reused record: memory grows with the growers, not with the file.
 func (c *csvReader) parse(r io.Reader) {
 	cr := csv.NewReader(bufio.NewReaderSize(r, 1<<16))
 	cr.FieldsPerRecord = -1
+	cr.ReuseRecord = true
 	header, err := cr.Read()
 	if err != nil {
-		rr := rowReader{file: c.file}
-		c.b.problems.ps = append(c.b.problems.ps, rr.readError(err)...)
+		c.readError(err)
 		if errors.Is(err, io.EOF) {
 			c.b.problems.add(c.loc(1), "", "the CSV file is empty (it needs a header row)")
 		}
 		return
 	}
+	header = slices.Clone(header)
 	if len(header) > 0 {
 		header[0] = strings.TrimPrefix(header[0], "\ufeff")
 	}
@@ -204,47 +165,41 @@ func (c *csvReader) parse(r io.Reader) {
 		return
 	}
 	c.byID = map[string]*csvGrower{}
-
-	batches := make(chan *rowBatch, 2)
-	stop := make(chan struct{})
-	defer close(stop)
-	go func() {
-		defer close(batches)
-		rr := &rowReader{r: cr, file: c.file, header: header}
-		for {
-			b, done := rr.next()
-			select {
-			case batches <- b:
-			case <-stop:
-				return
+	for {
+		rec, err := cr.Read()
+		if err != nil {
+			if !errors.Is(err, io.EOF) {
+				c.readError(err)
 			}
-			if done {
-				return
-			}
+			break
 		}
-	}()
-	var decoded []csvRow
-	for b := range batches {
-		c.b.problems.ps = append(c.b.problems.ps, b.problems...)
-		if len(b.marks) == 0 {
+		line, _ := cr.FieldPos(0)
+		if len(rec) != len(c.header) {
+			c.b.problems.add(c.loc(line), "", "the row has %d cells, the header %d", len(rec), len(c.header))
 			continue
 		}
-		decoded = decoded[:0]
-		if err := gocsv.UnmarshalCSV(b, &decoded); err != nil {
-			c.b.problems.add(c.loc(b.marks[0].line), "", "cannot decode rows: %v", err)
-			return
-		}
-		for i := range decoded {
-			if m := b.marks[i]; !m.bad {
-				c.row(&decoded[i], b.rows[i+1], m.line)
+		cell := func(g int) string {
+			if i := c.growerAt[g]; i >= 0 {
+				return rec[i]
 			}
+			return ""
 		}
+		row := csvRow{ExternalID: cell(0), Provider: cell(1), Name: cell(2), Email: cell(3), Phone: cell(4), Address: cell(5)}
+		c.row(&row, rec, line)
 	}
 	for _, cg := range c.order {
 		emailLoc := c.loc(int(cg.lines[1]))
 		if c.b.checkGrower(cg.g, cg.g.Loc, emailLoc, "", true) {
 			c.b.growers = append(c.b.growers, cg.g)
 		}
+	}
+}
+
+// readError reports a CSV syntax error at its line.
+func (c *csvReader) readError(err error) {
+	var pe *csv.ParseError
+	if errors.As(err, &pe) {
+		c.b.problems.add(c.loc(pe.Line), "", "invalid CSV: %v", pe.Err)
 	}
 }
 
@@ -268,6 +223,12 @@ func (c *csvReader) row(r *csvRow, cells []string, line int) {
 	g := cg.g
 	for i, v := range [4]string{r.Name, r.Email, r.Phone, r.Address} {
 		dst := [4]*string{&g.Name, &g.Email, &g.Phone, &g.Address}[i]
+		plain, ok := plainValue(v)
+		if !ok {
+			c.b.problems.add(loc, growerFields[i], errPlainRef, growerFields[i], quoted(v))
+			continue
+		}
+		v = plain
 		switch {
 		case v == "":
 		case *dst == "":

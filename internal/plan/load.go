@@ -28,8 +28,9 @@ func Load(name string, src Source) (*Manifest, Problems) {
 func Parse(name string, r io.Reader, src Source) (*Manifest, Problems) {
 	b := newBuilder()
 	h := sha256.New()
+	conf := newConfinement(src, name)
 	if isCSV(name) {
-		(&csvReader{b: b, file: name, res: newResolver(src, name)}).parse(io.TeeReader(r, h))
+		(&csvReader{b: b, file: name, res: newResolver(src, name, conf)}).parse(io.TeeReader(r, h))
 		return b.manifest("sha256:" + hex.EncodeToString(h.Sum(nil)))
 	}
 	data, err := readAll(r)
@@ -37,7 +38,7 @@ func Parse(name string, r io.Reader, src Source) (*Manifest, Problems) {
 		return nil, Problems{{File: name, Message: fmt.Sprintf("cannot read the manifest: %v", err)}}
 	}
 	h.Write(data)
-	res := newResolver(src, name)
+	res := newResolver(src, name, conf)
 	csvPath, csvLoc, ok := newYAMLReader(b, name, res).parseChunked(data)
 	if !ok {
 		b = newBuilder()
@@ -49,11 +50,13 @@ func Parse(name string, r io.Reader, src Source) (*Manifest, Problems) {
 		if !filepath.IsAbs(p) {
 			p = filepath.Join(filepath.Dir(name), filepath.FromSlash(p))
 		}
-		if f, err := src.Open(p); err != nil {
+		if err := conf.check(p, csvPath); err != nil {
+			b.problems.add(csvLoc, "growersCsv", "%v", err)
+		} else if f, err := src.Open(p); err != nil {
 			b.problems.add(csvLoc, "growersCsv", "file %s cannot be read: %v", filepath.ToSlash(p), err)
 		} else {
 			h.Write([]byte{0})
-			(&csvReader{b: b, file: filepath.ToSlash(p), res: newResolver(src, p)}).parse(io.TeeReader(f, h))
+			(&csvReader{b: b, file: filepath.ToSlash(p), res: newResolver(src, p, conf)}).parse(io.TeeReader(f, h))
 			f.Close()
 		}
 	}

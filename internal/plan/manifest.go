@@ -117,6 +117,9 @@ func (ps Problems) Error() string {
 // problemsAt collects problems.
 type collector struct{ ps Problems }
 
+// add records a problem. Field and message may carry text from the manifest: both are escaped
+// and bounded here, whatever the caller formatted.
 func (c *collector) add(loc Loc, field, format string, args ...any) {
-	c.ps = append(c.ps, Problem{File: loc.File, Line: loc.Line, Field: field, Message: fmt.Sprintf(format, args...)})
+	c.ps = append(c.ps, Problem{File: loc.File, Line: loc.Line, Field: safeText(field, maxShown),
+		Message: safeText(fmt.Sprintf(format, args...), 512)})
 }

@@ -1,6 +1,7 @@
 package plan
 
 import (
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -237,8 +238,8 @@ func TestReferences(t *testing.T) {
 	files := map[string]string{"m.yaml": `growers:
   - externalId: g1
     connections:
-      Valley: {apid: "$${LITERAL}", initializationVector: "${IV}", key: "${file:/abs/key}", username: u, password: "${EMPTY}"}
-`, "/abs/key": "k\r\n"}
+      Valley: {apid: "$${LITERAL}", initializationVector: "${IV}", key: "${file:keys/key}", username: u, password: "${EMPTY}"}
+`, "keys/key": "k\r\n"}
 	m, ps := load(t, "m.yaml", files, map[string]string{"IV": "iv", "EMPTY": ""})
 	wantProblem(t, ps, "m.yaml", 4, "growers[0].connections.Valley", "missing required Valley field(s): password")
 	_ = m
@@ -271,5 +272,99 @@ func TestProblemsNeverShowValues(t *testing.T) {
 			continue // a file path is named (the path happens to hold the canary)
 		}
 		assert.NotContains(t, p.String(), canary)
+	}
+}
+
+// confinedSource is a mapSource that allows further directories and resolves symbolic links
+// (links maps a path to its target).
+type confinedSource struct {
+	mapSource
+	allowed []string
+	links   map[string]string
+}
+
+func (c confinedSource) AllowedDirs() []string { return c.allowed }
+
+func (c confinedSource) RealPath(name string) (string, error) {
+	for from, to := range c.links {
+		if rest, ok := strings.CutPrefix(name, from); ok {
+			return to + rest, nil
+		}
+	}
+	return name, nil
+}
+
+// ${file:} and growersCsv resolve only inside the manifest's directory tree (links resolved),
+// or in a directory the user allows.
+func TestFileReferencesStayInsideTheManifestTree(t *testing.T) {
+	abs, err := filepath.Abs("m")
+	require.NoError(t, err)
+	manifest := func(ref string) string {
+		return "growers:\n  - externalId: g1\n    connections:\n      JohnDeere: {refreshToken: \"${file:" + ref + "}\", clientKey: k, clientSecret: s, clientEnvironment: PRODUCTION}\n"
+	}
+	files := map[string]string{"/etc/passwd": "root:x:0:0", "m/tokens/t": "tok", "/secrets/t": "mounted", "etc/passwd": "x"}
+	for _, c := range []struct {
+		ref, want string
+		allowed   []string
+		links     map[string]string
+	}{
+		{ref: "/etc/passwd", want: "outside the manifest's directory"},
+		{ref: "../../../../etc/passwd", want: "outside the manifest's directory"},
+		{ref: "tokens/../../etc/passwd", want: "outside the manifest's directory"},
+		{ref: "tokens/t", links: map[string]string{filepath.Join(abs, "tokens"): "/etc"}, want: "through a symbolic link"},
+		{ref: "tokens/t"},
+		{ref: "/secrets/t", allowed: []string{"/secrets"}},
+	} {
+		files["m/manifest.yaml"] = manifest(c.ref)
+		m, ps := Load("m/manifest.yaml", confinedSource{mapSource: mapSource{files: files}, allowed: c.allowed, links: c.links})
+		if c.want == "" {
+			require.Empty(t, ps, "%s: %s", c.ref, ps.Error())
+			assert.NotEqual(t, "root:x:0:0", m.Growers[0].Connections[0].Fields.Value("refreshToken").Reveal())
+			continue
+		}
+		wantProblem(t, ps, "m/manifest.yaml", 4, "growers[0].connections.JohnDeere.refreshToken", c.want)
+	}
+
+	_, ps := load(t, "m/manifest.yaml", map[string]string{"m/manifest.yaml": "growersCsv: ../other/g.csv\n", "other/g.csv": "externalId,provider\n"}, nil)
+	wantProblem(t, ps, "m/manifest.yaml", 1, "growersCsv", "outside the manifest's directory")
+}
+
+// A list or a map where a single value belongs is an error at its line, never a joined string;
+// references are refused where they would not be resolved.
+func TestScalarFieldsAndReferences(t *testing.T) {
+	doc := `growers:
+  - externalId: g1
+    name: "${GNAME}"
+    connections:
+      JohnDeere: {refreshToken: rt, clientKey: k, clientSecret: ["${MYSEC}"], clientEnvironment: PRODUCTION}
+      AgLeader: {refreshToken: {a: b}, publicKey: p, privateKey: q}
+`
+	_, ps := load(t, "m.yaml", map[string]string{"m.yaml": doc}, map[string]string{"MYSEC": "s", "GNAME": "n"})
+	wantProblem(t, ps, "m.yaml", 5, "growers[0].connections.JohnDeere.clientSecret", "must be a single value, not a list")
+	wantProblem(t, ps, "m.yaml", 6, "growers[0].connections.AgLeader.refreshToken", "must be a string")
+	wantProblem(t, ps, "m.yaml", 3, "growers[0].name", "references")
+}
+
+// CSV headers match in any case; a near miss gets a suggestion, a semicolon file a hint, and
+// binary junk is escaped and cut in messages.
+func TestCSVHeadersAreForgiving(t *testing.T) {
+	m, ps := load(t, "g.csv", map[string]string{"g.csv": "ExternalID,PROVIDER,RefreshToken,clientkey,clientSecret,clientEnvironment\ng1,JohnDeere,rt,k,s,PRODUCTION\n"}, nil)
+	require.Empty(t, ps, ps.Error())
+	assert.Equal(t, "rt", m.Growers[0].Connections[0].Fields.Value("refreshToken").Reveal())
+
+	_, ps = load(t, "g.csv", map[string]string{"g.csv": "externalId;provider;refreshToken\ng1;JohnDeere;rt\n"}, nil)
+	wantProblem(t, ps, "g.csv", 1, "", "comma-separated")
+
+	_, ps = load(t, "g.csv", map[string]string{"g.csv": "externalId,provider,refreshTokn\n"}, nil)
+	wantProblem(t, ps, "g.csv", 1, "refreshTokn", `did you mean "refreshToken"?`)
+
+	junk := "\x1b[31m" + strings.Repeat("\x00\xff\x1b]0;pwned\x07", 200)
+	_, ps = load(t, "g.csv", map[string]string{"g.csv": "externalId,provider," + junk + "\n"}, nil)
+	require.NotEmpty(t, ps)
+	for _, p := range ps {
+		out := p.String()
+		assert.NotContains(t, out, "\x1b", "no raw escape character")
+		assert.NotContains(t, out, "\x00")
+		assert.Less(t, len(out), 700, "untrusted text is cut")
 	}
 }

@@ -20,6 +20,19 @@ type Source interface {
 	Open(name string) (io.ReadCloser, error)
 }
 
+// FileRoots is implemented by a Source that lets file references (and growersCsv) reach
+// directories beyond the manifest's own tree: AllowedDirs returns them (absolute paths).
+type FileRoots interface {
+	AllowedDirs() []string
+}
+
+// Linker is implemented by a Source that can resolve symbolic links: RealPath returns the path
+// with every link resolved. Confinement is checked on the real path, so that a link inside the
+// manifest's tree cannot lead outside it.
+type Linker interface {
+	RealPath(name string) (string, error)
+}
+
 // maxSecretFile bounds a ${file:PATH} reference.
 const maxSecretFile = 1 << 20
 
@@ -54,16 +67,84 @@ func parseRef(s string) ref {
 	return ref{kind: refLiteral, value: s}
 }
 
+// plainValue reads a grower field (name, email, phone, address), where references are not
+// resolved: those fields are not secrets, and a literal "${GNAME}" must never reach Leaf. It
+// returns the value ("$${" still escapes a literal "${") and false when s is a reference.
+func plainValue(s string) (string, bool) {
+	r := parseRef(s)
+	return r.value, r.kind == refLiteral
+}
+
+// errPlainRef is the problem of a reference in a grower field.
+const errPlainRef = "%s holds a reference (%s); references are resolved only in connection, default and app fields: write the value itself ($${ writes a literal ${)"
+
 // resolver resolves references relative to one file's directory and caches file reads (a
-// default shared by many growers is read once).
+// default shared by many growers is read once). File references resolve only inside the
+// confinement: the manifest's directory tree and the directories the source allows.
 type resolver struct {
 	src   Source
 	dir   string
+	conf  *confinement
 	files map[string]string
 }
 
-func newResolver(src Source, file string) *resolver {
-	return &resolver{src: src, dir: filepath.Dir(file), files: map[string]string{}}
+func newResolver(src Source, file string, conf *confinement) *resolver {
+	return &resolver{src: src, dir: filepath.Dir(file), conf: conf, files: map[string]string{}}
+}
+
+// confinement is where a manifest may read files: the directory tree of the top-level manifest
+// and the directories its Source allows.
+type confinement struct {
+	src   Source
+	roots []string // absolute
+}
+
+func newConfinement(src Source, manifest string) *confinement {
+	c := &confinement{src: src}
+	if root, err := filepath.Abs(filepath.Dir(manifest)); err == nil {
+		c.roots = append(c.roots, root)
+	}
+	if fr, ok := src.(FileRoots); ok {
+		for _, d := range fr.AllowedDirs() {
+			if abs, err := filepath.Abs(d); err == nil {
+				c.roots = append(c.roots, abs)
+			}
+		}
+	}
+	return c
+}
+
+// check refuses a path outside every root: lexically (an absolute path, a ".." that climbs
+// out), then with symbolic links resolved when the source can resolve them.
+func (c *confinement) check(p, written string) error {
+	abs, err := filepath.Abs(p)
+	if err != nil || !c.inside(abs, false) {
+		return errRef{"file " + quoted(written) + " is outside the manifest's directory: file references resolve only inside it " +
+			"(or in a directory named by --allow-file-dir)"}
+	}
+	if l, ok := c.src.(Linker); ok {
+		real, err := l.RealPath(abs)
+		if err == nil && !c.inside(real, true) {
+			return errRef{"file " + quoted(written) + " leads outside the manifest's directory through a symbolic link: " +
+				"file references resolve only inside it (or in a directory named by --allow-file-dir)"}
+		}
+	}
+	return nil
+}
+
+func (c *confinement) inside(p string, real bool) bool {
+	for _, root := range c.roots {
+		if real {
+			if r, err := c.src.(Linker).RealPath(root); err == nil {
+				root = r
+			}
+		}
+		rel, err := filepath.Rel(root, p)
+		if err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) && !filepath.IsAbs(rel) {
+			return true
+		}
+	}
+	return false
 }
 
 // errRef is a resolution failure; its message names the variable or path, never a value.
@@ -88,6 +169,9 @@ func (r *resolver) resolve(s string) (v leaf.Secret, literal bool, err error) {
 		}
 		if val, ok := r.files[p]; ok {
 			return leaf.Secret(val), false, nil
+		}
+		if err := r.conf.check(p, ref.value); err != nil {
+			return "", false, err
 		}
 		val, err := r.readFile(p)
 		if err != nil {

@@ -101,6 +101,17 @@ func (y *yamlReader) str(n *yaml.Node, prefix, key string) string {
 	return n.Value
 }
 
+// plain reads a grower field, where references are refused (see plainValue).
+func (y *yamlReader) plain(k, v *yaml.Node, prefix string) string {
+	s := y.str(v, prefix, k.Value)
+	val, ok := plainValue(s)
+	if !ok {
+		y.probs.add(y.loc(k), join(prefix, k.Value), errPlainRef, k.Value, quoted(s))
+		return ""
+	}
+	return val
+}
+
 func join(prefix, key string) string {
 	if prefix == "" {
 		return key
@@ -260,13 +271,13 @@ func (y *yamlReader) readGrower(n *yaml.Node, idx int) *rawGrower {
 		case "externalId":
 			g.ExternalID, rg.extLoc = y.str(v, field, k.Value), y.loc(k)
 		case "name":
-			g.Name = y.str(v, field, k.Value)
+			g.Name = y.plain(k, v, field)
 		case "email":
-			g.Email, rg.emailLoc = y.str(v, field, k.Value), y.loc(k)
+			g.Email, rg.emailLoc = y.plain(k, v, field), y.loc(k)
 		case "phone":
-			g.Phone = y.str(v, field, k.Value)
+			g.Phone = y.plain(k, v, field)
 		case "address":
-			g.Address = y.str(v, field, k.Value)
+			g.Address = y.plain(k, v, field)
 		case "connections":
 			conns := y.pairs(v, join(field, "connections"))
 			rg.conns = make([]rawConn, 0, len(conns))

@@ -14,7 +14,7 @@ func wholeParse(t *testing.T, doc string, env map[string]string) (*Manifest, Pro
 	t.Helper()
 	b := newBuilder()
 	src := mapSource{files: map[string]string{"m/tokens/g1": "token-g1\n", "m/more.csv": "externalId,provider\n"}, env: env}
-	newYAMLReader(b, "m/manifest.yaml", newResolver(src, "m/manifest.yaml")).parse([]byte(doc))
+	newYAMLReader(b, "m/manifest.yaml", newResolver(src, "m/manifest.yaml", newConfinement(src, "m/manifest.yaml"))).parse([]byte(doc))
 	return b.manifest("")
 }
 
