@@ -41,7 +41,7 @@ type csvReader struct {
 	growerAt    [6]int
 	// header holds the canonical name of each column.
 	header []string
-	raws        []rawField // scratch, reused for every row
+	raws   []rawField // scratch, reused for every row
 	// growers by externalId, in order of first appearance.
 	byID  map[string]*csvGrower
 	order []*csvGrower
