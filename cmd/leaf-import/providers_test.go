@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"runtime/debug"
 	"strings"
 	"testing"
 
@@ -49,4 +50,20 @@ func TestProvidersRejectsUnknownFormat(t *testing.T) {
 	code, _, errOut := runCLI(t, nil, "providers", "--format", "xml")
 	assert.Equal(t, 1, code)
 	assert.True(t, strings.Contains(errOut, "--format"), errOut)
+}
+
+func TestBuildVersion(t *testing.T) {
+	info := func(v string, settings ...string) *debug.BuildInfo {
+		bi := &debug.BuildInfo{Main: debug.Module{Version: v}}
+		for i := 0; i+1 < len(settings); i += 2 {
+			bi.Settings = append(bi.Settings, debug.BuildSetting{Key: settings[i], Value: settings[i+1]})
+		}
+		return bi
+	}
+	assert.Equal(t, "v1.2.3", buildVersion(info("v1.2.3"), true), "go install …@v1.2.3")
+	assert.Equal(t, "devel-0a6eda9c2f1b", buildVersion(info("(devel)", "vcs.revision", "0a6eda9c2f1b7e", "vcs.modified", "false"), true))
+	assert.Equal(t, "devel-0a6eda9c2f1b-dirty", buildVersion(info("v0.0.0-20261130-0a6eda9c2f1b+dirty", "vcs.revision", "0a6eda9c2f1b7e", "vcs.modified", "true"), true))
+	assert.Equal(t, "dev", buildVersion(nil, false))
+	assert.NotEmpty(t, version)
+	assert.NotEqual(t, "", version)
 }

@@ -13,9 +13,6 @@ import (
 	"github.com/leaf-import/leaf-import/internal/workspace"
 )
 
-// version is set at build time with -ldflags "-X main.version=...".
-var version = "dev"
-
 // Factory carries what every command needs from the outside world, so that tests can run
 // commands in-process with their own streams and environment.
 type Factory struct {

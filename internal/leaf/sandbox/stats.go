@@ -58,10 +58,9 @@ type MutationStats struct {
 }
 
 type statsRecorder struct {
-	mu       sync.Mutex
-	s        Stats
-	perSec   map[int64]int
-	firstSec int64
+	mu     sync.Mutex
+	s      Stats
+	perSec map[int64]int
 }
 
 func newStatsRecorder() *statsRecorder {
