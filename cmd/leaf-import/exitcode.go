@@ -7,7 +7,7 @@ import (
 	"github.com/leaf-import/leaf-import/internal/leaf"
 )
 
-// Exit codes (DESIGN.md, CLI).
+// Exit codes (docs/design.md, CLI).
 const (
 	exitOK          = 0
 	exitError       = 1   // invalid manifest, usage, safety valve, stale plan, fatal API error

@@ -6,7 +6,7 @@ import (
 	"net/url"
 )
 
-// APIKey is a Leaf user's widget key (leaf-api.md §5.1). Key is a Secret.
+// APIKey is a Leaf user's widget key (docs/leaf-api.md §5.1). Key is a Secret.
 type APIKey struct {
 	ID          string `json:"id"`
 	Key         Secret `json:"-"`

@@ -9,7 +9,7 @@ import (
 )
 
 // AppKey is a provider application registration as Leaf returns it (secrets are never
-// returned; leaf-api.md §5.2).
+// returned; docs/leaf-api.md §5.2).
 type AppKey struct {
 	Provider          string `json:"provider"`
 	AppName           string `json:"appName"`

@@ -10,7 +10,7 @@ import (
 )
 
 // Authenticate makes sure the client holds a token: it logs in with the configured username
-// and password (POST /api/authenticate, leaf-api.md §1.1) unless it already has a token. With a
+// and password (POST /api/authenticate, docs/leaf-api.md §1.1) unless it already has a token. With a
 // static token and no login it checks nothing.
 func (c *Client) Authenticate(ctx context.Context) error { return c.ensureToken(ctx) }
 

@@ -15,7 +15,7 @@ import (
 // DefaultBaseURL is Leaf's API host.
 const DefaultBaseURL = "https://api.withleaf.io"
 
-// Paths under the base URL (leaf-api.md §0).
+// Paths under the base URL (docs/leaf-api.md §0).
 const (
 	// UserManagementPath prefixes users, credentials, api keys and app keys.
 	UserManagementPath = "/services/usermanagement/api"

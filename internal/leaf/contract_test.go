@@ -14,7 +14,7 @@ import (
 )
 
 // The contract suite drives the client through every endpoint and every provider against the
-// sandbox, which follows leaf-api.md.
+// sandbox, which follows docs/leaf-api.md.
 
 func TestAuthenticate(t *testing.T) {
 	ts := sandbox.NewServer(t)

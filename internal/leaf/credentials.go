@@ -9,7 +9,7 @@ import (
 	"strings"
 )
 
-// Credential is a provider credential attached to a Leaf user (leaf-api.md §3).
+// Credential is a provider credential attached to a Leaf user (docs/leaf-api.md §3).
 type Credential struct {
 	Provider    *Provider
 	ID          string
@@ -21,7 +21,7 @@ type Credential struct {
 }
 
 // Healthy reports whether Leaf considers the credential working: status OK, in any case
-// (leaf-api.md U9).
+// (docs/leaf-api.md U9).
 func (c *Credential) Healthy() bool { return strings.EqualFold(c.Status, "OK") }
 
 // decodeCredential decodes one credential object; nil for null, {} or an object without id.
@@ -106,7 +106,7 @@ func (c *Client) DeleteCredential(ctx context.Context, userID string, p *Provide
 	return err
 }
 
-// Event is one entry of a credential's event log (leaf-api.md §3.5). Headers and Body are the
+// Event is one entry of a credential's event log (docs/leaf-api.md §3.5). Headers and Body are the
 // logged provider call and may hold tokens, so they are Secrets.
 type Event struct {
 	ID          string `json:"id"`

@@ -168,7 +168,7 @@ func concat(a, b []string) []string {
 func list(s ...string) []string { return s }
 
 // providers is the provider table: the only place in leaf-import that knows provider specifics.
-// Sources: leaf-api.md §3.2 (credential matrix), §4 (user-object fields), §5.2 (app keys); Agrimatics
+// Sources: docs/leaf-api.md §3.2 (credential matrix), §4 (user-object fields), §5.2 (app keys); Agrimatics
 // from Leaf's Postman collection.
 var providers = []*Provider{
 	{
@@ -315,7 +315,7 @@ var providers = []*Provider{
 		Identity:    list("clientId", FieldClientEnvironment),
 		Generated:   list("accessToken"),
 		OAuthScopes: true, Environment: EnvRequired,
-		// Assumed path (leaf-api.md U17).
+		// Assumed path (docs/leaf-api.md U17).
 		AppKey: &AppKeySpec{Segment: "Lindsay",
 			Required: list("clientId", "clientSecret"),
 			Secret:   list("clientSecret")},

@@ -99,7 +99,7 @@ type Backoff struct {
 	Rand func() float64
 }
 
-// DefaultBackoff is DESIGN.md's policy: base 250 ms, cap 30 s, 6 attempts.
+// DefaultBackoff is docs/design.md's policy: base 250 ms, cap 30 s, 6 attempts.
 func DefaultBackoff() Backoff {
 	return Backoff{Base: 250 * time.Millisecond, Cap: 30 * time.Second, Attempts: 6}
 }

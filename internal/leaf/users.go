@@ -13,7 +13,7 @@ import (
 	"strings"
 )
 
-// User is a Leaf user with the provider credentials embedded in it (leaf-api.md §2.2, §4).
+// User is a Leaf user with the provider credentials embedded in it (docs/leaf-api.md §2.2, §4).
 type User struct {
 	ID         string
 	Name       string
@@ -125,7 +125,7 @@ func (f UserFields) apply(u *User) {
 	}
 }
 
-// UserFilter narrows a user listing (exact match, leaf-api.md U5).
+// UserFilter narrows a user listing (exact match, docs/leaf-api.md U5).
 type UserFilter struct {
 	ExternalID string
 	Email      string
@@ -142,7 +142,7 @@ const maxListRestarts = 5
 var ErrListUnstable = errors.New("leaf: user list kept changing while paging; try again")
 
 // ListUsers reads every user matching filter: GET /users?size=100&sort=id,asc page by page
-// (leaf-api.md §2.3). If X-Total-Count changes between pages the read starts over, since a page
+// (docs/leaf-api.md §2.3). If X-Total-Count changes between pages the read starts over, since a page
 // boundary moved and a user could have been missed.
 func (c *Client) ListUsers(ctx context.Context, filter UserFilter) ([]User, error) {
 	q := url.Values{"size": {strconv.Itoa(UsersPageSize)}, "sort": {"id,asc"}}
@@ -211,7 +211,7 @@ func (c *Client) CreateUser(ctx context.Context, f UserFields) (*User, error) {
 
 // UpdateUser changes the set fields of a user. It sends PATCH /users/{id}; where Leaf does not
 // support PATCH (405, or 404 for an existing user) it falls back to GET and a PUT that re-sends
-// every credential id, since a bare PUT drops credentials (leaf-api.md §2.6). The client
+// every credential id, since a bare PUT drops credentials (docs/leaf-api.md §2.6). The client
 // remembers the fallback for later calls.
 func (c *Client) UpdateUser(ctx context.Context, id string, f UserFields) (*User, error) {
 	if !c.patchUnsupported.Load() {

@@ -11,7 +11,7 @@ import (
 	"github.com/leaf-import/leaf-import/internal/leaf"
 )
 
-// Options are the switches of the diff (DESIGN.md, Diff rules).
+// Options are the switches of the diff (docs/design.md, Diff rules).
 type Options struct {
 	// Prune deletes Leaf users carrying an externalId absent from the manifest, credentials of
 	// providers absent from a grower's connections, and apps absent from the manifest.
@@ -81,7 +81,7 @@ type differ struct {
 	grower map[string][]*Change
 }
 
-// Diff computes the plan that turns current into desired, following DESIGN.md's diff rules.
+// Diff computes the plan that turns current into desired, following docs/design.md's diff rules.
 // It is pure: it reads its arguments and returns a new Plan.
 func Diff(desired *Manifest, current *leaf.Snapshot, opts Options) *Plan {
 	d := &differ{opts: opts, fp: opts.Fingerprints, grower: map[string][]*Change{},

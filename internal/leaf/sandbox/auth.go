@@ -12,7 +12,7 @@ import (
 	"time"
 )
 
-// Token lifetimes of POST /api/authenticate (leaf-api.md §1.1).
+// Token lifetimes of POST /api/authenticate (docs/leaf-api.md §1.1).
 const (
 	rememberMeTTL = 30 * 24 * time.Hour
 	defaultTTL    = 24 * time.Hour

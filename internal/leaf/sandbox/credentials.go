@@ -13,7 +13,7 @@ import (
 var defaultScopes = []string{"FIELDS:READ", "OPERATIONS:READ"}
 
 // renderCredential is the stored credential as GET returns it: everything but the fields Leaf
-// does not echo (leaf-api.md §3.2), with tokenMetadata for OAuth providers.
+// does not echo (docs/leaf-api.md §3.2), with tokenMetadata for OAuth providers.
 func renderCredential(p *leaf.Provider, c *Credential) map[string]any {
 	m := map[string]any{"id": c.ID, "status": c.Status, "createdTime": c.CreatedTime}
 	for k, v := range c.Fields {
@@ -99,7 +99,7 @@ func validateCreateBody(w http.ResponseWriter, p *leaf.Provider, body map[string
 }
 
 // handleCreateCredential answers POST /users/{id}/{cred}: 201 with the stored credential, 400
-// naming a missing or invalid field, 409 when the user already has one (leaf-api.md U10).
+// naming a missing or invalid field, 409 when the user already has one (docs/leaf-api.md U10).
 func (s *Server) handleCreateCredential(w http.ResponseWriter, r *http.Request) {
 	body, ok := decodeObject(w, r)
 	if !ok {
@@ -196,7 +196,7 @@ func (s *Server) handleCredentialEvents(w http.ResponseWriter, r *http.Request) 
 	writeJSON(w, http.StatusOK, out)
 }
 
-// handleOrganizations answers GET /users/{id}/organizations/{provider} (leaf-api.md §3.6, for
+// handleOrganizations answers GET /users/{id}/organizations/{provider} (docs/leaf-api.md §3.6, for
 // awareness only): an empty list for a known user and provider.
 func (s *Server) handleOrganizations(w http.ResponseWriter, r *http.Request) {
 	if _, ok := leaf.LookupProvider(r.PathValue("sub")); !ok {

@@ -1,4 +1,4 @@
-// Package sandbox is an in-memory emulator of the Leaf API contract (leaf-api.md §8 with the
+// Package sandbox is an in-memory emulator of the Leaf API contract (docs/leaf-api.md §8 with the
 // §9 assumptions), served as an http.Handler. Tests use it in-process through NewServer, like
 // net/http/httptest; the `leaf-import sandbox` command serves it on loopback so that anyone
 // can try the tool without a Leaf account.

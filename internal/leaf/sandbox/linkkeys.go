@@ -11,7 +11,7 @@ import (
 
 // appTarget resolves /app-keys/{p}/{app}[/{env}]. Providers whose documented path has an
 // environment segment need it; the others must not have one and show as PRODUCTION
-// (leaf-api.md §5.2). It answers and returns ok=false on a problem.
+// (docs/leaf-api.md §5.2). It answers and returns ok=false on a problem.
 func appTarget(w http.ResponseWriter, r *http.Request, withEnv bool) (*leaf.Provider, string, string, bool) {
 	p, ok := leaf.ProviderByAppSegment(r.PathValue("p"))
 	if !ok {
@@ -179,7 +179,7 @@ func (s *Server) deleteApp(w http.ResponseWriter, _ *http.Request, _ *leaf.Provi
 	w.WriteHeader(http.StatusNoContent)
 }
 
-// Api keys (leaf-api.md §5.1).
+// Api keys (docs/leaf-api.md §5.1).
 
 const defaultAPIKeyExpiry = 365 * 24 * time.Hour
 

@@ -19,7 +19,7 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_ = enc.Encode(v)
 }
 
-// writeProblem writes a JHipster-style problem JSON (leaf-api.md §6.1).
+// writeProblem writes a JHipster-style problem JSON (docs/leaf-api.md §6.1).
 func writeProblem(w http.ResponseWriter, status int, title, detail string) {
 	writeProblemFields(w, status, title, detail, nil)
 }
@@ -52,7 +52,7 @@ func badField(w http.ResponseWriter, field, detail string) {
 	writeProblemFields(w, http.StatusBadRequest, "Method argument not valid", detail, []string{field})
 }
 
-// writeRateLimited answers 429 with Leaf's documented body (leaf-api.md §6.2).
+// writeRateLimited answers 429 with Leaf's documented body (docs/leaf-api.md §6.2).
 func writeRateLimited(w http.ResponseWriter, limit string, retryAfter bool) {
 	if retryAfter {
 		w.Header().Set("Retry-After", "1")

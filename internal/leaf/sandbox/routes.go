@@ -6,7 +6,7 @@ import (
 	"github.com/leaf-import/leaf-import/internal/leaf"
 )
 
-// routes registers the Leaf API (leaf-api.md §8) and the admin endpoints.
+// routes registers the Leaf API (docs/leaf-api.md §8) and the admin endpoints.
 func (s *Server) routes() {
 	const um = leaf.UserManagementPath
 	m := http.NewServeMux()

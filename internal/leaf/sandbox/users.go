@@ -28,7 +28,7 @@ func scalarPtr(u *User, k string) *string {
 	return nil
 }
 
-// renderUser is the user resource with embedded credentials (leaf-api.md §2.2, §4).
+// renderUser is the user resource with embedded credentials (docs/leaf-api.md §2.2, §4).
 func renderUser(u *User) map[string]any {
 	m := map[string]any{"id": u.ID, "name": u.Name, "email": u.Email, "phone": u.Phone, "address": u.Address}
 	if u.ExternalID != "" {
@@ -60,7 +60,7 @@ func pageParams(w http.ResponseWriter, q url.Values) (page, size int, ok bool) {
 	return page, min(size, 100), true
 }
 
-// setPageHeaders sets X-Total-Count and a Link header in the documented form (leaf-api.md §2.3).
+// setPageHeaders sets X-Total-Count and a Link header in the documented form (docs/leaf-api.md §2.3).
 func setPageHeaders(w http.ResponseWriter, resource string, page, size, total int) {
 	w.Header().Set("X-Total-Count", strconv.Itoa(total))
 	last := 0
@@ -190,7 +190,7 @@ func readScalars(w http.ResponseWriter, body map[string]any, u *User, clearAbsen
 }
 
 // handleCreateUser answers POST /users. Like the real API it does not enforce externalId
-// uniqueness (leaf-api.md U4); the stats count creates that duplicate one.
+// uniqueness (docs/leaf-api.md U4); the stats count creates that duplicate one.
 func (s *Server) handleCreateUser(w http.ResponseWriter, r *http.Request) {
 	body, ok := decodeObject(w, r)
 	if !ok {
@@ -224,7 +224,7 @@ func (s *Server) handleCreateUser(w http.ResponseWriter, r *http.Request) {
 }
 
 // handlePutUser answers PUT /users: a full replace by the id in the body. Credentials the body
-// does not reference by {"id": ...} are detached (leaf-api.md §2.6).
+// does not reference by {"id": ...} are detached (docs/leaf-api.md §2.6).
 func (s *Server) handlePutUser(w http.ResponseWriter, r *http.Request) {
 	body, ok := decodeObject(w, r)
 	if !ok {
@@ -279,7 +279,7 @@ func (s *Server) handlePutUser(w http.ResponseWriter, r *http.Request) {
 }
 
 // handlePatchUser answers PATCH /users/{id}: a merge of the scalar fields present in the body;
-// credentials are untouched (leaf-api.md U2).
+// credentials are untouched (docs/leaf-api.md U2).
 func (s *Server) handlePatchUser(w http.ResponseWriter, r *http.Request) {
 	if s.patchDisabled {
 		writeProblem(w, http.StatusMethodNotAllowed, "Method Not Allowed", "PATCH is not supported")
