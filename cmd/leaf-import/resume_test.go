@@ -18,11 +18,11 @@ import (
 )
 
 // writeJournal writes journal lines to path.
-func writeJournal(t *testing.T, path string, ls ...report.JournalLine) {
+func writeJournal(t *testing.T, path string, ls ...report.Line) {
 	t.Helper()
 	var b strings.Builder
 	for _, l := range ls {
-		enc, err := l.Encode()
+		enc, err := report.EncodeLine(l, time.Now())
 		require.NoError(t, err)
 		b.Write(enc)
 	}
@@ -57,8 +57,7 @@ func TestResumeRefusesAnotherLeafOrManifest(t *testing.T) {
 
 	// The journal records the account: a header of another API owner is refused.
 	foreign := filepath.Join(dir, "foreign.journal.jsonl")
-	writeJournal(t, foreign, report.JournalLine{Type: report.LineHeader, RunID: "r0", LeafURL: ts.URL, Account: "other-owner",
-		ManifestDigest: "sha256:x"})
+	writeJournal(t, foreign, &report.Header{RunID: "r0", LeafURL: ts.URL, Account: "other-owner", ManifestDigest: "sha256:x"})
 	code, _, stderr = runCLI(t, env, "apply", manifest, "--rate", "0", "--resume", foreign)
 	assert.Equal(t, exitError, code)
 	assert.Contains(t, stderr, `made for API owner "other-owner"`)
@@ -68,8 +67,8 @@ func TestResumeRefusesACorruptJournalAndToleratesATornLastLine(t *testing.T) {
 	ts := sandbox.NewServer(t)
 	dir := t.TempDir()
 	manifest := writeManifest(t, dir, []growerSpec{{ext: "g1", providers: []string{"Valley"}}}, nil, "")
-	header := report.JournalLine{Type: report.LineHeader, RunID: "r0", LeafURL: ts.URL, Account: "sandbox"}
-	intent := report.JournalLine{Type: report.LineIntent, ChangeID: "user:g1", Step: report.StepPost, Kind: "user", Action: "create", ExternalID: "g1"}
+	header := &report.Header{RunID: "r0", LeafURL: ts.URL, Account: "sandbox"}
+	intent := &report.Intent{StepRef: report.StepRef{ChangeID: "user:g1", Step: report.StepPost, Kind: "user", Action: "create", ExternalID: "g1"}}
 	path := filepath.Join(dir, "j.jsonl")
 	writeJournal(t, path, header, intent, intent)
 	b, _ := os.ReadFile(path)
@@ -100,13 +99,16 @@ func TestResumeCompletesAReplaceCutBetweenItsPhases(t *testing.T) {
 	manifest := writeManifest(t, dir, []growerSpec{{ext: "g1", name: "G", providers: []string{"CNHI"}}}, nil, "")
 	digest := manifestDigest(t, manifest)
 	journal := filepath.Join(dir, "run.journal.jsonl")
-	step := func(typ string, stp change.Step, phase int, status change.Outcome) report.JournalLine {
-		return report.JournalLine{Type: typ, RunID: "r0", ChangeID: "credential:g1/CNHI", Step: stp, Phase: phase, Kind: "credential",
-			Action: "replace", ExternalID: "g1", Provider: "CNHI", LeafUserID: u.ID, Status: status}
+	step := func(typ string, stp change.Step, phase int, status change.Outcome) report.Line {
+		ref := report.StepRef{RunID: "r0", ChangeID: "credential:g1/CNHI", Step: stp, Phase: phase, Kind: "credential",
+			Action: "replace", ExternalID: "g1", Provider: "CNHI", LeafUserID: u.ID}
+		if typ == report.LineIntent {
+			return &report.Intent{StepRef: ref}
+		}
+		return &report.Outcome{StepRef: ref, Status: status}
 	}
 	writeJournal(t, journal,
-		report.JournalLine{Type: report.LineHeader, RunID: "r0", LeafURL: ts.URL, Account: "sandbox", ManifestDigest: digest,
-			Report: filepath.Join(dir, "run.json")},
+		&report.Header{RunID: "r0", LeafURL: ts.URL, Account: "sandbox", ManifestDigest: digest, Report: filepath.Join(dir, "run.json")},
 		step(report.LineIntent, report.StepDelete, 1, ""),
 		step(report.LineOutcome, report.StepDelete, 1, report.OutcomeSucceeded),
 		step(report.LineIntent, report.StepPost, 2, ""),

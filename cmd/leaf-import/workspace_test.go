@@ -141,7 +141,7 @@ func TestPlainApplyAfterAKillFromAnotherDirectory(t *testing.T) {
 	}
 }
 
-func readJournal(t *testing.T, path string) []report.JournalLine {
+func readJournal(t *testing.T, path string) []report.Line {
 	t.Helper()
 	data, err := os.ReadFile(path)
 	require.NoError(t, err)
@@ -166,7 +166,7 @@ func TestResumeTwiceAfterATornJournalTail(t *testing.T) {
 		require.Equal(t, 0, code, "resume %d: %s", i+1, stderr)
 	}
 	lines := readJournal(t, run.Journal)
-	assert.Equal(t, report.LineHeader, lines[len(lines)-1].Type, "the last resume's header is whole")
+	assert.IsType(t, &report.Header{}, lines[len(lines)-1], "the last resume's header is whole")
 	assertConverged(t, ts, manifest, nil)
 }
 

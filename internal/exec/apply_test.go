@@ -355,7 +355,7 @@ func TestApplyResolvesAmbiguousCreatesByLookupNeverCreatingTwice(t *testing.T) {
 		return nil, false
 	}
 	dir := t.TempDir()
-	j, err := OpenJournal(filepath.Join(dir, "j.jsonl"), report.JournalLine{RunID: "r1"})
+	j, err := OpenJournal(filepath.Join(dir, "j.jsonl"), report.Header{RunID: "r1"})
 	require.NoError(t, err)
 	res := Apply(context.Background(), planFor(t, f, manifestOf(3)).Changes, f, Options{Concurrency: 3, Clock: &instantClock{},
 		LookupWindow: 2 * time.Second, Journal: j, RunID: "r1"})
@@ -468,7 +468,7 @@ func TestApplyStopsOnAuthFailureAndOnStop(t *testing.T) {
 
 func TestJournalGroupCommitKeepsEveryLine(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "j.jsonl")
-	j, err := OpenJournal(path, report.JournalLine{RunID: "r"})
+	j, err := OpenJournal(path, report.Header{RunID: "r"})
 	require.NoError(t, err)
 	c := &plan.Change{ID: "user:x", Kind: plan.KindUser, Action: plan.ActionCreate}
 	var wg sync.WaitGroup
@@ -498,7 +498,7 @@ func TestJournalGroupCommitKeepsEveryLine(t *testing.T) {
 	require.Len(t, lines, 1+20*50)
 	last := map[int]int{}
 	for _, l := range lines[1:] {
-		var jl report.JournalLine
+		var jl report.Outcome
 		require.NoError(t, json.Unmarshal([]byte(l), &jl))
 		var w, i int
 		fmt.Sscanf(jl.LeafID, "%d-%d", &w, &i)

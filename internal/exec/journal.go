@@ -41,16 +41,13 @@ type Journal struct {
 
 // OpenJournal opens path for appending (creating it with mode 0600) and writes the run's header.
 // A torn last line (a crash or a full disk while it was written) is cut off first.
-func OpenJournal(path string, header report.JournalLine) (*Journal, error) {
+func OpenJournal(path string, header report.Header) (*Journal, error) {
 	j, err := AppendJournal(path, header.RunID)
 	if err != nil {
 		return nil, err
 	}
-	header.Type, header.FormatVersion = report.LineHeader, report.JournalFormatVersion
-	if header.At.IsZero() {
-		header.At = j.now().UTC()
-	}
-	if err := j.write(header); err != nil {
+	header.FormatVersion = report.JournalFormatVersion
+	if err := j.write(&header); err != nil {
 		j.f.Close()
 		return nil, err
 	}
@@ -124,15 +121,12 @@ func (j *Journal) Open() int {
 }
 
 // write appends one line and returns once it is on disk.
-func (j *Journal) write(l report.JournalLine) error { return j.append(l, true) }
+func (j *Journal) write(l report.Line) error { return j.append(l, true) }
 
 // append adds a line; with wait it returns once the line is on disk, otherwise the next flush
 // carries it (records: the outcome they follow is already on disk).
-func (j *Journal) append(l report.JournalLine, wait bool) error {
-	if l.At.IsZero() {
-		l.At = j.now().UTC()
-	}
-	b, err := l.Encode()
+func (j *Journal) append(l report.Line, wait bool) error {
+	b, err := report.EncodeLine(l, j.now().UTC())
 	if err != nil {
 		return err
 	}
@@ -141,10 +135,10 @@ func (j *Journal) append(l report.JournalLine, wait bool) error {
 	if j.err != nil {
 		return j.err
 	}
-	switch l.Type {
-	case report.LineIntent:
+	switch l := l.(type) {
+	case *report.Intent:
 		j.open[l.Key()] = true
-	case report.LineOutcome:
+	case *report.Outcome:
 		delete(j.open, l.Key())
 	}
 	j.pending = append(j.pending, b...)
@@ -210,10 +204,9 @@ func (j *Journal) Close() error {
 	return err
 }
 
-func (j *Journal) stepLine(typ string, c *plan.Change, step change.Step, phase int, userID string) report.JournalLine {
-	return report.JournalLine{Type: typ, RunID: j.runID, ChangeID: c.ID, Step: step, Phase: phase,
-		Kind: c.Kind, Action: c.Action, ExternalID: c.ExternalID, Provider: c.Provider,
-		AppName: c.AppName, Env: c.Environment, LeafUserID: userID}
+func (j *Journal) stepRef(c *plan.Change, step change.Step, phase int, userID string) report.StepRef {
+	return report.StepRef{RunID: j.runID, ChangeID: c.ID, Step: step, Phase: phase, Kind: c.Kind, Action: c.Action,
+		ExternalID: c.ExternalID, Provider: c.Provider, AppName: c.AppName, Env: c.Environment, LeafUserID: userID}
 }
 
 // Intent records that a mutating request is about to be sent.
@@ -221,30 +214,26 @@ func (j *Journal) Intent(c *plan.Change, step change.Step, phase int, userID str
 	if j == nil {
 		return nil
 	}
-	return j.write(j.stepLine(report.LineIntent, c, step, phase, userID))
+	return j.write(&report.Intent{StepRef: j.stepRef(c, step, phase, userID)})
 }
 
-// Outcome records what became of it: status is an report.Outcome*, leafID the object's id when
-// known.
+// Outcome records what became of it: status says what, leafID is the object's id when known.
 func (j *Journal) Outcome(c *plan.Change, step change.Step, phase int, userID string, status change.Outcome, leafID string, httpStatus int, class string) error {
 	if j == nil {
 		return nil
 	}
-	l := j.stepLine(report.LineOutcome, c, step, phase, userID)
-	l.Status, l.LeafID, l.HTTPStatus, l.Class = status, leafID, httpStatus, class
-	return j.write(l)
+	return j.write(&report.Outcome{StepRef: j.stepRef(c, step, phase, userID), Status: status, LeafID: leafID,
+		HTTPStatus: httpStatus, Class: class})
 }
 
 // Resolved records the outcome a later run's lookup found for an earlier run's unresolved
 // intent. The line keeps the intent's run id (it is that run's request whose fate it tells)
 // and names the run that looked it up in SettledBy.
-func (j *Journal) Resolved(intent report.JournalLine, status change.Outcome, leafID string) error {
+func (j *Journal) Resolved(intent report.Intent, status change.Outcome, leafID string) error {
 	if j == nil {
 		return nil
 	}
-	l := intent
-	l.Type, l.At, l.Status, l.LeafID, l.Class, l.SettledBy = report.LineOutcome, time.Time{}, status, leafID, "lookup", j.runID
-	return j.write(l)
+	return j.write(&report.Outcome{StepRef: intent.StepRef, Status: status, LeafID: leafID, Class: "lookup", SettledBy: j.runID})
 }
 
 // Record writes a change's final record. It does not wait for the disk: the outcome it
@@ -253,5 +242,5 @@ func (j *Journal) Record(r report.Record) error {
 	if j == nil {
 		return nil
 	}
-	return j.append(report.JournalLine{Type: report.LineRecord, RunID: j.runID, ChangeID: r.ChangeID, Record: &r}, false)
+	return j.append(&report.RecordLine{RunID: j.runID, ChangeID: r.ChangeID, Record: &r}, false)
 }

@@ -17,7 +17,7 @@ import (
 // so that the journal stays readable through any number of later runs.
 func TestJournalCutsATornTailBeforeAppending(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "j.jsonl")
-	j, err := OpenJournal(path, report.JournalLine{RunID: "r1"})
+	j, err := OpenJournal(path, report.Header{RunID: "r1"})
 	require.NoError(t, err)
 	c := &plan.Change{ID: "user:a", Kind: plan.KindUser, Action: plan.ActionCreate, ExternalID: "a"}
 	require.NoError(t, j.Intent(c, report.StepPost, 0, ""))
@@ -30,7 +30,7 @@ func TestJournalCutsATornTailBeforeAppending(t *testing.T) {
 	require.NoError(t, os.Truncate(path, int64(len(whole)-20)))
 
 	for run := range 2 {
-		j, err := OpenJournal(path, report.JournalLine{RunID: "r2"})
+		j, err := OpenJournal(path, report.Header{RunID: "r2"})
 		require.NoError(t, err, "run %d", run)
 		require.NoError(t, j.Intent(c, report.StepPost, 0, ""))
 		require.NoError(t, j.Close())
@@ -38,10 +38,7 @@ func TestJournalCutsATornTailBeforeAppending(t *testing.T) {
 		require.NoError(t, err)
 		lines, err := report.ReadJournal(bytes.NewReader(data))
 		require.NoError(t, err, "readable after run %d:\n%s", run, data)
-		assert.Equal(t, report.LineIntent, lines[len(lines)-1].Type)
-		for _, l := range lines {
-			assert.NotEmpty(t, l.Type)
-		}
+		assert.IsType(t, &report.Intent{}, lines[len(lines)-1])
 	}
 	data, _ := os.ReadFile(path)
 	assert.Equal(t, 2+2*2, bytes.Count(data, []byte("\n")), "header and intent kept, torn outcome cut, two runs of header and intent")

@@ -15,7 +15,7 @@ import (
 
 // Settler records what a lookup found for an intent in doubt: status is report.OutcomeFound or
 // report.OutcomeAbsent. It is called from several goroutines.
-type Settler func(in report.JournalLine, status change.Outcome, leafID string) error
+type Settler func(in report.Intent, status change.Outcome, leafID string) error
 
 // Resolve settles earlier runs' intents that have no outcome (requests whose fate a crash or a
 // kill hid) by looking their objects up in Leaf, never by sending them again, and hands what it
@@ -26,7 +26,7 @@ type Settler func(in report.JournalLine, status change.Outcome, leafID string) e
 // The window cannot start any earlier: an intent is journaled before its request waits on the
 // limiter, and the kill may have come just before this run, so the request may have reached
 // Leaf only a moment ago.
-func Resolve(ctx context.Context, api API, intents []report.JournalLine, settle Settler, window time.Duration, concurrency int, clock leaf.Clock, log *slog.Logger) (map[string]string, error) {
+func Resolve(ctx context.Context, api API, intents []report.Intent, settle Settler, window time.Duration, concurrency int, clock leaf.Clock, log *slog.Logger) (map[string]string, error) {
 	if clock == nil {
 		clock = leaf.SystemClock{}
 	}
@@ -69,7 +69,7 @@ func Resolve(ctx context.Context, api API, intents []report.JournalLine, settle 
 
 // lookupIntent looks up the object an intent was about; a user is re-checked until the lookup
 // window counted from since ends.
-func (r *runner) lookupIntent(ctx context.Context, in report.JournalLine, since time.Time) (bool, string, error) {
+func (r *runner) lookupIntent(ctx context.Context, in report.Intent, since time.Time) (bool, string, error) {
 	p, _ := leaf.LookupProvider(in.Provider)
 	switch in.Kind {
 	case change.KindUser:

@@ -20,8 +20,8 @@ import (
 func userIntents(ext ...string) *report.Prior {
 	p := &report.Prior{}
 	for _, e := range ext {
-		p.Unresolved = append(p.Unresolved, report.JournalLine{Type: report.LineIntent, ChangeID: "user/" + e,
-			Step: report.StepPost, Phase: 1, Kind: "user", Action: "create", ExternalID: e})
+		p.Unresolved = append(p.Unresolved, report.Intent{StepRef: report.StepRef{ChangeID: "user/" + e,
+			Step: report.StepPost, Phase: 1, Kind: "user", Action: "create", ExternalID: e}})
 	}
 	return p
 }
@@ -68,7 +68,7 @@ func TestResolveLooksUpConcurrentlyAndJournals(t *testing.T) {
 		}
 	}
 	path := filepath.Join(t.TempDir(), "j.jsonl")
-	j, err := OpenJournal(path, report.JournalLine{RunID: "r2"})
+	j, err := OpenJournal(path, report.Header{RunID: "r2"})
 	require.NoError(t, err)
 	prior := userIntents("a", "b", "c", "d")
 
@@ -88,8 +88,8 @@ func TestResolveLooksUpConcurrentlyAndJournals(t *testing.T) {
 	lines, err := report.ReadJournal(bytes.NewReader(data))
 	require.NoError(t, err)
 	var absent []string
-	for _, l := range lines {
-		if l.Type == report.LineOutcome {
+	for _, line := range lines {
+		if l, ok := line.(*report.Outcome); ok {
 			assert.Equal(t, report.OutcomeAbsent, l.Status)
 			assert.Equal(t, "r2", l.SettledBy, "the run that looked it up")
 			absent = append(absent, l.ExternalID)

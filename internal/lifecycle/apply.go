@@ -161,7 +161,7 @@ func (s *session) apply(ctx context.Context, o *ApplyOptions, runID string, star
 		headerReport = run.ReportPath()
 	}
 	owner := o.Account.Owner
-	journal, err := exec.OpenJournal(run.Meta.Journal, report.JournalLine{RunID: runID, Tool: o.Tool,
+	journal, err := exec.OpenJournal(run.Meta.Journal, report.Header{RunID: runID, Tool: o.Tool,
 		ManifestDigest: o.Manifest.Digest, LeafURL: o.Client.BaseURL(), Account: owner, Report: headerReport})
 	if err != nil {
 		return nil, fmt.Errorf("cannot open the journal: %w", err)

@@ -26,7 +26,7 @@ type doubtful struct {
 // journal tells its own story. Runs read from a report alone are covered by waiting until
 // Leaf's lists show whatever they may have created. It returns the users found created.
 func settle(ctx context.Context, o *ApplyOptions, runID string, ds []doubtful) (map[string]string, error) {
-	var intents []report.JournalLine
+	var intents []report.Intent
 	journals := map[string]*exec.Journal{} // by the run id that wrote an intent
 	var opened []*exec.Journal
 	defer func() {
@@ -62,7 +62,7 @@ func settle(ctx context.Context, o *ApplyOptions, runID string, ds []doubtful) (
 	created := map[string]string{}
 	if len(intents) > 0 {
 		o.Log.Info("settling requests earlier runs left in doubt, by lookup", "count", len(intents))
-		found, err := exec.Resolve(ctx, o.Client, intents, func(in report.JournalLine, status change.Outcome, id string) error {
+		found, err := exec.Resolve(ctx, o.Client, intents, func(in report.Intent, status change.Outcome, id string) error {
 			return journals[in.RunID].Resolved(in, status, id)
 		}, o.LookupWindow, o.Concurrency, nil, o.Log)
 		if err != nil {

@@ -39,21 +39,32 @@ const (
 	StepDelete = change.StepDelete
 )
 
-// JournalLine is one line of the journal (JSONL). Which fields are set depends on Type. It
-// never holds a secret or a response body.
-type JournalLine struct {
-	Type string    `json:"type"`
-	At   time.Time `json:"at"`
-	// Header fields.
-	FormatVersion  int    `json:"formatVersion,omitempty"`
-	RunID          string `json:"runId,omitempty"`
-	Tool           string `json:"tool,omitempty"`
+// Line is one line of the journal (JSONL): a *Header, an *Intent, an *Outcome or a
+// *RecordLine, one type per kind of line. No line holds a secret or a response body.
+type Line interface {
+	// Type is the line's "type" on disk.
+	Type() string
+}
+
+// Header opens a run segment: a run, or a resume that continues it.
+type Header struct {
+	At            time.Time `json:"at"`
+	FormatVersion int       `json:"formatVersion,omitempty"`
+	RunID         string    `json:"runId,omitempty"`
+	Tool          string    `json:"tool,omitempty"`
+	// ManifestDigest, LeafURL and Account say what the run was made from and against: a resume
+	// refuses another Leaf or account, and (without --replan) another manifest.
 	ManifestDigest string `json:"manifestDigest,omitempty"`
 	LeafURL        string `json:"leafUrl,omitempty"`
 	Account        string `json:"account,omitempty"`
 	// Report is the report file the run writes.
 	Report string `json:"report,omitempty"`
-	// Intent and outcome fields: the change, its step and phase (1 or 2 for a replace).
+}
+
+// StepRef names one mutating request: the run that sent it, the change, its step and phase (1
+// or 2 for the two requests of a credential replace), and the object it is about.
+type StepRef struct {
+	RunID      string        `json:"runId,omitempty"`
 	ChangeID   string        `json:"changeId,omitempty"`
 	Step       change.Step   `json:"step,omitempty"`
 	Phase      int           `json:"phase,omitempty"`
@@ -64,20 +75,130 @@ type JournalLine struct {
 	AppName    string        `json:"appName,omitempty"`
 	Env        string        `json:"environment,omitempty"`
 	LeafUserID string        `json:"leafUserId,omitempty"`
-	// Outcome fields.
+}
+
+// Key identifies the request across its intent and outcome lines.
+func (s *StepRef) Key() string { return fmt.Sprintf("%s#%s#%d", s.ChangeID, s.Step, s.Phase) }
+
+// Intent is written (and fsynced) before a mutating request is sent. An intent without an
+// outcome is a request whose fate is unknown.
+type Intent struct {
+	At time.Time `json:"at"`
+	StepRef
+}
+
+// Outcome is written after the request's answer, or when a lookup found what became of it.
+type Outcome struct {
+	At time.Time `json:"at"`
+	StepRef
 	Status     change.Outcome `json:"status,omitempty"`
 	LeafID     string         `json:"leafId,omitempty"`
 	HTTPStatus int            `json:"httpStatus,omitempty"`
 	Class      string         `json:"class,omitempty"`
-	// SettledBy names the later run whose lookup found this outcome (the line's RunID is the
-	// run that sent the request).
+	// SettledBy names the later run whose lookup found this outcome (StepRef.RunID is the run
+	// that sent the request).
 	SettledBy string `json:"settledBy,omitempty"`
-	// Record is set on record lines.
-	Record *Record `json:"record,omitempty"`
 }
 
-// Key identifies the step an intent or outcome is about.
-func (l *JournalLine) Key() string { return fmt.Sprintf("%s#%s#%d", l.ChangeID, l.Step, l.Phase) }
+// RecordLine carries a change's final record.
+type RecordLine struct {
+	At       time.Time `json:"at"`
+	RunID    string    `json:"runId,omitempty"`
+	ChangeID string    `json:"changeId,omitempty"`
+	Record   *Record   `json:"record,omitempty"`
+}
+
+func (*Header) Type() string     { return LineHeader }
+func (*Intent) Type() string     { return LineIntent }
+func (*Outcome) Type() string    { return LineOutcome }
+func (*RecordLine) Type() string { return LineRecord }
+
+// EncodeLine returns the line as JSON, its "type" first, followed by a newline. A zero time is
+// set to now.
+func EncodeLine(l Line, now time.Time) ([]byte, error) {
+	var v any
+	switch l := l.(type) {
+	case *Header:
+		if l.At.IsZero() {
+			l.At = now
+		}
+		v = struct {
+			T string `json:"type"`
+			*Header
+		}{LineHeader, l}
+	case *Intent:
+		if l.At.IsZero() {
+			l.At = now
+		}
+		v = struct {
+			T string `json:"type"`
+			*Intent
+		}{LineIntent, l}
+	case *Outcome:
+		if l.At.IsZero() {
+			l.At = now
+		}
+		v = struct {
+			T string `json:"type"`
+			*Outcome
+		}{LineOutcome, l}
+	case *RecordLine:
+		if l.At.IsZero() {
+			l.At = now
+		}
+		v = struct {
+			T string `json:"type"`
+			*RecordLine
+		}{LineRecord, l}
+	default:
+		return nil, fmt.Errorf("journal: unknown line %T", l)
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	return append(b, '\n'), nil
+}
+
+// decodeLine reads one line into its type. The type is read from the line's start (where
+// EncodeLine puts it) without a second parse; a line written otherwise is probed first.
+func decodeLine(raw []byte) (Line, error) {
+	typ := ""
+	for _, t := range []string{LineIntent, LineOutcome, LineRecord, LineHeader} {
+		if bytes.HasPrefix(raw, []byte(`{"type":"`+t+`"`)) {
+			typ = t
+			break
+		}
+	}
+	if typ == "" {
+		var probe struct {
+			Type string `json:"type"`
+		}
+		if err := json.Unmarshal(raw, &probe); err != nil {
+			return nil, err
+		}
+		typ = probe.Type
+	}
+	var l Line
+	switch typ {
+	case LineHeader:
+		l = &Header{}
+	case LineIntent:
+		l = &Intent{}
+	case LineOutcome:
+		l = &Outcome{}
+	case LineRecord:
+		l = &RecordLine{}
+	case "":
+		return nil, fmt.Errorf("no line type")
+	default:
+		return nil, fmt.Errorf("unknown line type %q", typ)
+	}
+	if err := json.Unmarshal(raw, l); err != nil {
+		return nil, err
+	}
+	return l, nil
+}
 
 // ErrCorrupt is returned for a journal damaged before its last line.
 type ErrCorrupt struct {
@@ -91,29 +212,26 @@ func (e *ErrCorrupt) Error() string {
 
 // ReadJournal reads every line of a journal. A torn last line (a crash while writing it) is
 // dropped; a bad line anywhere else is corruption. The first line must be a header.
-func ReadJournal(r io.Reader) ([]JournalLine, error) {
+func ReadJournal(r io.Reader) ([]Line, error) {
 	data, err := io.ReadAll(r)
 	if err != nil {
 		return nil, err
 	}
-	var lines []JournalLine
+	var lines []Line
 	sc := bufio.NewScanner(bytes.NewReader(data))
 	sc.Buffer(make([]byte, 64<<10), 16<<20)
 	n := 0
 	for sc.Scan() {
 		n++
 		raw := sc.Bytes()
-		var l JournalLine
-		if err := json.Unmarshal(raw, &l); err != nil || l.Type == "" {
+		l, err := decodeLine(raw)
+		if err != nil {
 			if isLastLine(data, n) {
 				break // torn by a crash while it was being written
 			}
-			if err == nil {
-				err = fmt.Errorf("no line type")
-			}
 			return nil, &ErrCorrupt{Line: n, Err: err}
 		}
-		if n == 1 && l.Type != LineHeader {
+		if _, ok := l.(*Header); n == 1 && !ok {
 			return nil, &ErrCorrupt{Line: 1, Err: fmt.Errorf("the first line is not a header")}
 		}
 		lines = append(lines, l)
@@ -144,13 +262,4 @@ func indexOfLine(data []byte, n int) int {
 func isLastLine(data []byte, n int) bool {
 	rest := data[indexOfLine(data, n+1):]
 	return len(bytes.TrimSpace(rest)) == 0
-}
-
-// Encode returns the line as JSON followed by a newline.
-func (l *JournalLine) Encode() ([]byte, error) {
-	b, err := json.Marshal(l)
-	if err != nil {
-		return nil, err
-	}
-	return append(b, '\n'), nil
 }

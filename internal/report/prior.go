@@ -29,7 +29,7 @@ type Prior struct {
 	Created map[string]string
 	// Unresolved are intents without an outcome: requests whose fate is unknown (a crash or a
 	// kill between the request and its answer).
-	Unresolved []JournalLine
+	Unresolved []Intent
 	// FromJournal is set when Prior was read from a journal.
 	FromJournal bool
 	// EndedAt is when the run of a report read back ended (zero for a report cut off by a
@@ -71,23 +71,23 @@ func sortRecords(rs []Record) {
 }
 
 // PriorFromJournal replays journal lines.
-func PriorFromJournal(lines []JournalLine) *Prior {
+func PriorFromJournal(lines []Line) *Prior {
 	p := &Prior{Records: map[string]Record{}, Created: map[string]string{}, FromJournal: true}
-	open := map[string]JournalLine{}
+	open := map[string]*Intent{}
 	var order []string
-	// last holds each change's last intent or outcome: a change whose outcome reached the
-	// journal and whose record did not (records are not waited for) gets one from it.
-	last := map[string]JournalLine{}
+	// last holds each change's last outcome (nil after a later intent): a change whose outcome
+	// reached the journal and whose record did not (records are not waited for) gets one from it.
+	last := map[string]*Outcome{}
 	var changes []string
-	for _, l := range lines {
-		if (l.Type == LineIntent || l.Type == LineOutcome) && l.ChangeID != "" {
-			if _, seen := last[l.ChangeID]; !seen {
-				changes = append(changes, l.ChangeID)
-			}
-			last[l.ChangeID] = l
+	touch := func(id string, o *Outcome) {
+		if _, seen := last[id]; !seen {
+			changes = append(changes, id)
 		}
-		switch l.Type {
-		case LineHeader:
+		last[id] = o
+	}
+	for _, line := range lines {
+		switch l := line.(type) {
+		case *Header:
 			if p.LeafURL == "" {
 				p.LeafURL, p.Account, p.ManifestDigest = l.LeafURL, l.Account, l.ManifestDigest
 			}
@@ -95,18 +95,24 @@ func PriorFromJournal(lines []JournalLine) *Prior {
 			if l.Report != "" {
 				p.ReportPath = l.Report
 			}
-		case LineIntent:
+		case *Intent:
+			if l.ChangeID != "" {
+				touch(l.ChangeID, nil)
+			}
 			if _, seen := open[l.Key()]; !seen {
 				order = append(order, l.Key())
 			}
 			open[l.Key()] = l
-		case LineOutcome:
+		case *Outcome:
+			if l.ChangeID != "" {
+				touch(l.ChangeID, l)
+			}
 			delete(open, l.Key())
 			if l.Kind == change.KindUser && l.Step == StepPost && l.LeafID != "" &&
 				(l.Status == OutcomeSucceeded || l.Status == OutcomeFound) {
 				p.Created[l.ExternalID] = l.LeafID
 			}
-		case LineRecord:
+		case *RecordLine:
 			if l.Record != nil {
 				p.addRecord(*l.Record)
 			}
@@ -114,7 +120,7 @@ func PriorFromJournal(lines []JournalLine) *Prior {
 	}
 	for _, k := range order {
 		if l, ok := open[k]; ok {
-			p.Unresolved = append(p.Unresolved, l)
+			p.Unresolved = append(p.Unresolved, *l)
 			if _, has := p.Records[l.ChangeID]; !has {
 				// The change is in doubt: it stands as pending until a later run re-plans it (and
 				// records it) or finds it done.
@@ -126,7 +132,7 @@ func PriorFromJournal(lines []JournalLine) *Prior {
 	}
 	for _, id := range changes {
 		l := last[id]
-		if _, has := p.Records[id]; has || l.Type != LineOutcome || l.Step == StepDelete && l.Phase == 1 {
+		if _, has := p.Records[id]; has || l == nil || l.Step == StepDelete && l.Phase == 1 {
 			continue
 		}
 		r := Record{RunID: l.RunID, ChangeID: id, Kind: l.Kind, Action: l.Action, ExternalID: l.ExternalID,

@@ -52,10 +52,10 @@ func TestMergeKeepsEarlierRunsUnlessRedone(t *testing.T) {
 	assert.Equal(t, []string{"user:a", "user:b", "user:c"}, ids)
 }
 
-func journalText(lines ...JournalLine) string {
+func journalText(lines ...Line) string {
 	var b bytes.Buffer
 	for _, l := range lines {
-		enc, _ := l.Encode()
+		enc, _ := EncodeLine(l, time.Now())
 		b.Write(enc)
 	}
 	return b.String()
@@ -63,10 +63,10 @@ func journalText(lines ...JournalLine) string {
 
 func TestReadJournalToleratesATornLastLine(t *testing.T) {
 	good := journalText(
-		JournalLine{Type: LineHeader, RunID: "r1", LeafURL: "https://x", Account: "me", ManifestDigest: "sha256:1", Report: "run.json"},
-		JournalLine{Type: LineIntent, ChangeID: "user:a", Step: StepPost, Kind: "user", ExternalID: "a"},
-		JournalLine{Type: LineOutcome, ChangeID: "user:a", Step: StepPost, Kind: "user", ExternalID: "a", Status: OutcomeSucceeded, LeafID: "u1"},
-		JournalLine{Type: LineIntent, ChangeID: "user:b", Step: StepPost, Kind: "user", ExternalID: "b"},
+		&Header{RunID: "r1", LeafURL: "https://x", Account: "me", ManifestDigest: "sha256:1", Report: "run.json"},
+		&Intent{StepRef: StepRef{ChangeID: "user:a", Step: StepPost, Kind: "user", ExternalID: "a"}},
+		&Outcome{StepRef: StepRef{ChangeID: "user:a", Step: StepPost, Kind: "user", ExternalID: "a"}, Status: OutcomeSucceeded, LeafID: "u1"},
+		&Intent{StepRef: StepRef{ChangeID: "user:b", Step: StepPost, Kind: "user", ExternalID: "b"}},
 	)
 	lines, err := ReadJournal(strings.NewReader(good + `{"type":"outcome","changeId":"user:b","st`))
 	require.NoError(t, err, "a torn last line is dropped")
@@ -84,7 +84,7 @@ func TestReadJournalToleratesATornLastLine(t *testing.T) {
 	require.ErrorAs(t, err, &ce)
 	assert.Equal(t, 2, ce.Line)
 
-	_, err = ReadJournal(strings.NewReader(journalText(JournalLine{Type: LineIntent, ChangeID: "x"})))
+	_, err = ReadJournal(strings.NewReader(journalText(&Intent{StepRef: StepRef{ChangeID: "x"}})))
 	assert.ErrorAs(t, err, &ce, "a journal starts with a header")
 	_, err = ReadJournal(strings.NewReader(""))
 	assert.ErrorAs(t, err, &ce)
@@ -95,14 +95,14 @@ func TestPriorFromJournalAndReport(t *testing.T) {
 	r2 := rec(2, "user:b", StatusFailed)
 	r2b := rec(3, "user:b", StatusSucceeded)
 	text := journalText(
-		JournalLine{Type: LineHeader, RunID: "r1"},
-		JournalLine{Type: LineRecord, Record: &r1},
-		JournalLine{Type: LineRecord, Record: &r2},
-		JournalLine{Type: LineHeader, RunID: "r2"},
-		JournalLine{Type: LineIntent, ChangeID: "credential:a/JohnDeere", Step: StepDelete, Phase: 1},
-		JournalLine{Type: LineOutcome, ChangeID: "credential:a/JohnDeere", Step: StepDelete, Phase: 1, Status: OutcomeSucceeded},
-		JournalLine{Type: LineIntent, ChangeID: "credential:a/JohnDeere", Step: StepPost, Phase: 2},
-		JournalLine{Type: LineRecord, Record: &r2b},
+		&Header{RunID: "r1"},
+		&RecordLine{Record: &r1},
+		&RecordLine{Record: &r2},
+		&Header{RunID: "r2"},
+		&Intent{StepRef: StepRef{ChangeID: "credential:a/JohnDeere", Step: StepDelete, Phase: 1}},
+		&Outcome{StepRef: StepRef{ChangeID: "credential:a/JohnDeere", Step: StepDelete, Phase: 1}, Status: OutcomeSucceeded},
+		&Intent{StepRef: StepRef{ChangeID: "credential:a/JohnDeere", Step: StepPost, Phase: 2}},
+		&RecordLine{Record: &r2b},
 	)
 	dir := t.TempDir()
 	path := filepath.Join(dir, "run.journal.jsonl")

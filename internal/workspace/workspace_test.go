@@ -183,15 +183,13 @@ func TestHistory(t *testing.T) {
 	ws := openWS(t)
 	now := time.Now()
 	old := newRun(t, ws, "r-old", now.Add(-48*time.Hour), true)
-	writeLines(t, old.Meta.Journal, report.JournalLine{Type: report.LineHeader, RunID: "r-old"},
-		report.JournalLine{Type: report.LineOutcome, RunID: "r-old", ChangeID: "user:a", Kind: "user", Step: report.StepPost,
-			ExternalID: "a", Status: report.OutcomeSucceeded, LeafID: "u-a"})
+	writeLines(t, old.Meta.Journal, &report.Header{RunID: "r-old"},
+		&report.Outcome{StepRef: report.StepRef{RunID: "r-old", ChangeID: "user:a", Kind: "user", Step: report.StepPost, ExternalID: "a"}, Status: report.OutcomeSucceeded, LeafID: "u-a"})
 	crashed, err := ws.NewRun(Meta{RunID: "r-crashed", StartedAt: now.Add(-time.Minute), Status: RunRunning})
 	require.NoError(t, err)
-	writeLines(t, crashed.Meta.Journal, report.JournalLine{Type: report.LineHeader, RunID: "r-crashed"},
-		report.JournalLine{Type: report.LineOutcome, RunID: "r-crashed", ChangeID: "user:b", Kind: "user", Step: report.StepPost,
-			ExternalID: "b", Status: report.OutcomeSucceeded, LeafID: "u-b"},
-		report.JournalLine{Type: report.LineIntent, RunID: "r-crashed", ChangeID: "user:c", Kind: "user", Step: report.StepPost, ExternalID: "c"})
+	writeLines(t, crashed.Meta.Journal, &report.Header{RunID: "r-crashed"},
+		&report.Outcome{StepRef: report.StepRef{RunID: "r-crashed", ChangeID: "user:b", Kind: "user", Step: report.StepPost, ExternalID: "b"}, Status: report.OutcomeSucceeded, LeafID: "u-b"},
+		&report.Intent{StepRef: report.StepRef{RunID: "r-crashed", ChangeID: "user:c", Kind: "user", Step: report.StepPost, ExternalID: "c"}})
 	gone := newRun(t, ws, "r-gone", now.Add(-30*time.Second), false)
 	rep := &report.Report{FormatVersion: report.FormatVersion, Run: report.Run{ID: "r-gone"}, Records: []report.Record{
 		{ChangeID: "user:d", Kind: "user", Action: "create", ExternalID: "d", LeafUserID: "u-d", Status: report.StatusSucceeded}}}
@@ -207,11 +205,11 @@ func TestHistory(t *testing.T) {
 	assert.True(t, h.InDoubt[1].FromReport, "r-gone has lost its journal")
 }
 
-func writeLines(t *testing.T, path string, ls ...report.JournalLine) {
+func writeLines(t *testing.T, path string, ls ...report.Line) {
 	t.Helper()
 	var b strings.Builder
 	for _, l := range ls {
-		enc, err := l.Encode()
+		enc, err := report.EncodeLine(l, time.Now())
 		require.NoError(t, err)
 		b.Write(enc)
 	}
