@@ -32,6 +32,8 @@ type ApplyOptions struct {
 	Resume       string
 	Replan       bool
 	KeepRuns     int
+	// AcceptNotices exits 0 rather than 6 when growers need a person.
+	AcceptNotices bool
 	// ProgressEvery is the interval of progress log lines when stderr is not a terminal.
 	ProgressEvery time.Duration
 	// ReportEvery is how often the workspace report is rewritten during the run.
@@ -63,9 +65,10 @@ one run and its report.
 Ctrl-C stops scheduling and lets requests in flight finish (a second Ctrl-C aborts them); the
 report is written and the exit code is 130.
 
-Exit codes: 0 every change succeeded (skipped conflicts and notices included), 1 error (invalid
-manifest, safety valve, stale plan, fatal API error), 3 some changes failed, 4 authentication
-failed, 5 another run holds the account's lock, 130 interrupted.`,
+Exit codes: 0 every change succeeded and nothing needs a person, 1 error (invalid manifest,
+safety valve, stale plan, fatal API error), 3 some changes failed, 4 authentication failed, 5
+another run holds the account's lock, 6 nothing failed but growers need a person (conflicts,
+credentials to re-authorize; --accept-notices exits 0 for them), 130 interrupted.`,
 		Example: `  leaf-import apply samples/manifest.yaml --report run.json
   leaf-import apply samples/manifest.yaml --dry-run --prune
   leaf-import apply samples/manifest.yaml --plan plan.json --skip-stale
@@ -104,6 +107,7 @@ failed, 5 another run holds the account's lock, 130 interrupted.`,
 	fl.StringVar(&opts.Resume, "resume", "", "continue a run: its id (leaf-import runs), its journal, or its report")
 	fl.BoolVar(&opts.Replan, "replan", false, "with --resume: accept a manifest that changed since the run being resumed")
 	fl.IntVar(&opts.KeepRuns, "keep-runs", 50, "runs kept in the account's history (0 keeps all)")
+	fl.BoolVar(&opts.AcceptNotices, "accept-notices", false, "exit 0 rather than 6 when growers need a person (conflicts, re-authorizations); they are still reported")
 	return cmd
 }
 
@@ -156,6 +160,9 @@ func runApply(ctx context.Context, opts *ApplyOptions) error {
 	case res.Status == workspace.RunFailed:
 		return withCode(exitFailed, fmt.Errorf("%d change(s) failed (see %s); finish with --resume %s", res.Summary.Failed,
 			shownReport(res), res.RunID))
+	case res.Summary.Conflicts+res.Summary.Notices > 0 && !opts.AcceptNotices:
+		return withCode(exitAttention, fmt.Errorf("%d conflict(s) and %d notice(s) need a person (see %s); --accept-notices exits 0 for them",
+			res.Summary.Conflicts, res.Summary.Notices, shownReport(res)))
 	}
 	return nil
 }

@@ -15,6 +15,7 @@ const (
 	exitFailed      = 3   // apply finished but some changes failed
 	exitAuth        = 4   // authentication failed
 	exitLocked      = 5   // another run holds the lock
+	exitAttention   = 6   // finished, nothing failed, but some growers need a person
 	exitInterrupted = 130 // interrupted by a signal
 )
 

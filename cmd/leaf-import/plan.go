@@ -19,6 +19,7 @@ type PlanOptions struct {
 	Out              string
 	Format           string
 	DetailedExitcode bool
+	AcceptNotices    bool
 	Diff             DiffFlags
 }
 
@@ -62,7 +63,8 @@ for review; apply --plan applies it and refuses the changes whose Leaf object ch
 	fl := cmd.Flags()
 	fl.StringVar(&opts.Out, "out", "", "save the plan as JSON (no secrets) for apply --plan")
 	fl.StringVar(&opts.Format, "format", "text", "output format: text or json")
-	fl.BoolVar(&opts.DetailedExitcode, "detailed-exitcode", false, "exit 2 when there are changes (0 none, 1 error)")
+	fl.BoolVar(&opts.DetailedExitcode, "detailed-exitcode", false, "exit 2 when there are changes, else 6 when growers need a person, else 0 (1 error)")
+	fl.BoolVar(&opts.AcceptNotices, "accept-notices", false, "with --detailed-exitcode: exit 0 rather than 6 for conflicts and notices")
 	opts.Diff.register(fl)
 	return cmd
 }
@@ -107,8 +109,12 @@ func runPlan(ctx context.Context, opts *PlanOptions) error {
 		}
 		log.Info("saved the plan", "file", opts.Out, "changes", len(p.Changes))
 	}
-	if opts.DetailedExitcode && p.Total().Changes() > 0 {
+	switch t := p.Total(); {
+	case !opts.DetailedExitcode:
+	case t.Changes() > 0:
 		return withCode(exitChanges, nil)
+	case t.Attention() > 0 && !opts.AcceptNotices:
+		return withCode(exitAttention, nil)
 	}
 	return nil
 }

@@ -30,6 +30,11 @@ const (
 	// ActionReplace deletes a credential and posts it again (Leaf has no credential update).
 	ActionReplace Action = "replace"
 	ActionDelete  Action = "delete"
+	// ActionConflict and ActionNotice are not changes: they mark what a person must look at
+	// (several Leaf users carry one externalId; a credential needs re-authorization). They are
+	// counted and reported on their own, never as an update or a noop.
+	ActionConflict Action = "conflict"
+	ActionNotice   Action = "notice"
 )
 
 func (a Action) String() string { return string(a) }

@@ -8,23 +8,29 @@ import (
 	"github.com/leaf-import/leaf-import/internal/report"
 )
 
-// skippedRecords turns the plan's conflicts and re-authorization notices into skipped records.
+// skippedRecords turns the plan's conflicts and notices into skipped records with their own
+// actions (conflict, notice): what needs a person is counted as such, never as an update.
 func skippedRecords(p *plan.Plan) []report.Record {
 	var out []report.Record
 	for _, c := range p.Conflicts {
 		out = append(out, report.Record{ChangeID: plan.ChangeID(plan.KindUser, c.ExternalID, "", "", ""), Kind: plan.KindUser,
-			Action: plan.ActionUpdate, ExternalID: c.ExternalID, Status: report.StatusSkipped, ErrorCode: report.CodeConflict,
+			Action: plan.ActionConflict, ExternalID: c.ExternalID, Status: report.StatusSkipped, ErrorCode: report.CodeConflict,
 			Error:  fmt.Sprintf("%d Leaf users carry this externalId (%s)", len(c.LeafUserIDs), strings.Join(c.LeafUserIDs, ", ")),
 			Source: c.Source.String()})
 	}
 	for _, n := range p.Notices {
-		if n.Reason != plan.ReasonReauthorize {
-			continue
+		r := report.Record{Kind: n.Kind(), Action: plan.ActionNotice, ExternalID: n.ExternalID, Provider: n.Provider,
+			LeafUserID: n.LeafUserID, Status: report.StatusSkipped, Source: n.Source.String()}
+		if n.Reason == plan.ReasonReauthorize {
+			r.ChangeID = plan.ChangeID(plan.KindCredential, n.ExternalID, n.Provider, "", "")
+			r.ErrorCode = report.CodeReauthorize
+			r.Error = "status " + n.Status + ": Leaf already holds the manifest's token; the grower must re-authorize"
+		} else {
+			// The grower's own change (a create, say) has the change id: the notice gets its own.
+			r.ChangeID = "notice:" + plan.ChangeID(n.Kind(), n.ExternalID, n.Provider, "", "")
+			r.ErrorCode, r.Error = report.CodeNotice, string(n.Reason)
 		}
-		out = append(out, report.Record{ChangeID: plan.ChangeID(plan.KindCredential, n.ExternalID, n.Provider, "", ""),
-			Kind: plan.KindCredential, Action: plan.ActionReplace, ExternalID: n.ExternalID, Provider: n.Provider,
-			LeafUserID: n.LeafUserID, Status: report.StatusSkipped, ErrorCode: report.CodeReauthorize,
-			Error: "status " + n.Status + ": Leaf already holds the manifest's token; the grower must re-authorize", Source: n.Source.String()})
+		out = append(out, r)
 	}
 	return out
 }

@@ -105,6 +105,12 @@ func Diff(desired *Manifest, current *leaf.Snapshot, opts Options) *Plan {
 	for _, c := range p.Changes {
 		p.count(c.Kind, c.Action)
 	}
+	for range p.Conflicts {
+		p.count(KindUser, ActionConflict)
+	}
+	for _, n := range p.Notices {
+		p.count(n.Kind(), ActionNotice)
+	}
 	sort.Slice(p.Conflicts, func(i, j int) bool { return p.Conflicts[i].ExternalID < p.Conflicts[j].ExternalID })
 	sort.Slice(p.Notices, func(i, j int) bool {
 		a, b := p.Notices[i], p.Notices[j]
@@ -345,6 +351,7 @@ func (d *differ) existingUser(g *Grower, u *leaf.User, adopt bool) {
 			}
 			d.plan.Notices = append(d.plan.Notices, Notice{ExternalID: g.ExternalID, Provider: c.Provider.Name,
 				LeafUserID: u.ID, Status: cur.Status, Reason: ReasonReauthorize, Source: c.Loc})
+			continue // counted as a notice, not as unchanged
 		}
 		d.noop(KindCredential)
 	}

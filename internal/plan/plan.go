@@ -21,8 +21,10 @@ const (
 	ActionNoop    = change.ActionNoop
 	ActionCreate  = change.ActionCreate
 	ActionUpdate  = change.ActionUpdate
-	ActionReplace = change.ActionReplace
-	ActionDelete  = change.ActionDelete
+	ActionReplace  = change.ActionReplace
+	ActionDelete   = change.ActionDelete
+	ActionConflict = change.ActionConflict
+	ActionNotice   = change.ActionNotice
 )
 
 // Reason says why a change is planned.
@@ -132,13 +134,24 @@ type Doubt struct {
 	RunID string `json:"runId"`
 }
 
-// Counts are per-action counts.
+// Kind is the kind of object a notice is about: a credential when it names a provider.
+func (n Notice) Kind() Kind {
+	if n.Provider != "" {
+		return KindCredential
+	}
+	return KindUser
+}
+
+// Counts are per-action counts. Conflict and Notice count what needs a person; they are
+// neither changes nor unchanged objects.
 type Counts struct {
-	Create  int `json:"create"`
-	Update  int `json:"update"`
-	Replace int `json:"replace"`
-	Delete  int `json:"delete"`
-	Noop    int `json:"noop"`
+	Create   int `json:"create"`
+	Update   int `json:"update"`
+	Replace  int `json:"replace"`
+	Delete   int `json:"delete"`
+	Noop     int `json:"noop"`
+	Conflict int `json:"conflict"`
+	Notice   int `json:"notice"`
 }
 
 func (c *Counts) add(a Action) {
@@ -153,11 +166,18 @@ func (c *Counts) add(a Action) {
 		c.Delete++
 	case ActionNoop:
 		c.Noop++
+	case ActionConflict:
+		c.Conflict++
+	case ActionNotice:
+		c.Notice++
 	}
 }
 
-// Changes is the number of changes (everything but noop).
+// Changes is the number of changes (everything but noop, conflicts and notices).
 func (c Counts) Changes() int { return c.Create + c.Update + c.Replace + c.Delete }
+
+// Attention is the number of conflicts and notices: growers that need a person.
+func (c Counts) Attention() int { return c.Conflict + c.Notice }
 
 // Plan is the ordered list of changes that turns Leaf into the manifest.
 type Plan struct {
@@ -188,6 +208,8 @@ func (p *Plan) Total() Counts {
 		t.Replace += c.Replace
 		t.Delete += c.Delete
 		t.Noop += c.Noop
+		t.Conflict += c.Conflict
+		t.Notice += c.Notice
 	}
 	return t
 }

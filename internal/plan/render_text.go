@@ -89,8 +89,20 @@ func (p *Plan) Summary(rate float64) string {
 	}
 	s := fmt.Sprintf("Plan: %s to create, %s to update, %s to replace, %s to delete, %s unchanged.",
 		thousands(t.Create), thousands(t.Update), thousands(t.Replace), thousands(t.Delete), thousands(t.Noop))
-	if len(p.Conflicts) > 0 {
-		s += fmt.Sprintf(" %s skipped (conflicts).", thousands(len(p.Conflicts)))
+	if t.Attention() > 0 {
+		var parts []string
+		for _, c := range []struct {
+			n    int
+			what string
+		}{{t.Conflict, "conflict"}, {t.Notice, "notice"}} {
+			switch {
+			case c.n == 1:
+				parts = append(parts, "1 "+c.what)
+			case c.n > 1:
+				parts = append(parts, thousands(c.n)+" "+c.what+"s")
+			}
+		}
+		s += " Needs a person: " + strings.Join(parts, ", ") + "."
 	}
 	return s + fmt.Sprintf(" ~%s requests, %s.", thousands(e.Requests), at)
 }

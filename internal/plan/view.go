@@ -43,8 +43,7 @@ type OptionsView struct {
 // SummaryView counts changes per action, overall and per kind.
 type SummaryView struct {
 	Counts
-	Conflict int               `json:"conflict"`
-	ByKind   map[string]Counts `json:"byKind"`
+	ByKind map[string]Counts `json:"byKind"`
 }
 
 // ChangeView is one change.
@@ -88,7 +87,7 @@ func (p *Plan) View(rate float64) *View {
 	t := p.Total()
 	v := &View{
 		FormatVersion: FormatVersion,
-		Summary:       SummaryView{Counts: t, Conflict: len(p.Conflicts), ByKind: map[string]Counts{}},
+		Summary:       SummaryView{Counts: t, ByKind: map[string]Counts{}},
 		Changes:       []ChangeView{}, Conflicts: []ConflictView{}, Notices: []NoticeView{},
 		Estimate: p.Estimate(rate), InDoubt: p.InDoubt,
 		Options: &OptionsView{Prune: p.Options.Prune, AdoptByEmail: p.Options.AdoptByEmail,

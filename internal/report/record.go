@@ -25,6 +25,7 @@ const (
 	CodeNotCreated      = "not-created"       // an ambiguous create that a lookup did not find
 	CodeExistsDifferent = "exists-different"  // a lookup found an object that is not ours
 	CodeInterrupted     = "interrupted"
+	CodeNotice          = "notice" // a notice of the plan for a person (see the record's error)
 )
 
 // Record is how one change ended. Its CSV tags are the report's CSV columns; it holds no secret.

@@ -41,6 +41,10 @@ type Summary struct {
 	StatusCounts
 	// ByKind counts by kind, then action.
 	ByKind map[change.Kind]map[change.Action]StatusCounts `json:"byKind"`
+	// Conflicts and Notices count the records that need a person (they are skipped records,
+	// counted here on their own as well).
+	Conflicts int `json:"conflicts"`
+	Notices   int `json:"notices"`
 	// ByRun counts by the run that ended each record (set when the report covers several runs).
 	ByRun map[string]StatusCounts `json:"byRun,omitempty"`
 	// Requests, Retries, Lookups, DurationMs and Rate are the last run's.
@@ -64,6 +68,12 @@ func Summarize(records []Record, requests int64, retries map[string]int64, looku
 	byRun := map[string]StatusCounts{}
 	for _, r := range records {
 		s.add(r.Status)
+		switch r.Action {
+		case change.ActionConflict:
+			s.Conflicts++
+		case change.ActionNotice:
+			s.Notices++
+		}
 		rc := byRun[r.RunID]
 		rc.add(r.Status)
 		byRun[r.RunID] = rc
@@ -87,6 +97,9 @@ func Summarize(records []Record, requests int64, retries map[string]int64, looku
 func (s Summary) Text() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "Applied: %d succeeded, %d failed, %d skipped, %d pending.\n", s.Succeeded, s.Failed, s.Skipped, s.Pending)
+	if s.Conflicts+s.Notices > 0 {
+		fmt.Fprintf(&b, "Needs a person: %d conflict(s), %d notice(s) (see the report's skipped records).\n", s.Conflicts, s.Notices)
+	}
 	for _, k := range change.Kinds {
 		actions := s.ByKind[k]
 		for _, a := range slices.Sorted(maps.Keys(actions)) {
