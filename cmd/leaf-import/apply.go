@@ -13,6 +13,7 @@ import (
 	"github.com/leaf-import/leaf-import/internal/exec"
 	"github.com/leaf-import/leaf-import/internal/leaf"
 	"github.com/leaf-import/leaf-import/internal/lifecycle"
+	"github.com/leaf-import/leaf-import/internal/metrics"
 	"github.com/leaf-import/leaf-import/internal/workspace"
 )
 
@@ -34,8 +35,13 @@ type ApplyOptions struct {
 	KeepRuns     int
 	// AcceptNotices exits 0 rather than 6 when growers need a person.
 	AcceptNotices bool
+	// MetricsFile receives the run's Prometheus metrics at its end.
+	MetricsFile string
 	// ProgressEvery is the interval of progress log lines when stderr is not a terminal.
 	ProgressEvery time.Duration
+	// result and account are what the run produced, for the metrics.
+	result  *lifecycle.Result
+	account string
 	// ReportEvery is how often the workspace report is rewritten during the run.
 	ReportEvery time.Duration
 }
@@ -107,11 +113,40 @@ credentials to re-authorize; --accept-notices exits 0 for them), 130 interrupted
 	fl.StringVar(&opts.Resume, "resume", "", "continue a run: its id (leaf-import runs), its journal, or its report")
 	fl.BoolVar(&opts.Replan, "replan", false, "with --resume: accept a manifest that changed since the run being resumed")
 	fl.IntVar(&opts.KeepRuns, "keep-runs", 50, "runs kept in the account's history (0 keeps all)")
+	fl.StringVar(&opts.MetricsFile, "metrics-file", "", "write the run's Prometheus metrics to FILE at its end (.prom, for node_exporter's textfile collector)")
 	fl.BoolVar(&opts.AcceptNotices, "accept-notices", false, "exit 0 rather than 6 when growers need a person (conflicts, re-authorizations); they are still reported")
 	return cmd
 }
 
 func runApply(ctx context.Context, opts *ApplyOptions) error {
+	start := time.Now()
+	err := applyCode(ctx, opts)
+	if opts.MetricsFile != "" && !opts.DryRun && exitCode(err) != exitLocked {
+		if merr := writeRunMetrics(opts, start, err); merr != nil {
+			opts.Factory.Logger().Error("cannot write the metrics file", "err", merr)
+			if err == nil {
+				err = withCode(exitError, merr)
+			}
+		}
+	}
+	return err
+}
+
+// writeRunMetrics writes --metrics-file for a run that ended with err (its exit code says how).
+func writeRunMetrics(opts *ApplyOptions, start time.Time, err error) error {
+	outcome := map[int]string{exitOK: "succeeded", exitAttention: "attention", exitInterrupted: "interrupted"}[exitCode(err)]
+	if outcome == "" {
+		outcome = "failed"
+	}
+	m := metrics.Run{Started: start, Duration: time.Since(start), Outcome: outcome}
+	if r := opts.result; r != nil {
+		m = r.Metrics(opts.account, start, outcome)
+	}
+	m.Account = opts.account
+	return metrics.WriteRun(opts.MetricsFile, m)
+}
+
+func applyCode(ctx context.Context, opts *ApplyOptions) error {
 	f := opts.Factory
 	log := f.Logger()
 	if err := checkReportName(opts.Report); err != nil {
@@ -125,6 +160,7 @@ func runApply(ctx context.Context, opts *ApplyOptions) error {
 	if err != nil {
 		return err
 	}
+	opts.account = common.Account.String()
 	in := f.interrupts
 	if in == nil { // a test calling the command without run
 		in = watchInterrupts(ctx, f)
@@ -150,6 +186,7 @@ func runApply(ctx context.Context, opts *ApplyOptions) error {
 	case res == nil: // a dry run
 		return nil
 	}
+	opts.result = res
 	switch {
 	case res.Fatal != nil && leaf.IsAuth(res.Fatal):
 		return withCode(exitAuth, res.Fatal)

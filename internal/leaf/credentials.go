@@ -133,6 +133,14 @@ func (e *Event) UnmarshalJSON(data []byte) error {
 	return nil
 }
 
+// LatestCredentialEvents reads the newest n events of a credential's log: one request.
+func (c *Client) LatestCredentialEvents(ctx context.Context, userID string, p *Provider, n int) ([]Event, error) {
+	q := url.Values{"size": {strconv.Itoa(n)}, "sort": {"createdDate,desc"}, "page": {"0"}}
+	var evs []Event
+	_, err := c.do(ctx, &request{method: http.MethodGet, path: credentialPath(userID, p) + "/events", query: q}, &evs)
+	return evs, err
+}
+
 // eventsPageSize is the page size for event listings.
 const eventsPageSize = 100
 

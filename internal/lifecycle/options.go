@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/leaf-import/leaf-import/internal/leaf"
+	"github.com/leaf-import/leaf-import/internal/metrics"
 	"github.com/leaf-import/leaf-import/internal/plan"
 	"github.com/leaf-import/leaf-import/internal/report"
 	"github.com/leaf-import/leaf-import/internal/workspace"
@@ -89,4 +90,21 @@ type Result struct {
 	Fatal error
 	// WriteErr is set when the report could not be written.
 	WriteErr error
+}
+
+// Metrics are the figures of the run for --metrics-file. outcome is succeeded, failed,
+// interrupted or attention.
+func (r *Result) Metrics(account string, started time.Time, outcome string) metrics.Run {
+	m := metrics.Run{Account: account, Started: started, Duration: time.Duration(r.Summary.DurationMs) * time.Millisecond,
+		Outcome: outcome, Requests: r.Summary.Requests, Retries: r.Summary.Retries, RateLimited: r.Summary.Retries["429"],
+		Attention: map[string]int{"conflict": r.Summary.Conflicts, "notice": r.Summary.Notices}}
+	for k, actions := range r.Summary.ByKind {
+		for a, c := range actions {
+			for st, n := range map[report.Status]int{report.StatusSucceeded: c.Succeeded, report.StatusFailed: c.Failed,
+				report.StatusSkipped: c.Skipped, report.StatusPending: c.Pending} {
+				m.Changes = append(m.Changes, metrics.Change{Kind: string(k), Action: string(a), Status: string(st), Count: n})
+			}
+		}
+	}
+	return m
 }

@@ -123,7 +123,9 @@ func (s *Server) UpdateCredential(userID string, p *leaf.Provider, fields map[st
 		if k == "status" {
 			c.Status = v
 			if v != "OK" {
-				s.st.addEvent(c.ID, http.StatusUnauthorized, "token refresh failed: "+v, s.now())
+				// As a provider's OAuth server answers a refresh with a revoked token.
+				s.st.addEvent(c.ID, http.StatusUnauthorized,
+					`{"error":"invalid_grant","error_description":"token refresh failed: `+v+`"}`, s.now())
 			}
 			continue
 		}
