@@ -18,9 +18,9 @@ const (
 	KindUser       = change.KindUser
 	KindCredential = change.KindCredential
 
-	ActionNoop    = change.ActionNoop
-	ActionCreate  = change.ActionCreate
-	ActionUpdate  = change.ActionUpdate
+	ActionNoop     = change.ActionNoop
+	ActionCreate   = change.ActionCreate
+	ActionUpdate   = change.ActionUpdate
 	ActionReplace  = change.ActionReplace
 	ActionDelete   = change.ActionDelete
 	ActionConflict = change.ActionConflict
