@@ -13,6 +13,8 @@ const (
 	KindApp        Kind = "app"
 	KindUser       Kind = "user"
 	KindCredential Kind = "credential"
+	// KindAPIKey is a Leaf Link API key that leaf-import issued for a grower (link-keys).
+	KindAPIKey Kind = "api-key"
 )
 
 // Kinds are the kinds in plan order: apps first, then each grower's user before its credentials.

@@ -217,6 +217,17 @@ func (j *Journal) Intent(c *plan.Change, step change.Step, phase int, userID str
 	return j.write(&report.Intent{StepRef: j.stepRef(c, step, phase, userID)})
 }
 
+// IntentLabeled records an API key create, with the label (the key's description) a later run
+// finds the key by if the answer is lost.
+func (j *Journal) IntentLabeled(c *plan.Change, step change.Step, phase int, userID, label string) error {
+	if j == nil {
+		return nil
+	}
+	ref := j.stepRef(c, step, phase, userID)
+	ref.Label = label
+	return j.write(&report.Intent{StepRef: ref})
+}
+
 // Outcome records what became of it: status says what, leafID is the object's id when known.
 func (j *Journal) Outcome(c *plan.Change, step change.Step, phase int, userID string, status change.Outcome, leafID string, httpStatus int, class string) error {
 	if j == nil {

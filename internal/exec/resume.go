@@ -92,6 +92,8 @@ func (r *runner) lookupIntent(ctx context.Context, in report.Intent, since time.
 			id = cr.ID
 		}
 		return lookedUp(err, id)
+	case change.KindAPIKey:
+		return r.settleAPIKey(ctx, in)
 	case change.KindApp:
 		if p == nil {
 			return false, "", nil
@@ -140,4 +142,39 @@ func Overlay(ctx context.Context, api API, snap *leaf.Snapshot, created map[stri
 		added++
 	}
 	return added, nil
+}
+
+// APIKeys is what settling a link-keys run needs besides API; *leaf.Client implements it.
+type APIKeys interface {
+	ListAPIKeys(ctx context.Context, leafUserID string) ([]leaf.APIKey, error)
+	RevokeAPIKey(ctx context.Context, id string) error
+}
+
+// settleAPIKey settles an API key create whose key may never have reached the output file: Leaf
+// shows a key's value only once, so a key created in doubt is unknown to everyone and is
+// revoked (found by the label it was created with). The next link-keys run issues a new one.
+func (r *runner) settleAPIKey(ctx context.Context, in report.Intent) (bool, string, error) {
+	keys, ok := r.api.(APIKeys)
+	if !ok || in.Label == "" {
+		return false, "", nil
+	}
+	list, err := keys.ListAPIKeys(ctx, in.LeafUserID)
+	if leaf.IsNotFound(err) {
+		return false, "", nil
+	}
+	if err != nil {
+		return false, "", err
+	}
+	for _, k := range list {
+		if k.Description != in.Label {
+			continue
+		}
+		if k.Valid && k.RevokedAt == "" {
+			if err := keys.RevokeAPIKey(ctx, k.ID); err != nil && !leaf.IsNotFound(err) {
+				return false, "", err
+			}
+		}
+		return true, k.ID, nil
+	}
+	return false, "", nil
 }

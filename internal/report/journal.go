@@ -75,6 +75,9 @@ type StepRef struct {
 	AppName    string        `json:"appName,omitempty"`
 	Env        string        `json:"environment,omitempty"`
 	LeafUserID string        `json:"leafUserId,omitempty"`
+	// Label is the description an API key is created with: how a later run finds a key whose
+	// answer (and value) was lost.
+	Label string `json:"label,omitempty"`
 }
 
 // Key identifies the request across its intent and outcome lines.
