@@ -397,7 +397,6 @@ func (d *differ) comparedFields(c *Connection, cur *leaf.Credential) []FieldChan
 	return out
 }
 
-// newTokens lists the rotating tokens the manifest carries that differ from what Leaf holds.
 // ReauthorizeHelps is the plan's re-authorization rule: re-posting the manifest's connection
 // can repair an unhealthy credential only when the manifest carries a rotating token that Leaf
 // does not hold already (re-posting a token that already failed cannot help).
@@ -405,6 +404,7 @@ func ReauthorizeHelps(c *Connection, cur *leaf.Credential) bool {
 	return len((&differ{fp: NewFingerprinter([]byte("-"))}).newTokens(c, cur)) > 0
 }
 
+// newTokens lists the rotating tokens the manifest carries that differ from what Leaf holds.
 func (d *differ) newTokens(c *Connection, cur *leaf.Credential) []FieldChange {
 	var out []FieldChange
 	for _, f := range c.Provider.Rotating {
