@@ -33,6 +33,10 @@ type ApplyOptions struct {
 	Resume       string
 	Replan       bool
 	KeepRuns     int
+	// LookupWindowSet is set when --lookup-window was given (else the account's facts decide).
+	LookupWindowSet bool
+	// Patch is --patch: auto, patch or put.
+	Patch string
 	// AcceptNotices exits 0 rather than 6 when growers need a person.
 	AcceptNotices bool
 	// MetricsFile receives the run's Prometheus metrics at its end.
@@ -92,6 +96,10 @@ credentials to re-authorize; --accept-notices exits 0 for them), 130 interrupted
 			if opts.LookupWindow < 0 {
 				return withCode(exitError, fmt.Errorf("--lookup-window must not be negative"))
 			}
+			opts.LookupWindowSet = cmd.Flags().Changed("lookup-window")
+			if opts.Patch != "auto" && opts.Patch != "patch" && opts.Patch != "put" {
+				return withCode(exitError, fmt.Errorf("--patch must be auto, patch or put, not %q", opts.Patch))
+			}
 			if opts.KeepRuns < 0 {
 				return withCode(exitError, fmt.Errorf("--keep-runs must be 0 (keep every run) or more"))
 			}
@@ -107,7 +115,8 @@ credentials to re-authorize; --accept-notices exits 0 for them), 130 interrupted
 	fl.BoolVar(&opts.SkipStale, "skip-stale", false, "with --plan: skip and report the changes whose Leaf object changed since, instead of refusing")
 	fl.BoolVar(&opts.DryRun, "dry-run", false, "print the plan with apply's flags and send no mutating request")
 	fl.IntVar(&opts.Concurrency, "concurrency", 8, "workers applying changes (each grower is owned by one worker at a time)")
-	fl.DurationVar(&opts.LookupWindow, "lookup-window", exec.DefaultLookupWindow, "how long to re-check for a user whose create answer was lost")
+	fl.DurationVar(&opts.LookupWindow, "lookup-window", exec.DefaultLookupWindow, "how long to re-check for a user whose create answer was lost (default: from the list lag leaf-import doctor measured, else 5s)")
+	fl.StringVar(&opts.Patch, "patch", "auto", "how users are updated: auto (what doctor found, else PATCH with a GET+PUT fallback), patch, or put")
 	fl.StringVar(&opts.Report, "report", "", "also write the report to FILE, .json or .csv (it is always kept in the run's directory)")
 	fl.StringVar(&opts.Journal, "journal", "", "write the journal to FILE instead of the run's directory")
 	fl.StringVar(&opts.Resume, "resume", "", "continue a run: its id (leaf-import runs), its journal, or its report")
@@ -166,9 +175,13 @@ func applyCode(ctx context.Context, opts *ApplyOptions) error {
 		in = watchInterrupts(ctx, f)
 		defer in.release()
 	}
+	window := opts.LookupWindow
+	if !opts.LookupWindowSet {
+		window = 0 // the account's facts, else the default
+	}
 	res, err := lifecycle.Apply(in.ctx, lifecycle.ApplyOptions{
 		Options: common, ManifestPath: opts.Manifest, PlanFile: opts.PlanFile, SkipStale: opts.SkipStale, DryRun: opts.DryRun,
-		Concurrency: opts.Concurrency, LookupWindow: opts.LookupWindow, Report: opts.Report, Journal: opts.Journal,
+		Concurrency: opts.Concurrency, LookupWindow: window, Patch: opts.Patch, Report: opts.Report, Journal: opts.Journal,
 		Resume: opts.Resume, Replan: opts.Replan, KeepRuns: opts.KeepRuns, ReportEvery: opts.ReportEvery,
 		Out: opts.IO.Out, Stop: in.stop, OnApplying: func() { in.draining.Store(true) },
 		NewProgress: func(total int) lifecycle.Progress { return newProgress(opts.IO, log, total, opts.ProgressEvery) },

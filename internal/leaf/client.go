@@ -135,6 +135,15 @@ func WithClock(clk Clock) Option {
 	}
 }
 
+// WithPatchUnsupported makes the client update users with GET and PUT from the start, for an
+// account where doctor found that PATCH is not supported.
+func WithPatchUnsupported() Option {
+	return func(c *Client) error {
+		c.patchUnsupported.Store(true)
+		return nil
+	}
+}
+
 // WithUserAgent sets the User-Agent header.
 func WithUserAgent(ua string) Option {
 	return func(c *Client) error {

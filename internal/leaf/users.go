@@ -187,6 +187,34 @@ func (c *Client) listUsersOnce(ctx context.Context, q url.Values) ([]User, bool,
 	}
 }
 
+// UsersPage reads one page of users as Leaf answers it, with the answer's headers (paging,
+// Date, rate-limit headers): what doctor checks. sort is "id,asc" when empty.
+func (c *Client) UsersPage(ctx context.Context, filter UserFilter, page, size int, sort string) ([]User, http.Header, error) {
+	if sort == "" {
+		sort = "id,asc"
+	}
+	q := url.Values{"size": {strconv.Itoa(size)}, "sort": {sort}, "page": {strconv.Itoa(page)}}
+	for k, v := range map[string]string{"externalId": filter.ExternalID, "email": filter.Email, "name": filter.Name} {
+		if v != "" {
+			q.Set(k, v)
+		}
+	}
+	var users []User
+	resp, err := c.do(ctx, &request{method: http.MethodGet, path: UserManagementPath + "/users", query: q}, &users)
+	if err != nil {
+		return nil, nil, err
+	}
+	return users, resp.header, nil
+}
+
+// SetPatchUnsupported tells the client whether PATCH /users/{id} works on this account (known
+// from doctor's facts, or forced by --patch), so that it does not find out by trying.
+func (c *Client) SetPatchUnsupported(v bool) { c.patchUnsupported.Store(v) }
+
+// PatchUnsupported reports whether the client found (or was told) that Leaf has no PATCH on
+// users, and updates with GET and a PUT.
+func (c *Client) PatchUnsupported() bool { return c.patchUnsupported.Load() }
+
 // GetUser reads one user (GET /users/{id}).
 func (c *Client) GetUser(ctx context.Context, id string) (*User, error) {
 	var u User

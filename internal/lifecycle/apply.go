@@ -27,6 +27,9 @@ func Apply(ctx context.Context, o ApplyOptions) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := s.useFacts(&o); err != nil {
+		return nil, err
+	}
 	var res *resumed
 	if o.Resume != "" {
 		if res, err = locate(s.ws, o.Resume); err != nil {
@@ -314,3 +317,33 @@ type noProgress struct{}
 
 func (noProgress) Record(report.Record) {}
 func (noProgress) Finish()              {}
+
+// useFacts applies what doctor measured of the account, unless a flag says otherwise: the
+// lookup window follows the measured list lag, and a missing PATCH is known in advance.
+func (s *session) useFacts(o *ApplyOptions) error {
+	var f *workspace.Facts
+	if s.ws != nil {
+		var err error
+		if f, err = s.ws.Facts(); err != nil {
+			return err
+		}
+	}
+	if o.LookupWindow <= 0 {
+		o.LookupWindow = exec.DefaultLookupWindow
+		if f != nil {
+			o.LookupWindow = LookupWindowFor(f.ListLagSeconds)
+			o.Log.Info("lookup window from the account's measured list lag (leaf-import doctor)", "listLagSeconds", f.ListLagSeconds,
+				"lookupWindow", o.LookupWindow.String(), "measuredAt", f.MeasuredAt.Format(time.RFC3339))
+		}
+	}
+	switch {
+	case o.Patch == "put":
+		o.Client.SetPatchUnsupported(true)
+	case o.Patch == "patch":
+		o.Client.SetPatchUnsupported(false)
+	case f != nil && !f.Patch:
+		o.Client.SetPatchUnsupported(true)
+		o.Log.Info("user updates use GET and PUT: leaf-import doctor found no PATCH on this account")
+	}
+	return nil
+}

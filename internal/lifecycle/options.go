@@ -50,9 +50,12 @@ type ApplyOptions struct {
 	SkipStale bool
 	DryRun    bool
 	// Concurrency is the number of workers; LookupWindow bounds the re-checks for a user whose
-	// create answer was lost.
+	// create answer was lost (0: the account's measured list lag with a margin when doctor
+	// measured it, else exec.DefaultLookupWindow).
 	Concurrency  int
 	LookupWindow time.Duration
+	// Patch is auto (what doctor found, else try PATCH), patch, or put (GET+PUT from the start).
+	Patch string
 	// Report is the --report copy the user asked for ("" for none); Journal the --journal file
 	// ("" for the run directory's).
 	Report  string

@@ -188,7 +188,7 @@ func (d *differ) users(desired *Manifest, current *leaf.Snapshot) {
 	dups := map[string][]*leaf.User{}
 	for i := range current.Users {
 		u := &current.Users[i]
-		if u.ExternalID == "" {
+		if u.ExternalID == "" || IsProbe(u.ExternalID) {
 			continue
 		}
 		d.plan.Managed += 1 + len(u.Credentials)
@@ -242,7 +242,7 @@ func (d *differ) users(desired *Manifest, current *leaf.Snapshot) {
 	}
 	for i := range current.Users {
 		u := &current.Users[i]
-		if u.ExternalID == "" || inManifest[u.ExternalID] {
+		if u.ExternalID == "" || inManifest[u.ExternalID] || IsProbe(u.ExternalID) {
 			continue
 		}
 		d.add(&Change{ID: ChangeID(KindUser, u.ExternalID, "", "", ""), Kind: KindUser, Action: ActionDelete, Reason: ReasonPrune,
@@ -396,6 +396,13 @@ func (d *differ) comparedFields(c *Connection, cur *leaf.Credential) []FieldChan
 	}
 	return out
 }
+
+// ProbePrefix starts the externalId of the probe users leaf-import doctor creates and deletes.
+// A plan never counts, changes or prunes them: a probe left by a crash is doctor's to delete.
+const ProbePrefix = "leaf-import-probe-"
+
+// IsProbe reports whether externalId is a doctor probe's.
+func IsProbe(externalID string) bool { return strings.HasPrefix(externalID, ProbePrefix) }
 
 // ReauthorizeHelps is the plan's re-authorization rule: re-posting the manifest's connection
 // can repair an unhealthy credential only when the manifest carries a rotating token that Leaf

@@ -1,0 +1,131 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/leaf-import/leaf-import/internal/leaf"
+	"github.com/leaf-import/leaf-import/internal/lifecycle"
+	"github.com/leaf-import/leaf-import/internal/plan"
+	"github.com/leaf-import/leaf-import/internal/workspace"
+)
+
+// DoctorOptions are the options of `leaf-import doctor`.
+type DoctorOptions struct {
+	IO          *IOStreams
+	Factory     *Factory
+	Manifest    string
+	Format      string
+	NoWrite     bool
+	Rate        float64
+	Concurrency int
+}
+
+// NewCmdDoctor builds `leaf-import doctor`.
+func NewCmdDoctor(f *Factory, runF func(context.Context, *DoctorOptions) error) *cobra.Command {
+	opts := &DoctorOptions{IO: f.IO, Factory: f}
+	cmd := &cobra.Command{
+		Use:   "doctor [MANIFEST]",
+		Short: "Check a Leaf account, and leaf-import's assumptions about it, before a migration",
+		Long: `doctor checks the account the environment points at and prints one row per check: what
+leaf-import assumed of Leaf, what it observed, and what follows for this account.
+
+It reads: the connection and authentication, the clock against Leaf's Date header, the paging
+and rate-limit headers of GET /users and the page size Leaf honours, and with a manifest the app
+keys of its providers and the estimated duration of its plan at the observed rate.
+
+Unless --no-write, it creates a probe grower (externalId leaf-import-probe-...), measures how
+long it takes to show by id, through the externalId filter and in the paged list (the list lag),
+whether the filter matches exactly, whether PATCH works, and that a missing credential answers
+404, then deletes it: also when a check fails or the run is interrupted, and a probe a crash left
+is deleted by the next doctor. The probe never gets a credential (that would start a sync).
+
+What it measures is kept in the account's workspace and used by later runs: apply's default
+--lookup-window follows the list lag (twice the lag plus 1 s), and a missing PATCH is known in
+advance (--lookup-window and --patch override them).
+
+Exit codes: 0 every check passes, 6 an assumption does not hold (the tool adapts; read the
+row), 1 error, 4 authentication failed.`,
+		Example: `  leaf-import doctor
+  leaf-import doctor samples/manifest.yaml --format json | jq '.checks[] | select(.ok == false)'
+  leaf-import doctor --no-write`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 1 {
+				opts.Manifest = args[0]
+			}
+			if err := checkFormat(opts.Format); err != nil {
+				return err
+			}
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return runDoctor(cmd.Context(), opts)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&opts.Format, "format", "text", "output format: text or json")
+	fl.BoolVar(&opts.NoWrite, "no-write", false, "no probe grower: send no mutating request")
+	fl.Float64Var(&opts.Rate, "rate", 10, "requests per second to Leaf, and the rate of the estimate (0 = unlimited)")
+	fl.IntVar(&opts.Concurrency, "concurrency", 8, "workers assumed by the estimate")
+	return cmd
+}
+
+func runDoctor(ctx context.Context, opts *DoctorOptions) error {
+	f := opts.Factory
+	log := f.Logger()
+	var m *plan.Manifest
+	if opts.Manifest != "" {
+		var err error
+		if m, err = loadManifest(f, opts.Manifest, log); err != nil {
+			return reportProblems(opts.IO.ErrOut, opts.Manifest, err)
+		}
+	}
+	common, err := commonOptions(f, m, &DiffFlags{Rate: opts.Rate}, opts.Concurrency, nil)
+	if err != nil {
+		return err
+	}
+	rep, err := lifecycle.Doctor(ctx, lifecycle.DoctorOptions{Options: common, NoWrite: opts.NoWrite, Concurrency: opts.Concurrency})
+	var locked *workspace.LockedError
+	switch {
+	case errors.As(err, &locked):
+		return withCode(exitLocked, err)
+	case err != nil && leaf.IsAuth(err):
+		return withCode(exitAuth, err)
+	case err != nil:
+		return withCode(exitError, err)
+	}
+	if opts.Format == "json" {
+		enc := json.NewEncoder(opts.IO.Out)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(rep); err != nil {
+			return err
+		}
+	} else {
+		tw := tabwriter.NewWriter(opts.IO.Out, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "CHECK\tOK\tOBSERVED\tASSUMED\tWHAT FOLLOWS")
+		for _, c := range rep.Checks {
+			ok := "yes"
+			if !c.OK {
+				ok = "NO"
+			}
+			obs, _ := json.Marshal(c.Observed)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", c.Name, ok, obs, c.Assumed, c.Consequence)
+		}
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+		if rep.FactsSaved {
+			fmt.Fprintln(opts.IO.Out, "\nSaved in the account's workspace for later runs: the list lag and PATCH support.")
+		}
+	}
+	if n := rep.Failed(); n > 0 {
+		return withCode(exitAttention, fmt.Errorf("%d check(s) show an assumption that does not hold on this account: read their rows", n))
+	}
+	return nil
+}

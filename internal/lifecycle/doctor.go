@@ -1,0 +1,370 @@
+package lifecycle
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"math"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/leaf-import/leaf-import/internal/exec"
+	"github.com/leaf-import/leaf-import/internal/leaf"
+	"github.com/leaf-import/leaf-import/internal/plan"
+	"github.com/leaf-import/leaf-import/internal/workspace"
+)
+
+// Check is one row of doctor's report: what leaf-import assumed of Leaf, what it observed on
+// this account, and what follows.
+type Check struct {
+	Name        string `json:"name"`
+	Assumed     string `json:"assumed"`
+	Observed    any    `json:"observed"`
+	OK          bool   `json:"ok"`
+	Consequence string `json:"consequence"`
+}
+
+// DoctorReport is what doctor found.
+type DoctorReport struct {
+	Account string  `json:"account"`
+	URL     string  `json:"url"`
+	Checks  []Check `json:"checks"`
+	// FactsSaved is set when the observations were saved for the account's later runs.
+	FactsSaved bool `json:"factsSaved"`
+}
+
+// Failed counts the checks whose assumption does not hold.
+func (r *DoctorReport) Failed() int {
+	n := 0
+	for _, c := range r.Checks {
+		if !c.OK {
+			n++
+		}
+	}
+	return n
+}
+
+func (r *DoctorReport) add(c Check) { r.Checks = append(r.Checks, c) }
+
+// DoctorOptions configure Doctor.
+type DoctorOptions struct {
+	Options
+	// NoWrite skips the probe grower: doctor then sends no mutating request.
+	NoWrite bool
+	// Wait bounds how long the probe is awaited in each view; Poll is the interval.
+	Wait, Poll  time.Duration
+	Concurrency int
+}
+
+// LookupWindowFor is the lookup window apply uses on an account whose measured list lag is lag:
+// twice the lag plus a second, never under one second.
+func LookupWindowFor(lag float64) time.Duration {
+	return max(time.Duration((2*lag+1)*float64(time.Second)).Round(100*time.Millisecond), time.Second)
+}
+
+// Doctor checks the account and leaf-import's assumptions about it (docs/leaf-api.md §9): reads,
+// and unless NoWrite a probe grower that is created, measured and deleted (also when a check
+// fails or the run is interrupted; a probe a crash left is deleted by the next run). It never
+// attaches a credential to the probe. What it measures is saved in the account's workspace.
+func Doctor(ctx context.Context, o DoctorOptions) (*DoctorReport, error) {
+	if o.Wait <= 0 {
+		o.Wait = 30 * time.Second
+	}
+	if o.Poll <= 0 {
+		o.Poll = 100 * time.Millisecond
+	}
+	c := o.Client
+	rep := &DoctorReport{Account: o.Account.Owner, URL: c.BaseURL()}
+	tls := Check{Name: "tls", Assumed: "Leaf is reached over https", OK: true}
+	if strings.HasPrefix(c.BaseURL(), "https://") {
+		tls.Observed, tls.Consequence = "https", "credentials and tokens travel encrypted"
+	} else {
+		tls.Observed, tls.Consequence = "plain http to a loopback host", "a local sandbox: fine for trying, never for a real account"
+	}
+	rep.add(tls)
+
+	s, err := open(o.Options, !o.NoWrite)
+	if err != nil {
+		return nil, err
+	}
+	if !o.NoWrite {
+		host, _ := os.Hostname()
+		lock, err := s.ws.Lock(workspace.Holder{RunID: "doctor-" + NewRunID(time.Now()), PID: os.Getpid(), Host: host, StartedAt: time.Now().UTC()})
+		if err != nil {
+			return nil, err
+		}
+		defer lock.Release()
+	}
+	if err := c.Authenticate(ctx); err != nil {
+		return nil, err
+	}
+	owner := o.Account.Owner
+	if owner == "" {
+		owner = "unknown (set --account)"
+	}
+	rep.add(Check{Name: "authentication", Assumed: "the environment's login or token authenticates", Observed: "API owner " + owner,
+		OK: true, Consequence: "runs of this owner share one workspace, lock and history"})
+
+	before := time.Now()
+	users, hdr, err := c.UsersPage(ctx, leaf.UserFilter{}, 0, leaf.UsersPageSize, "")
+	if err != nil {
+		return nil, fmt.Errorf("reading the first page of users: %w", err)
+	}
+	latency := time.Since(before)
+	checkHeaders(rep, hdr, before.Add(latency/2), len(users))
+	if o.Manifest != nil {
+		for _, p := range appProviders(o.Manifest) {
+			apps, err := c.ListAppKeys(ctx, p)
+			ch := Check{Name: "app-keys-" + strings.ToLower(p.Name), Assumed: "GET /app-keys/" + p.AppKey.Segment + " lists the owner's apps", OK: err == nil}
+			if err != nil {
+				ch.Observed, ch.Consequence = leaf.ErrorCode(err), "the plan cannot read these apps: apply fails before it changes anything"
+			} else {
+				ch.Observed, ch.Consequence = fmt.Sprintf("%d app(s)", len(apps)), "apps are compared by name and environment"
+			}
+			rep.add(ch)
+		}
+	}
+
+	var lag float64 = -1
+	patch := true
+	if !o.NoWrite {
+		var lat time.Duration
+		lag, patch, lat = probe(ctx, o, rep)
+		if lat > 0 {
+			latency = lat
+		}
+	}
+	if o.Manifest != nil {
+		estimate(ctx, o, rep, latency)
+	}
+	if !o.NoWrite && lag >= 0 {
+		if err := s.ws.SaveFacts(workspace.Facts{MeasuredAt: time.Now().UTC(), ListLagSeconds: lag, Patch: patch}); err != nil {
+			return nil, err
+		}
+		rep.FactsSaved = true
+	}
+	return rep, nil
+}
+
+// checkHeaders reads the first page's headers: the clock, paging and rate-limit headers, the
+// page size Leaf honours.
+func checkHeaders(rep *DoctorReport, hdr http.Header, local time.Time, got int) {
+	skew := Check{Name: "clock-skew", Assumed: "this machine's clock is within 30 s of Leaf's"}
+	if t, err := http.ParseTime(hdr.Get("Date")); err == nil {
+		d := t.Sub(local).Seconds()
+		skew.Observed, skew.OK = math.Round(d*10)/10, math.Abs(d) <= 30
+		skew.Consequence = "token lifetimes and Retry-After dates are read on this clock"
+		if !skew.OK {
+			skew.Consequence = "fix the clock (NTP): Retry-After dates and token lifetimes are misread"
+		}
+	} else {
+		skew.Observed, skew.OK, skew.Consequence = "no Date header", true, "nothing to compare; the tool uses relative waits"
+	}
+	rep.add(skew)
+	count := -1
+	if v := hdr.Get("X-Total-Count"); v != "" {
+		_, _ = fmt.Sscan(v, &count)
+	}
+	paging := Check{Name: "paging-headers", Assumed: "GET /users answers X-Total-Count (a Link header may be absent)",
+		Observed: map[string]bool{"X-Total-Count": hdr.Get("X-Total-Count") != "", "Link": hdr.Get("Link") != ""}}
+	paging.OK = hdr.Get("X-Total-Count") != ""
+	paging.Consequence = "a read that sees the count change starts over, so no user is missed"
+	if !paging.OK {
+		paging.Consequence = "the tool pages by count alone: a user created during a read can be missed; plan twice before a prune"
+	}
+	rep.add(paging)
+	size := Check{Name: "page-size", Assumed: fmt.Sprintf("Leaf honours size=%d", leaf.UsersPageSize), OK: true}
+	switch {
+	case count > leaf.UsersPageSize:
+		size.Observed, size.OK = got, got == leaf.UsersPageSize
+		size.Consequence = fmt.Sprintf("a state read costs ceil(users/%d) requests", leaf.UsersPageSize)
+		if !size.OK {
+			size.Consequence = "pages are smaller than asked: reads cost more requests than the estimate says"
+		}
+	default:
+		size.Observed, size.Consequence = fmt.Sprintf("%d user(s): one page, not measurable", max(count, got)), "nothing follows"
+	}
+	rep.add(size)
+	var seen []string
+	for k := range hdr {
+		if l := strings.ToLower(k); strings.Contains(l, "ratelimit") || strings.Contains(l, "rate-limit") || l == "retry-after" {
+			seen = append(seen, k)
+		}
+	}
+	rl := Check{Name: "rate-limit-headers", Assumed: "Leaf sends no rate-limit headers; 429 answers carry Leaf's body", OK: true,
+		Observed: seen, Consequence: "the tool paces itself at --rate and slows down on 429"}
+	if seen == nil {
+		rl.Observed = []string{}
+	}
+	rep.add(rl)
+}
+
+// probe creates a probe grower, measures how it shows, and deletes it. It returns the list lag
+// in seconds (-1 when not measured), whether PATCH works, and the mean latency of its reads.
+func probe(ctx context.Context, o DoctorOptions, rep *DoctorReport) (lag float64, patch bool, latency time.Duration) {
+	c := o.Client
+	lag, patch = -1, true
+	all, err := c.ListUsers(ctx, leaf.UserFilter{})
+	if err != nil {
+		rep.add(Check{Name: "probe-cleanup", Assumed: "earlier probes can be listed", Observed: leaf.ErrorCode(err)})
+		return
+	}
+	left := 0
+	for _, u := range all {
+		if plan.IsProbe(u.ExternalID) {
+			if err := c.DeleteUser(context.WithoutCancel(ctx), u.ID); err == nil || leaf.IsNotFound(err) {
+				left++
+			}
+		}
+	}
+	rep.add(Check{Name: "probe-cleanup", Assumed: "no probe grower is left from an earlier doctor", Observed: left, OK: true,
+		Consequence: map[bool]string{true: "deleted the probes an interrupted doctor left", false: "nothing to delete"}[left > 0]})
+	pages := (len(all) + leaf.UsersPageSize) / leaf.UsersPageSize
+
+	nonce := make([]byte, 6)
+	_, _ = rand.Read(nonce)
+	ext := plan.ProbePrefix + hex.EncodeToString(nonce)
+	name := "leaf-import doctor probe " + ext
+	t0 := time.Now()
+	u, err := c.CreateUser(ctx, leaf.UserFields{ExternalID: &ext, Name: &name})
+	if err != nil {
+		rep.add(Check{Name: "probe-create", Assumed: "POST /users creates a user", Observed: leaf.ErrorCode(err),
+			Consequence: "no user can be created: apply cannot onboard growers"})
+		if !leaf.IsAmbiguous(err) {
+			return
+		}
+		// The answer was lost: find the probe so that it is deleted.
+		if us, lerr := c.ListUsers(ctx, leaf.UserFilter{ExternalID: ext}); lerr == nil && len(us) > 0 {
+			u = &us[0]
+		} else {
+			return
+		}
+	}
+	defer func() {
+		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		defer cancel()
+		err := c.DeleteUser(dctx, u.ID)
+		ok := err == nil || leaf.IsNotFound(err)
+		rep.add(Check{Name: "probe-deleted", Assumed: "DELETE /users/{id} removes the probe", Observed: map[bool]string{true: "deleted", false: leaf.ErrorCode(err)}[ok],
+			OK: ok, Consequence: map[bool]string{true: "the account is as doctor found it", false: "the next doctor deletes the probe"}[ok]})
+	}()
+
+	var reads int
+	var spent time.Duration
+	await := func(found func() (bool, error)) (float64, bool) {
+		for {
+			start := time.Now()
+			ok, err := found()
+			spent += time.Since(start)
+			reads++
+			if err == nil && ok {
+				return time.Since(t0).Seconds(), true
+			}
+			if time.Since(t0) > o.Wait || ctx.Err() != nil {
+				return time.Since(t0).Seconds(), false
+			}
+			time.Sleep(o.Poll)
+		}
+	}
+	round := func(f float64) float64 { return math.Round(f*100) / 100 }
+	byID, ok := await(func() (bool, error) { _, err := c.GetUser(ctx, u.ID); return err == nil, nil })
+	rep.add(Check{Name: "visible-by-id", Assumed: "a new user can be read by id at once", Observed: round(byID), OK: ok && byID < 1,
+		Consequence: "users a run created are read by id while lists lag"})
+	byFilter, ok := await(func() (bool, error) {
+		us, err := c.ListUsers(ctx, leaf.UserFilter{ExternalID: ext})
+		return len(us) > 0, err
+	})
+	rep.add(Check{Name: "externalid-filter-lag", Assumed: "a new user shows in GET /users?externalId= within the lookup window (5 s)",
+		Observed: round(byFilter), OK: ok && byFilter < exec.DefaultLookupWindow.Seconds(),
+		Consequence: "a create whose answer is lost is looked up by externalId within the lookup window"})
+	inList, ok := await(func() (bool, error) {
+		if pages > 20 { // a large account: the paged list filtered by the probe's unique name
+			us, _, err := c.UsersPage(ctx, leaf.UserFilter{Name: name}, 0, leaf.UsersPageSize, "")
+			return len(us) > 0, err
+		}
+		for page := 0; page <= pages; page++ {
+			us, _, err := c.UsersPage(ctx, leaf.UserFilter{}, page, leaf.UsersPageSize, "")
+			if err != nil {
+				return false, err
+			}
+			for _, x := range us {
+				if x.ID == u.ID {
+					return true, nil
+				}
+			}
+			if len(us) < leaf.UsersPageSize {
+				break
+			}
+		}
+		return false, nil
+	})
+	if ok {
+		lag = round(inList)
+	}
+	window := LookupWindowFor(inList)
+	rep.add(Check{Name: "list-lag", Assumed: "a new user shows in the paged user list within the lookup window (5 s)",
+		Observed: round(inList), OK: ok && inList < exec.DefaultLookupWindow.Seconds(),
+		Consequence: fmt.Sprintf("apply's default --lookup-window on this account becomes %s (twice the lag plus 1 s)", window)})
+
+	exact := true
+	for _, q := range []string{ext[:len(ext)-1], strings.ToUpper(ext)} {
+		us, err := c.ListUsers(ctx, leaf.UserFilter{ExternalID: q})
+		for _, x := range us {
+			exact = exact && x.ID != u.ID
+		}
+		exact = exact && err == nil
+	}
+	rep.add(Check{Name: "externalid-exact", Assumed: "the externalId filter matches exactly and is case-sensitive (U5)",
+		Observed: map[bool]string{true: "exact", false: "a prefix or another case matched"}[exact], OK: exact,
+		Consequence: map[bool]string{true: "lookups by externalId find one grower's user",
+			false: "the tool keeps only exact matches of what Leaf returns; lookups cost more reads"}[exact]})
+
+	patched := name + " (patched)"
+	c.SetPatchUnsupported(false)
+	_, err = c.UpdateUser(ctx, u.ID, leaf.UserFields{Name: &patched})
+	patch = err == nil && !c.PatchUnsupported()
+	pc := Check{Name: "patch", Assumed: "PATCH /users/{id} updates a user's fields (U2)", OK: patch}
+	switch {
+	case err != nil:
+		pc.Observed, pc.Consequence = leaf.ErrorCode(err), "neither PATCH nor GET+PUT updated the probe: user updates will fail"
+	case patch:
+		pc.Observed, pc.Consequence = "PATCH works", "updates send one PATCH"
+	default:
+		pc.Observed, pc.Consequence = "PATCH refused; GET+PUT worked", "apply updates with GET and a PUT that re-sends every credential id (two requests)"
+	}
+	rep.add(pc)
+
+	_, err = c.GetCredential(ctx, u.ID, leaf.Providers()[0])
+	rep.add(Check{Name: "credential-404", Assumed: "GET of a credential a user does not have answers 404 (U8)",
+		Observed: map[bool]string{true: "404", false: fmt.Sprint(leaf.ErrorCode(err))}[leaf.IsNotFound(err)], OK: leaf.IsNotFound(err),
+		Consequence: "a lookup after a lost credential create tells absent from present"})
+	if reads > 0 {
+		latency = spent / time.Duration(reads)
+	}
+	return lag, patch, latency
+}
+
+// estimate plans the manifest and estimates the apply at the rate this account allows: --rate,
+// or what the measured latency allows the workers when that is lower.
+func estimate(ctx context.Context, o DoctorOptions, rep *DoctorReport, latency time.Duration) {
+	snap, err := o.Client.Snapshot(ctx, appProviders(o.Manifest))
+	if err != nil {
+		rep.add(Check{Name: "estimate", Assumed: "the state can be read", Observed: leaf.ErrorCode(err)})
+		return
+	}
+	p := computePlan(o.Manifest, snap, plan.Options{Prune: o.Diff.Prune})
+	rate := o.Rate
+	if latency > 0 {
+		if byLatency := float64(max(o.Concurrency, 1)) / latency.Seconds(); rate <= 0 || byLatency < rate {
+			rate = byLatency
+		}
+	}
+	e := p.Estimate(rate)
+	rep.add(Check{Name: "estimate", Assumed: "the plan's estimate at --rate", OK: true,
+		Observed: fmt.Sprintf("%d requests, ~%s at %.1f req/s (latency %s)", e.Requests,
+			(time.Duration(e.Seconds) * time.Second).String(), rate, latency.Round(time.Millisecond)),
+		Consequence: "the time an apply of this manifest takes when nothing fails"})
+}
