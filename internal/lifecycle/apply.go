@@ -50,8 +50,7 @@ func Apply(ctx context.Context, o ApplyOptions) (*Result, error) {
 	}
 
 	if !o.DryRun {
-		host, _ := os.Hostname()
-		lock, err := s.ws.Lock(workspace.Holder{RunID: runID, PID: os.Getpid(), Host: host, StartedAt: start.UTC()})
+		lock, err := s.lock(runID, start)
 		if err != nil {
 			return nil, err
 		}
@@ -84,14 +83,7 @@ func Apply(ctx context.Context, o ApplyOptions) (*Result, error) {
 	if o.DryRun {
 		inDoubt = doubts(h)
 	} else {
-		ds := make([]doubtful, 0, len(h.InDoubt)+1)
-		for _, e := range h.InDoubt {
-			d := doubtful{run: e.Run, prior: e.Prior, gap: e.FromReport}
-			if !e.FromReport {
-				d.journal = e.Run.Meta.Journal
-			}
-			ds = append(ds, d)
-		}
+		ds := doubtfuls(h)
 		if res != nil && res.run == nil {
 			ds = append(ds, doubtful{prior: res.prior, journal: res.journal, gap: res.fromReport})
 		} else if res != nil && res.fromReport && res.run.Meta.Settled {

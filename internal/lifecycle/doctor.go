@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"math"
 	"net/http"
-	"os"
 	"strings"
 	"time"
 
@@ -91,8 +90,7 @@ func Doctor(ctx context.Context, o DoctorOptions) (*DoctorReport, error) {
 		return nil, err
 	}
 	if !o.NoWrite {
-		host, _ := os.Hostname()
-		lock, err := s.ws.Lock(workspace.Holder{RunID: "doctor-" + NewRunID(time.Now()), PID: os.Getpid(), Host: host, StartedAt: time.Now().UTC()})
+		lock, err := s.lock("doctor-"+NewRunID(time.Now()), time.Now())
 		if err != nil {
 			return nil, err
 		}

@@ -73,8 +73,7 @@ func LinkKeys(ctx context.Context, o LinkKeysOptions) (*LinkKeysResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	host, _ := os.Hostname()
-	lock, err := s.ws.Lock(workspace.Holder{RunID: runID, PID: os.Getpid(), Host: host, StartedAt: start.UTC()})
+	lock, err := s.lock(runID, start)
 	if err != nil {
 		return nil, err
 	}
@@ -86,14 +85,7 @@ func LinkKeys(ctx context.Context, o LinkKeysOptions) (*LinkKeysResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	ds := make([]doubtful, 0, len(h.InDoubt))
-	for _, e := range h.InDoubt {
-		d := doubtful{run: e.Run, prior: e.Prior, gap: e.FromReport}
-		if !e.FromReport {
-			d.journal = e.Run.Meta.Journal
-		}
-		ds = append(ds, d)
-	}
+	ds := doubtfuls(h)
 	settleOpts := &ApplyOptions{Options: o.Options, LookupWindow: o.LookupWindow, Concurrency: o.Concurrency}
 	if _, err := settle(ctx, settleOpts, runID, ds); err != nil {
 		return nil, err
@@ -113,6 +105,7 @@ func LinkKeys(ctx context.Context, o LinkKeysOptions) (*LinkKeysResult, error) {
 	if err != nil {
 		return nil, err
 	}
+	host, _ := os.Hostname()
 	run, err := s.ws.NewRun(workspace.Meta{RunID: runID, StartedAt: start.UTC(), Status: workspace.RunRunning, Tool: o.Tool,
 		PID: os.Getpid(), Host: host, Manifest: absPath(o.ManifestPath)})
 	if err != nil {

@@ -1,6 +1,7 @@
 package lifecycle
 
 import (
+	"os"
 	"time"
 
 	"github.com/leaf-import/leaf-import/internal/plan"
@@ -72,4 +73,24 @@ func doubts(h *workspace.History) []plan.Doubt {
 		}
 	}
 	return out
+}
+
+// lock takes the account lock for run runID, started at start.
+func (s *session) lock(runID string, start time.Time) (*workspace.Lock, error) {
+	host, _ := os.Hostname()
+	return s.ws.Lock(workspace.Holder{RunID: runID, PID: os.Getpid(), Host: host, StartedAt: start.UTC()})
+}
+
+// doubtfuls are the earlier runs that settle must look at: their journal, or (when it is gone)
+// the report that may miss their last requests.
+func doubtfuls(h *workspace.History) []doubtful {
+	ds := make([]doubtful, 0, len(h.InDoubt)+1)
+	for _, e := range h.InDoubt {
+		d := doubtful{run: e.Run, prior: e.Prior, gap: e.FromReport}
+		if !e.FromReport {
+			d.journal = e.Run.Meta.Journal
+		}
+		ds = append(ds, d)
+	}
+	return ds
 }
