@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"time"
 
@@ -100,11 +99,7 @@ func runPlan(ctx context.Context, opts *PlanOptions) error {
 		v.Tool = common.Tool
 		v.CreatedAt = time.Now().UTC().Format(time.RFC3339)
 		v.LeafURL, v.Account, v.ManifestDigest = common.Client.BaseURL(), common.Account.Owner, m.Digest
-		var buf bytes.Buffer
-		if err := v.Write(&buf); err != nil {
-			return err
-		}
-		if err := atomicfile.Write(opts.Out, buf.Bytes(), 0o600); err != nil {
+		if err := atomicfile.WriteFunc(opts.Out, 0o600, v.Write); err != nil {
 			return withCode(exitError, err)
 		}
 		log.Info("saved the plan", "file", opts.Out, "changes", len(p.Changes))

@@ -1,6 +1,8 @@
 package plan
 
 import (
+	"bufio"
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -30,6 +32,10 @@ type View struct {
 	// InDoubt lists earlier runs' requests whose outcome is unknown (apply settles them first).
 	InDoubt  []Doubt  `json:"inDoubt,omitempty"`
 	Estimate Estimate `json:"estimate"`
+
+	// plan is the plan the view was made from: its changes are converted while the view is
+	// written, never all at once (nil for a view read back from a file).
+	plan *Plan
 }
 
 // OptionsView records the diff options a saved plan was computed with.
@@ -100,16 +106,7 @@ func (p *Plan) View(rate float64) *View {
 			v.Summary.ByKind[k.String()] = Counts{}
 		}
 	}
-	for _, c := range p.Changes {
-		cv := ChangeView{ID: c.ID, Kind: c.Kind, Action: c.Action, ExternalID: c.ExternalID,
-			Provider: c.Provider, AppName: c.AppName, Environment: c.Environment, Reason: string(c.Reason),
-			Fields: []string{}, FieldChanges: c.Fields, Status: c.Status, LeafUserID: c.LeafUserID,
-			Source: c.Source.String(), Base: c.Base}
-		for _, f := range c.Fields {
-			cv.Fields = append(cv.Fields, f.Name)
-		}
-		v.Changes = append(v.Changes, cv)
-	}
+	v.plan = p // the changes are converted as they are written, one at a time
 	for _, c := range p.Conflicts {
 		v.Conflicts = append(v.Conflicts, ConflictView{ExternalID: c.ExternalID, LeafUserIDs: c.LeafUserIDs,
 			Reason: string(c.Reason), Source: c.Source.String()})
@@ -121,10 +118,87 @@ func (p *Plan) View(rate float64) *View {
 	return v
 }
 
-// Write encodes the view as indented JSON.
+// changeView is the JSON form of one change.
+func changeView(c *Change) ChangeView {
+	cv := ChangeView{ID: c.ID, Kind: c.Kind, Action: c.Action, ExternalID: c.ExternalID,
+		Provider: c.Provider, AppName: c.AppName, Environment: c.Environment, Reason: string(c.Reason),
+		Fields: make([]string, 0, len(c.Fields)), FieldChanges: c.Fields, Status: c.Status, LeafUserID: c.LeafUserID,
+		Source: c.Source.String(), Base: c.Base}
+	for _, f := range c.Fields {
+		cv.Fields = append(cv.Fields, f.Name)
+	}
+	return cv
+}
+
+// ChangeViews returns the view's changes (converted from the plan when the view was made from
+// one).
+func (v *View) ChangeViews() []ChangeView {
+	if v.plan == nil {
+		return v.Changes
+	}
+	out := make([]ChangeView, len(v.plan.Changes))
+	for i, c := range v.plan.Changes {
+		out[i] = changeView(c)
+	}
+	return out
+}
+
+// changesMarker is where the changes go in the encoded head of a view.
+var changesMarker = []byte("\n  \"changes\": []")
+
+// Write encodes the view as indented JSON, streamed change by change: a plan of 100,000
+// growers is never held encoded whole in memory. The bytes are those of encoding the whole view
+// with json.Encoder (two-space indent, HTML not escaped).
 func (v *View) Write(w io.Writer) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
+	head := *v
+	head.Changes, head.plan = []ChangeView{}, nil
+	var hb bytes.Buffer
+	if err := encodeIndented(&hb, &head, ""); err != nil {
+		return err
+	}
+	b := hb.Bytes()
+	i := bytes.Index(b, changesMarker)
+	if i < 0 {
+		return fmt.Errorf("plan view: no changes field")
+	}
+	bw := bufio.NewWriterSize(w, 256<<10)
+	bw.Write(b[:i])
+	bw.WriteString("\n  \"changes\": [")
+	n := len(v.Changes)
+	if v.plan != nil {
+		n = len(v.plan.Changes)
+	}
+	var cb bytes.Buffer
+	for j := range n {
+		var cv ChangeView
+		if v.plan != nil {
+			cv = changeView(v.plan.Changes[j])
+		} else {
+			cv = v.Changes[j]
+		}
+		cb.Reset()
+		if err := encodeIndented(&cb, &cv, "    "); err != nil {
+			return err
+		}
+		if j > 0 {
+			bw.WriteByte(',')
+		}
+		bw.WriteString("\n    ")
+		bw.Write(bytes.TrimRight(cb.Bytes(), "\n"))
+	}
+	if n > 0 {
+		bw.WriteString("\n  ]")
+	} else {
+		bw.WriteString("]")
+	}
+	bw.Write(b[i+len(changesMarker):])
+	return bw.Flush()
+}
+
+// encodeIndented encodes v with a two-space indent after prefix, HTML not escaped.
+func encodeIndented(buf *bytes.Buffer, v any, prefix string) error {
+	enc := json.NewEncoder(buf)
+	enc.SetIndent(prefix, "  ")
 	enc.SetEscapeHTML(false)
 	return enc.Encode(v)
 }
