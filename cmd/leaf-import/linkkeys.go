@@ -93,7 +93,7 @@ func runLinkKeys(ctx context.Context, opts *LinkKeysOptions) error {
 	if err != nil {
 		return reportProblems(opts.IO.ErrOut, opts.Manifest, err)
 	}
-	common, err := commonOptions(f, m, &DiffFlags{Rate: opts.Rate}, 4, nil)
+	common, err := commonOptions(f, m, &DiffFlags{Rate: opts.Rate}, 8, nil)
 	if err != nil {
 		return err
 	}

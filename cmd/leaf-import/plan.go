@@ -75,7 +75,7 @@ func runPlan(ctx context.Context, opts *PlanOptions) error {
 	if err != nil {
 		return reportProblems(opts.IO.ErrOut, opts.Manifest, err)
 	}
-	common, err := commonOptions(f, m, &opts.Diff, 4, nil)
+	common, err := commonOptions(f, m, &opts.Diff, 8, nil)
 	if err != nil {
 		return err
 	}

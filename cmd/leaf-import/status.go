@@ -88,7 +88,7 @@ func runStatus(ctx context.Context, opts *StatusOptions) error {
 			return reportProblems(opts.IO.ErrOut, opts.Manifest, err)
 		}
 	}
-	common, err := commonOptions(f, m, &DiffFlags{Rate: opts.Rate}, 4, nil)
+	common, err := commonOptions(f, m, &DiffFlags{Rate: opts.Rate}, 8, nil)
 	if err != nil {
 		return err
 	}

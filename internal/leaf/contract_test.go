@@ -4,7 +4,10 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -414,4 +417,34 @@ func contains(s []string, v string) bool {
 		}
 	}
 	return false
+}
+
+// After the first page tells the total, the other pages are read in parallel (up to the
+// client's concurrency), all through the pacer.
+func TestListUsersReadsPagesInParallel(t *testing.T) {
+	ts := sandbox.NewServer(t)
+	for i := range 1000 {
+		ts.AddUser(&sandbox.User{ExternalID: fmt.Sprintf("g-%04d", i)})
+	}
+	var inFlight, peak atomic.Int32
+	ts.HTTP.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, "/users") {
+			n := inFlight.Add(1)
+			defer inFlight.Add(-1)
+			for p := peak.Load(); n > p && !peak.CompareAndSwap(p, n); p = peak.Load() {
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		ts.Server.ServeHTTP(w, r)
+	})
+	c := ts.Client(t, leaf.WithConcurrency(4))
+	users, err := c.ListUsers(context.Background(), leaf.UserFilter{})
+	require.NoError(t, err)
+	require.Len(t, users, 1000)
+	for i, u := range users {
+		require.Equal(t, fmt.Sprintf("g-%04d", i), u.ExternalID, "pages are put back in order")
+	}
+	assert.Equal(t, 10, ts.Stats().Requests.ByRoute["GET /users"])
+	assert.Greater(t, peak.Load(), int32(1), "pages were read at once")
+	assert.LessOrEqual(t, peak.Load(), int32(4), "no more at once than the client's concurrency")
 }

@@ -11,6 +11,9 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
+
+	"golang.org/x/sync/errgroup"
 )
 
 // User is a Leaf user with the provider credentials embedded in it (docs/leaf-api.md §2.2, §4).
@@ -164,10 +167,85 @@ func (c *Client) ListUsers(ctx context.Context, filter UserFilter) ([]User, erro
 	return nil, ErrListUnstable
 }
 
+// listUsersOnce reads every page. The first page tells the total (X-Total-Count); the others
+// are then read in parallel, up to the client's concurrency, each through the pacer like every
+// request. A page whose total differs means the list moved: stable is false and the caller
+// starts over. Without a total the pages are read one after another.
 func (c *Client) listUsersOnce(ctx context.Context, q url.Values) ([]User, bool, error) {
-	var all []User
+	first := cloneQuery(q)
+	first.Set("page", "0")
+	var users []User
+	resp, err := c.do(ctx, &request{method: http.MethodGet, path: UserManagementPath + "/users", query: first}, &users)
+	if err != nil {
+		return nil, false, err
+	}
+	total, terr := strconv.Atoi(resp.header.Get("X-Total-Count"))
+	if terr != nil {
+		return c.listUsersSequential(ctx, q, users)
+	}
+	pages := (total + UsersPageSize - 1) / UsersPageSize
+	if len(users) < UsersPageSize || pages <= 1 {
+		// One page holds them all. Fewer users than the total means the list moved (or Leaf
+		// pages smaller than asked, which doctor reports): read again rather than miss any.
+		return users, len(users) >= total, nil
+	}
+	results := make([][]User, pages)
+	results[0] = users
+	var moved atomic.Bool
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(max(c.concurrency, 1))
+	for page := 1; page < pages; page++ {
+		g.Go(func() error {
+			if moved.Load() {
+				return nil
+			}
+			pq := cloneQuery(q)
+			pq.Set("page", strconv.Itoa(page))
+			var us []User
+			resp, err := c.do(gctx, &request{method: http.MethodGet, path: UserManagementPath + "/users", query: pq}, &us)
+			if err != nil {
+				return err
+			}
+			want := UsersPageSize
+			if page == pages-1 {
+				want = total - page*UsersPageSize
+			}
+			if t, err := strconv.Atoi(resp.header.Get("X-Total-Count")); err == nil && t != total || len(us) != want {
+				moved.Store(true)
+			}
+			results[page] = us
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, false, err
+	}
+	if moved.Load() {
+		return nil, false, nil
+	}
+	all := make([]User, 0, total)
+	for _, us := range results {
+		all = append(all, us...)
+	}
+	return all, true, nil
+}
+
+func cloneQuery(q url.Values) url.Values {
+	out := make(url.Values, len(q)+1)
+	for k, v := range q {
+		out[k] = append([]string(nil), v...)
+	}
+	return out
+}
+
+// listUsersSequential reads the pages after the first one by one (Leaf sent no total).
+func (c *Client) listUsersSequential(ctx context.Context, q url.Values, first []User) ([]User, bool, error) {
+	all := first
+	if len(first) < UsersPageSize {
+		return all, true, nil
+	}
 	total := -1
-	for page := 0; ; page++ {
+	for page := 1; ; page++ {
 		q.Set("page", strconv.Itoa(page))
 		var users []User
 		resp, err := c.do(ctx, &request{method: http.MethodGet, path: UserManagementPath + "/users", query: q}, &users)
