@@ -91,6 +91,9 @@ func Decode(data []byte, csv bool) (*Report, error) {
 		r.FormatVersion = FormatVersion
 		return r, nil
 	}
+	if bytes.HasPrefix(data, progressPrefix) {
+		return readProgress(data)
+	}
 	if err := json.Unmarshal(data, r); err != nil {
 		return nil, fmt.Errorf("not a leaf-import report: %w", err)
 	}
@@ -120,4 +123,29 @@ func Merge(prior, current []Record) []Record {
 		out[i].Seq = i + 1
 	}
 	return out
+}
+
+// progressPrefix starts a report in progress (see Writer).
+var progressPrefix = []byte(`{"formatVersion":1,"inProgress":true,`)
+
+// readProgress reads a report in progress: the run from its head line, then a record per line
+// up to the first line that is not whole (a kill in the middle of a write). A change may have
+// several records (an earlier run's, then this run's): the later one counts.
+func readProgress(data []byte) (*Report, error) {
+	lines := bytes.Split(data, []byte("\n"))
+	head := bytes.TrimSuffix(lines[0], []byte(`,"records":[`))
+	var h progressHead
+	if err := json.Unmarshal(append(head, '}'), &h); err != nil {
+		return nil, fmt.Errorf("not a leaf-import report in progress: %w", err)
+	}
+	r := &Report{FormatVersion: h.FormatVersion, Run: h.Run}
+	for _, l := range lines[1:] {
+		l = bytes.TrimSuffix(bytes.TrimSpace(l), []byte(","))
+		var rec Record
+		if len(l) == 0 || json.Unmarshal(l, &rec) != nil {
+			break
+		}
+		r.Records = append(r.Records, rec)
+	}
+	return r, nil
 }

@@ -2,6 +2,7 @@ package report
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -154,4 +155,67 @@ func BenchmarkPriorDone(b *testing.B) {
 			b.Fatal("records lost")
 		}
 	}
+}
+
+// A report in progress is appended to, never rewritten; read back it holds every record written
+// so far, even when a kill cut its last line; closing it leaves the final report.
+func TestWriterAppendsAndReadsBackInProgress(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "report.json")
+	earlier := rec(1, "user:old", StatusSucceeded)
+	earlier.RunID = "r0"
+	w := NewWriter(path, Run{ID: "r1", LeafURL: "https://x"}, []Record{earlier})
+	for i := range 3 {
+		w.Add(rec(i+1, fmt.Sprintf("user:g%d", i), StatusSucceeded))
+	}
+	require.NoError(t, w.Flush())
+	size1 := fileSize(t, path)
+	w.Add(rec(4, "user:g3", StatusFailed))
+	require.NoError(t, w.Flush())
+	require.NoError(t, w.Flush(), "nothing new: nothing written")
+	size2 := fileSize(t, path)
+	assert.Greater(t, size2, size1)
+	data, err := os.ReadFile(path)
+	require.NoError(t, err)
+	assert.True(t, bytes.HasPrefix(data[size1:], []byte(`{"seq":4`)), "the second flush appended only the new record")
+
+	back, err := Load(path)
+	require.NoError(t, err)
+	assert.Equal(t, "r1", back.Run.ID)
+	assert.True(t, back.Run.EndedAt.IsZero(), "a report in progress has no end")
+	require.Len(t, back.Records, 5, "the earlier run's record and this run's four")
+
+	require.NoError(t, os.Truncate(path, size2-10))
+	back, err = Load(path)
+	require.NoError(t, err, "a report cut in the middle of a line is still read")
+	assert.Len(t, back.Records, 4)
+	p, err := LoadPrior(path)
+	require.NoError(t, err)
+	assert.Equal(t, StatusSucceeded, p.Records["user:g2"].Status)
+
+	w = NewWriter(path, Run{ID: "r1"}, []Record{earlier})
+	w.Add(rec(1, "user:g0", StatusSucceeded))
+	require.NoError(t, w.Flush())
+	final, err := w.Close(Run{ID: "r1", EndedAt: time.Now()}, Summary{StatusCounts: StatusCounts{Succeeded: 2}})
+	require.NoError(t, err)
+	assert.Len(t, final.Records, 2)
+	back, err = Load(path)
+	require.NoError(t, err)
+	assert.False(t, back.Run.EndedAt.IsZero(), "the final report")
+	assert.Equal(t, 2, back.Summary.Succeeded)
+	var decoded map[string]any
+	require.NoError(t, json.Unmarshal(mustReadFile(t, path), &decoded), "the final file is plain JSON")
+}
+
+func fileSize(t *testing.T, path string) int64 {
+	t.Helper()
+	info, err := os.Stat(path)
+	require.NoError(t, err)
+	return info.Size()
+}
+
+func mustReadFile(t *testing.T, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	require.NoError(t, err)
+	return b
 }
