@@ -55,6 +55,8 @@ type Options struct {
 
 // Result is what an apply did.
 type Result struct {
+	// Records are the changes' records when Options.OnRecord is nil; a caller that takes them
+	// through OnRecord keeps them itself (a record is held once, not twice).
 	Records []report.Record
 	// Lookups counts objects looked up after an ambiguous or conflicting create.
 	Lookups int64
@@ -233,12 +235,13 @@ func (r *runner) finish(rec report.Record) {
 	if err := r.opts.Journal.Record(rec); err != nil {
 		r.opts.Log.Error("cannot write the journal", "err", err)
 	}
+	if r.opts.OnRecord != nil {
+		r.opts.OnRecord(rec)
+		return
+	}
 	r.mu.Lock()
 	r.records = append(r.records, rec)
 	r.mu.Unlock()
-	if r.opts.OnRecord != nil {
-		r.opts.OnRecord(rec)
-	}
 }
 
 // run applies one change and returns its record; the error is fatal for the run.

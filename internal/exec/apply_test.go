@@ -285,13 +285,14 @@ func TestApplyOrdersAndParallelises(t *testing.T) {
 		}
 		return nil, false
 	}
-	var onRecord atomic.Int64
+	var recMu sync.Mutex
+	var records []report.Record
 	res := Apply(context.Background(), p.Changes, f, Options{Concurrency: 8, RunID: "r1", Clock: &instantClock{},
-		OnRecord: func(report.Record) { onRecord.Add(1) }})
+		OnRecord: func(r report.Record) { recMu.Lock(); records = append(records, r); recMu.Unlock() }})
 	require.Nil(t, res.Fatal)
-	require.Len(t, res.Records, 61)
-	assert.Equal(t, int64(61), onRecord.Load())
-	for _, r := range res.Records {
+	assert.Empty(t, res.Records, "with OnRecord the caller holds the records")
+	require.Len(t, records, 61)
+	for _, r := range records {
 		assert.Equal(t, report.StatusSucceeded, r.Status, "%+v", r)
 		assert.Equal(t, "r1", r.RunID)
 	}
@@ -310,7 +311,7 @@ func TestApplyOrdersAndParallelises(t *testing.T) {
 		}
 	}
 	seqs := map[int]bool{}
-	for _, r := range res.Records {
+	for _, r := range records {
 		assert.False(t, seqs[r.Seq])
 		seqs[r.Seq] = true
 	}
