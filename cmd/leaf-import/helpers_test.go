@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"sync"
 	"testing"
@@ -24,10 +25,12 @@ func TestMain(m *testing.M) {
 	}
 	testStateRoot = dir
 	code := m.Run()
-	if os.Getenv("KEEP_STATE") == "" {
+	// LEAF_IMPORT_TEST_KEEP_STATE=1 keeps the tests' account workspaces, to look at after a
+	// failure.
+	if os.Getenv("LEAF_IMPORT_TEST_KEEP_STATE") == "" {
 		_ = os.RemoveAll(dir)
 	} else {
-		println("state kept in", dir)
+		fmt.Fprintln(os.Stderr, "the tests' account workspaces are kept in", dir)
 	}
 	os.Exit(code)
 }
