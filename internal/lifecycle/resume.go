@@ -25,8 +25,6 @@ type resumed struct {
 	// fromReport is set when prior was read from a report: requests sent after the report's
 	// last write are not in it.
 	fromReport bool
-	// written is when that report was last written.
-	written time.Time
 }
 
 // locate finds what ref names: a run of the workspace (by id or by one of its files), else a
@@ -46,13 +44,10 @@ func locate(ws *workspace.Workspace, ref string) (*resumed, error) {
 			if !e.FromReport {
 				res.journal = r.Meta.Journal
 			}
-			if e.FromReport {
-				res.written = r.ReportWritten()
-			}
 			return res, nil
 		}
 	}
-	info, err := os.Stat(ref)
+	_, err := os.Stat(ref)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("cannot resume %q: no run of this account has that id or file, and there is no such file (leaf-import runs lists the runs)", ref)
 	}
@@ -78,7 +73,7 @@ func locate(ws *workspace.Workspace, ref string) (*resumed, error) {
 		}
 		return &resumed{prior: p, journal: j, report: abs}, nil
 	}
-	return &resumed{prior: report.PriorFromReport(rep), report: abs, fromReport: true, written: info.ModTime()}, nil
+	return &resumed{prior: report.PriorFromReport(rep), report: abs, fromReport: true}, nil
 }
 
 // gapUntil is when Leaf's lists show every user a run read back from its report alone may have

@@ -3,7 +3,6 @@ package workspace
 import (
 	"errors"
 	"io/fs"
-	"os"
 	"time"
 
 	"github.com/leaf-import/leaf-import/internal/report"
@@ -81,13 +80,4 @@ func (w *Workspace) Earlier(r *Run) (*Earlier, error) {
 	}
 	e.Prior = p
 	return e, nil
-}
-
-// ReportWritten is when the run's workspace report was last written (zero when it has none).
-func (r *Run) ReportWritten() time.Time {
-	info, err := os.Stat(r.ReportPath())
-	if err != nil {
-		return time.Time{}
-	}
-	return info.ModTime()
 }
