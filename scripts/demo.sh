@@ -35,6 +35,10 @@ step "leaf-import plan samples/manifest.yaml --detailed-exitcode   (again: Leaf 
 "$BIN" plan samples/manifest.yaml --detailed-exitcode && echo "exit 0: no changes"
 step "leaf-import runs   (the account's history: each run's journal and report live in its workspace)"
 "$BIN" runs
+step "leaf-import status samples/manifest.yaml   (the health of every connection; exit 6 would mean a person is needed)"
+"$BIN" status samples/manifest.yaml --rate 20
+step "leaf-import doctor   (the account against leaf-import's assumptions, with a probe grower it deletes)"
+"$BIN" doctor --rate 20
 step "sandbox statistics"
 curl -s "$url/__sandbox/stats"; echo
 echo
