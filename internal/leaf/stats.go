@@ -45,10 +45,12 @@ func (c *Client) Stats() Stats {
 	}
 }
 
-// CallStats counts what the funnel did for one logical operation (one change of a plan):
-// attempts sent, retries by cause and the last HTTP status. A CallStats belongs to one
-// goroutine at a time.
+// CallStats counts what the funnel did for one logical operation (one change of a plan, or a
+// state read whose pages go out in parallel): attempts sent, retries by cause and the last HTTP
+// status. The funnel may record into it from several goroutines at once; read it once the
+// operation has returned.
 type CallStats struct {
+	mu         sync.Mutex
 	Attempts   int
 	Retries    map[string]int
 	LastStatus int
@@ -70,6 +72,8 @@ func (s *CallStats) attempt(status int) {
 	if s == nil {
 		return
 	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	s.Attempts++
 	s.LastStatus = status
 }
@@ -78,6 +82,8 @@ func (s *CallStats) retry(cause string) {
 	if s == nil {
 		return
 	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	if s.Retries == nil {
 		s.Retries = make(map[string]int)
 	}
