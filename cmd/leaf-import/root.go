@@ -25,6 +25,9 @@ type Factory struct {
 	// stateDir (--state-dir) and accountName (--account) locate the account's workspace.
 	stateDir    string
 	accountName string
+	// conn and connErr are the connection settings, read once (connEnv).
+	conn    func(string) string
+	connErr error
 	// allowDirs (--allow-file-dir) are directories beyond the manifest's own tree that its
 	// ${file:} references may read.
 	allowDirs []string

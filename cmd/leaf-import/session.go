@@ -75,6 +75,13 @@ var testClientOptions []leaf.Option
 // and Docker mount secrets; a trailing newline is dropped). It returns a getenv that answers
 // the resolved values.
 func (f *Factory) connEnv() (func(string) string, error) {
+	if f.conn == nil && f.connErr == nil { // read the secret files once per command
+		f.conn, f.connErr = f.readConnEnv()
+	}
+	return f.conn, f.connErr
+}
+
+func (f *Factory) readConnEnv() (func(string) string, error) {
 	vals := map[string]string{}
 	for _, name := range []string{"LEAF_TOKEN", "LEAF_PASSWORD"} {
 		v, set := f.LookupEnv(name)

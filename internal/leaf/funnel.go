@@ -213,6 +213,10 @@ func (c *Client) apiError(r *request, status int, header http.Header, body []byt
 	return &e
 }
 
+// CleanText makes text from Leaf (an error, an event's message) safe to show: the secrets given
+// are replaced, control characters dropped, and the length bounded.
+func CleanText(s string, secrets []string) string { return clean(s, secrets) }
+
 // clean makes server text safe for an error string: secrets the request carried are replaced,
 // control characters dropped, and the length bounded.
 func clean(s string, secrets []string) string {

@@ -89,7 +89,7 @@ func Apply(ctx context.Context, o ApplyOptions) (*Result, error) {
 		} else if res != nil && res.fromReport && res.run.Meta.Settled {
 			ds = append(ds, doubtful{prior: res.prior, gap: true})
 		}
-		found, err := settle(ctx, &o, runID, ds)
+		found, err := settle(ctx, &o.Options, o.LookupWindow, o.Concurrency, runID, ds)
 		if err != nil {
 			return nil, err
 		}

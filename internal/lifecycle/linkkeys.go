@@ -86,8 +86,7 @@ func LinkKeys(ctx context.Context, o LinkKeysOptions) (*LinkKeysResult, error) {
 		return nil, err
 	}
 	ds := doubtfuls(h)
-	settleOpts := &ApplyOptions{Options: o.Options, LookupWindow: o.LookupWindow, Concurrency: o.Concurrency}
-	if _, err := settle(ctx, settleOpts, runID, ds); err != nil {
+	if _, err := settle(ctx, &o.Options, o.LookupWindow, o.Concurrency, runID, ds); err != nil {
 		return nil, err
 	}
 	users, err := o.Client.ListUsers(ctx, leaf.UserFilter{})
@@ -243,7 +242,7 @@ func (k *keyRun) issue(ctx context.Context, g *plan.Grower, u *leaf.User, reason
 	c := &plan.Change{ID: "api-key:" + g.ExternalID, Kind: change.KindAPIKey, Action: change.ActionCreate, ExternalID: g.ExternalID,
 		LeafUserID: u.ID, Source: g.Loc}
 	rec := report.Record{ChangeID: c.ID, Kind: c.Kind, Action: c.Action, ExternalID: g.ExternalID, LeafUserID: u.ID,
-		Source: g.Loc.String(), StartedAt: time.Now().UTC(), Error: "reason: " + reason}
+		Source: g.Loc.String(), StartedAt: time.Now().UTC()}
 	if err := k.journal.IntentLabeled(c, change.StepPost, 0, u.ID, label); err != nil {
 		return err
 	}
@@ -255,7 +254,7 @@ func (k *keyRun) issue(ctx context.Context, g *plan.Grower, u *leaf.User, reason
 		k.record(rec)
 		return nil
 	}
-	if err := k.out.write(g.ExternalID, u.ID, reason, key.Key.Reveal(), key.ExpiresAt); err != nil {
+	if err := k.out.row(g.ExternalID, u.ID, reason, key.Key.Reveal(), key.ExpiresAt); err != nil {
 		return fmt.Errorf("writing the key of %s to %s: %w (the next run revokes it)", g.ExternalID, k.o.Out, err)
 	}
 	if err := k.journal.Outcome(c, change.StepPost, 0, u.ID, change.OutcomeSucceeded, "", 201, ""); err != nil {
@@ -323,10 +322,6 @@ func openKeyFile(path string) (*keyFile, error) {
 		}
 	}
 	return kf, nil
-}
-
-func (k *keyFile) write(ext, userID, reason, key, expiresAt string) error {
-	return k.row(ext, userID, reason, key, expiresAt)
 }
 
 func (k *keyFile) row(cells ...string) error {

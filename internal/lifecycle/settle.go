@@ -25,7 +25,9 @@ type doubtful struct {
 // window, and appends what it found to the journal of the run that sent it, so that each
 // journal tells its own story. Runs read from a report alone are covered by waiting until
 // Leaf's lists show whatever they may have created. It returns the users found created.
-func settle(ctx context.Context, o *ApplyOptions, runID string, ds []doubtful) (map[string]string, error) {
+// window bounds the lookups of users and the wait for runs known from a report; concurrency is
+// how many lookups run at once.
+func settle(ctx context.Context, o *Options, window time.Duration, concurrency int, runID string, ds []doubtful) (map[string]string, error) {
 	var intents []report.Intent
 	journals := map[string]*exec.Journal{} // by the run id that wrote an intent
 	var opened []*exec.Journal
@@ -37,7 +39,7 @@ func settle(ctx context.Context, o *ApplyOptions, runID string, ds []doubtful) (
 	var wait time.Time
 	for _, d := range ds {
 		if d.gap {
-			if until := gapUntil(d.prior, time.Now(), o.LookupWindow); until.After(wait) {
+			if until := gapUntil(d.prior, time.Now(), window); until.After(wait) {
 				wait = until
 			}
 		}
@@ -64,7 +66,7 @@ func settle(ctx context.Context, o *ApplyOptions, runID string, ds []doubtful) (
 		o.Log.Info("settling requests earlier runs left in doubt, by lookup", "count", len(intents))
 		found, err := exec.Resolve(ctx, o.Client, intents, func(in report.Intent, status change.Outcome, id string) error {
 			return journals[in.RunID].Resolved(in, status, id)
-		}, o.LookupWindow, o.Concurrency, nil, o.Log)
+		}, window, concurrency, nil, o.Log)
 		if err != nil {
 			return nil, err
 		}

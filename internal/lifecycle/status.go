@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"unicode"
 
 	"github.com/leaf-import/leaf-import/internal/leaf"
 	"github.com/leaf-import/leaf-import/internal/plan"
@@ -202,21 +201,11 @@ func latestError(evs []leaf.Event, conn *plan.Connection) (at, msg string) {
 
 // cleanMessage keeps untrusted text printable and short, without the connection's secrets.
 func cleanMessage(s string, conn *plan.Connection) string {
+	var secrets []string
 	if conn != nil {
 		for _, f := range conn.Fields {
-			if v := f.Value.Reveal(); len(v) >= 6 {
-				s = strings.ReplaceAll(s, v, leaf.Redacted)
-			}
+			secrets = append(secrets, f.Value.Reveal())
 		}
 	}
-	s = strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) {
-			return ' '
-		}
-		return r
-	}, s)
-	if r := []rune(s); len(r) > 160 {
-		s = string(r[:160]) + "…"
-	}
-	return strings.TrimSpace(s)
+	return leaf.CleanText(s, secrets)
 }

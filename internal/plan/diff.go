@@ -3,7 +3,6 @@ package plan
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -408,12 +407,22 @@ func IsProbe(externalID string) bool { return strings.HasPrefix(externalID, Prob
 // can repair an unhealthy credential only when the manifest carries a rotating token that Leaf
 // does not hold already (re-posting a token that already failed cannot help).
 func ReauthorizeHelps(c *Connection, cur *leaf.Credential) bool {
-	return len((&differ{fp: NewFingerprinter([]byte("-"))}).newTokens(c, cur)) > 0
+	return len(differingTokens(c, cur)) > 0
 }
 
-// newTokens lists the rotating tokens the manifest carries that differ from what Leaf holds.
+// newTokens lists the rotating tokens the manifest carries that differ from what Leaf holds,
+// as fingerprinted field changes.
 func (d *differ) newTokens(c *Connection, cur *leaf.Credential) []FieldChange {
 	var out []FieldChange
+	for _, f := range differingTokens(c, cur) {
+		out = append(out, FieldChange{Name: f, Old: d.fp.Of(cur.Fields.Value(f)), New: d.fp.Of(c.Fields.Value(f)), Secret: true})
+	}
+	return out
+}
+
+// differingTokens names the rotating tokens the manifest carries that Leaf does not hold.
+func differingTokens(c *Connection, cur *leaf.Credential) []string {
+	var out []string
 	for _, f := range c.Provider.Rotating {
 		want, ok := c.Fields.Get(f)
 		if !ok {
@@ -422,7 +431,7 @@ func (d *differ) newTokens(c *Connection, cur *leaf.Credential) []FieldChange {
 		if have, returned := cur.Fields.Get(f); returned && have == want {
 			continue
 		}
-		out = append(out, FieldChange{Name: f, Old: d.fp.Of(cur.Fields.Value(f)), New: d.fp.Of(want), Secret: true})
+		out = append(out, f)
 	}
-	return slices.Clip(out)
+	return out
 }
