@@ -23,6 +23,7 @@ type DiffFlags struct {
 	AdoptByEmail       bool
 	ReplaceCredentials bool
 	UpdateApps         bool
+	RefreshConfig      bool
 	MaxChanges         int
 	MaxDeletes         string
 }
@@ -33,6 +34,7 @@ func (d *DiffFlags) register(fs *pflag.FlagSet) {
 	fs.BoolVar(&d.AdoptByEmail, "adopt-by-email", false, "a grower without a Leaf user of its externalId adopts the only Leaf user (without externalId) of its email")
 	fs.BoolVar(&d.ReplaceCredentials, "replace-credentials", false, "replace every credential the manifest names (Leaf cannot show some secrets to compare)")
 	fs.BoolVar(&d.UpdateApps, "update-apps", false, "re-send every app registration the manifest names (Leaf returns no app secrets to compare)")
+	fs.BoolVar(&d.RefreshConfig, "refresh-config", false, "read every managed grower's config from Leaf to catch drift (by default only configs not recorded as applied are read)")
 	fs.IntVar(&d.MaxChanges, "max-changes", -1, "refuse a plan with more than N changes (-1: no limit)")
 	fs.StringVar(&d.MaxDeletes, "max-deletes", "", "refuse a plan with more than N deletes, or P% of the managed objects (default 10% with --prune)")
 }
@@ -48,7 +50,7 @@ func (d *DiffFlags) check() error {
 
 func (d *DiffFlags) options(fp *plan.Fingerprinter) plan.Options {
 	return plan.Options{Prune: d.Prune, AdoptByEmail: d.AdoptByEmail, ReplaceCredentials: d.ReplaceCredentials,
-		UpdateApps: d.UpdateApps, Fingerprints: fp}
+		UpdateApps: d.UpdateApps, RefreshConfig: d.RefreshConfig, Fingerprints: fp}
 }
 
 func (d *DiffFlags) valves() (plan.Valves, error) {

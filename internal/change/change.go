@@ -13,12 +13,15 @@ const (
 	KindApp        Kind = "app"
 	KindUser       Kind = "user"
 	KindCredential Kind = "credential"
+	// KindConfig is a grower's own Leaf configuration (the sync flags), set after its user and
+	// before its credentials.
+	KindConfig Kind = "config"
 	// KindAPIKey is a Leaf Link API key that leaf-import issued for a grower (link-keys).
 	KindAPIKey Kind = "api-key"
 )
 
-// Kinds are the kinds in plan order: apps first, then each grower's user before its credentials.
-var Kinds = []Kind{KindApp, KindUser, KindCredential}
+// Kinds are the kinds a plan counts, in the order summaries show them.
+var Kinds = []Kind{KindUser, KindCredential, KindApp, KindConfig}
 
 func (k Kind) String() string { return string(k) }
 

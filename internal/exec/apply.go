@@ -29,6 +29,8 @@ type API interface {
 	CreateAppKey(ctx context.Context, p *leaf.Provider, appName, env string, fields leaf.Fields) error
 	UpdateAppKey(ctx context.Context, p *leaf.Provider, appName, env string, fields leaf.Fields) error
 	DeleteAppKey(ctx context.Context, p *leaf.Provider, appName, env string) error
+	UserConfig(ctx context.Context, userID string) (leaf.Config, error)
+	SetUserConfig(ctx context.Context, userID string, cfg leaf.Config, exists bool) error
 }
 
 // DefaultLookupWindow is how long a user just created may take to appear in lists.
@@ -177,24 +179,32 @@ func (r *runner) pending(groups [][]*plan.Change) {
 	}
 }
 
-// group runs one grower's changes in order (or one app change). A user that could not be
-// created leaves its credentials skipped; a stop leaves the rest pending.
+// group runs one grower's changes in order (or one app change): its user, its config, then its
+// credentials. A user that could not be created leaves its config and credentials skipped; a
+// config that could not be set leaves its credentials skipped (attaching them starts syncing,
+// which must happen under the grower's flags); a stop leaves the rest pending.
 func (r *runner) group(ctx context.Context, changes []*plan.Change) error {
-	userID := ""
+	userID, configFailed := "", false
 	for i, c := range changes {
 		if i > 0 && (r.isStopped() || ctx.Err() != nil) {
 			r.pending([][]*plan.Change{changes[i:]})
 			return nil
 		}
-		if c.Kind == plan.KindCredential {
+		if c.Kind == plan.KindCredential || c.Kind == plan.KindConfig {
 			id := c.LeafUserID
 			if id == "" {
 				id = userID
 			}
-			if id == "" {
-				rec := baseRecord(c, "")
-				rec.Status, rec.ErrorCode = report.StatusSkipped, report.CodeDependency
-				rec.Error = "the grower's Leaf user was not created"
+			skip := ""
+			switch {
+			case id == "":
+				skip = "the grower's Leaf user was not created"
+			case configFailed && c.Kind == plan.KindCredential && c.Action != plan.ActionDelete:
+				skip = "the grower's config was not set: its credentials would start syncing under other flags"
+			}
+			if skip != "" {
+				rec := baseRecord(c, id)
+				rec.Status, rec.ErrorCode, rec.Error = report.StatusSkipped, report.CodeDependency, skip
 				r.finish(rec)
 				continue
 			}
@@ -206,8 +216,11 @@ func (r *runner) group(ctx context.Context, changes []*plan.Change) error {
 			r.pending([][]*plan.Change{changes[i+1:]})
 			return err
 		}
-		if c.Kind == plan.KindUser && rec.Status == report.StatusSucceeded {
+		switch {
+		case c.Kind == plan.KindUser && rec.Status == report.StatusSucceeded:
 			userID = rec.LeafUserID
+		case c.Kind == plan.KindConfig && rec.Status != report.StatusSucceeded:
+			configFailed = true
 		}
 	}
 	return nil

@@ -36,6 +36,8 @@ type fakeAPI struct {
 	// the hook says so).
 	onCreateUser func(ext string) (err error, afterCommit bool)
 	onCreateCred func(ext, provider string) (err error, afterCommit bool)
+	onSetConfig  func(ext string) (err error, afterCommit bool)
+	configs      map[string]leaf.Config // by user id
 	listHidden   bool
 	onList       func(ext string) // runs before a list, outside the lock
 	lists        atomic.Int32
@@ -214,6 +216,44 @@ func (f *fakeAPI) UpdateAppKey(context.Context, *leaf.Provider, string, string, 
 	return nil
 }
 func (f *fakeAPI) DeleteAppKey(context.Context, *leaf.Provider, string, string) error { return nil }
+
+func (f *fakeAPI) UserConfig(_ context.Context, userID string) (leaf.Config, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	cfg, ok := f.configs[userID]
+	if !ok {
+		return nil, &leaf.APIError{StatusCode: 404}
+	}
+	return cfg, nil
+}
+
+func (f *fakeAPI) SetUserConfig(_ context.Context, userID string, cfg leaf.Config, _ bool) error {
+	f.mu.Lock()
+	u := f.users[userID]
+	f.mu.Unlock()
+	if u == nil {
+		return &leaf.APIError{StatusCode: 404}
+	}
+	f.log("SET config " + u.ExternalID)
+	var hookErr error
+	after := false
+	if f.onSetConfig != nil {
+		if hookErr, after = f.onSetConfig(u.ExternalID); hookErr != nil && !after {
+			return hookErr
+		}
+	}
+	f.mu.Lock()
+	if f.configs == nil {
+		f.configs = map[string]leaf.Config{}
+	}
+	have := f.configs[userID]
+	for _, v := range cfg {
+		have = have.With(v.Name, v.Value)
+	}
+	f.configs[userID] = have
+	f.mu.Unlock()
+	return hookErr
+}
 
 // instantClock makes lookup waits free.
 type instantClock struct{ now atomic.Int64 }

@@ -94,6 +94,15 @@ func (r *runner) lookupIntent(ctx context.Context, in report.Intent, since time.
 		return lookedUp(err, id)
 	case change.KindAPIKey:
 		return r.settleAPIKey(ctx, in)
+	case change.KindConfig:
+		// Whatever the request did, the plan that follows reads this user's config again (an
+		// apply forgets a user's config record before it sends): the lookup only says whether
+		// the user has one.
+		if in.LeafUserID == "" {
+			return false, "", nil
+		}
+		_, err := r.api.UserConfig(ctx, in.LeafUserID)
+		return lookedUp(err, "")
 	case change.KindApp:
 		if p == nil {
 			return false, "", nil

@@ -56,6 +56,8 @@ func (r *runner) step(ctx context.Context, c *plan.Change) (stepResult, error) {
 		case plan.ActionDelete:
 			return r.deleteCredential(ctx, c, p, 0)
 		}
+	case plan.KindConfig:
+		return r.setConfig(ctx, c)
 	case plan.KindApp:
 		p, _ := leaf.LookupProvider(c.Provider)
 		switch c.Action {
@@ -314,4 +316,50 @@ func (r *runner) createApp(ctx context.Context, c *plan.Change, p *leaf.Provider
 		}
 		return found{ok: err == nil}, err
 	})
+}
+
+// setConfig sets the grower's config flags on its Leaf user: POST when the plan found none,
+// PATCH otherwise. Setting flags is idempotent, so an answer lost is settled by reading the
+// config back: it holds the flags, done; it does not, the flags are sent again (at most
+// maxCreates times in all).
+func (r *runner) setConfig(ctx context.Context, c *plan.Change) (stepResult, error) {
+	res := stepResult{leafUserID: c.LeafUserID}
+	step := report.StepPatch
+	if c.Action == plan.ActionCreate {
+		step = report.StepPost
+	}
+	for n := 1; ; n++ {
+		_, err := r.send(ctx, c, step, 0, func() (string, error) {
+			return "", r.api.SetUserConfig(ctx, c.LeafUserID, c.Grower.Config, c.Action != plan.ActionCreate)
+		})
+		if err == nil || !leaf.IsAmbiguous(err) {
+			return res, err
+		}
+		r.lookups.Add(1)
+		cur, lerr := r.api.UserConfig(ctx, c.LeafUserID)
+		if lerr != nil && !leaf.IsNotFound(lerr) {
+			return res, lerr
+		}
+		holds := lerr == nil && ConfigHolds(cur, c.Grower.Config)
+		if err := r.settle(c, step, 0, holds, ""); err != nil {
+			return res, err
+		}
+		if holds {
+			res.resolved = true
+			return res, nil
+		}
+		if n == maxCreates || ctx.Err() != nil {
+			return res, err
+		}
+	}
+}
+
+// ConfigHolds reports whether a user's config holds every flag of want with its value.
+func ConfigHolds(have, want leaf.Config) bool {
+	for _, v := range want {
+		if got, ok := have.Get(v.Name); !ok || got != v.Value {
+			return false
+		}
+	}
+	return true
 }

@@ -10,6 +10,9 @@ type Snapshot struct {
 	AppKeys map[string][]AppKey
 	// Requests counts the attempts the read took (retries included, authentication excluded).
 	Requests int
+	// Configs holds the users' own configurations that were read, by user id: only those a
+	// plan needs (see plan.ConfigReads), never one per user by default.
+	Configs map[string]UserConfig
 }
 
 // ReadRequests is the number of requests a read of users users and appProviders providers

@@ -47,6 +47,8 @@ func Apply(ctx context.Context, o ApplyOptions) (*Result, error) {
 		}
 		diffOpts = saved.DiffOptions()
 		diffOpts.Fingerprints = s.fp
+		diffOpts.ConfigApplied = s.appliedConfigs()
+		diffOpts.RefreshConfig = o.Diff.RefreshConfig
 	}
 
 	if !o.DryRun {
@@ -100,7 +102,11 @@ func Apply(ctx context.Context, o ApplyOptions) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := computePlan(m, snap, diffOpts)
+	reads, err := readConfigs(ctx, o.Client, m, snap, diffOpts, log)
+	if err != nil {
+		return nil, err
+	}
+	p := computePlan(m, snap, diffOpts, reads)
 	p.InDoubt = inDoubt
 	changes := p.Changes
 	var skipped []report.Record
@@ -139,12 +145,22 @@ func Apply(ctx context.Context, o ApplyOptions) (*Result, error) {
 	if res != nil {
 		skipped = append(skipped, settledRecords(res.prior, changes, skipped, m.Digest)...)
 	}
-	return s.apply(ctx, &o, runID, start, res, changes, skipped)
+	cm, err := s.forgetConfigs(changes, diffOpts.ConfigApplied)
+	if err != nil {
+		return nil, err
+	}
+	result, err := s.apply(ctx, &o, runID, start, res, changes, skipped, cm.record)
+	if result != nil {
+		if err := cm.save(p.ConfigVerified); err != nil {
+			log.Warn("cannot record the configs applied; the next run reads them from Leaf again", "err", err)
+		}
+	}
+	return result, err
 }
 
 // apply creates (or continues) the run's directory and applies the changes.
 func (s *session) apply(ctx context.Context, o *ApplyOptions, runID string, start time.Time, res *resumed,
-	changes []*plan.Change, skipped []report.Record) (*Result, error) {
+	changes []*plan.Change, skipped []report.Record, onRecord func(report.Record)) (*Result, error) {
 	log := o.Log
 	run, err := s.runDir(o, runID, start, res)
 	if err != nil {
@@ -194,6 +210,7 @@ func (s *session) apply(ctx context.Context, o *ApplyOptions, runID string, star
 		OnRecord: func(r report.Record) {
 			rw.Add(r)
 			prog.Record(r)
+			onRecord(r)
 		},
 	})
 	prog.Finish()

@@ -25,7 +25,12 @@ func Plan(ctx context.Context, o Options) (*plan.Plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := computePlan(o.Manifest, snap, s.diffOptions())
+	opts := s.diffOptions()
+	reads, err := readConfigs(ctx, o.Client, o.Manifest, snap, opts, o.Log)
+	if err != nil {
+		return nil, err
+	}
+	p := computePlan(o.Manifest, snap, opts, reads)
 	p.InDoubt = doubts(h)
 	return p, nil
 }

@@ -56,10 +56,12 @@ func (s *session) history() (*workspace.History, error) {
 	return s.ws.History(time.Now())
 }
 
-// diffOptions are the options with the account's fingerprints.
+// diffOptions are the options with the account's fingerprints and its record of applied
+// configs.
 func (s *session) diffOptions() plan.Options {
 	d := s.o.Diff
 	d.Fingerprints = s.fp
+	d.ConfigApplied = s.appliedConfigs()
 	return d
 }
 

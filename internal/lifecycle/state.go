@@ -45,9 +45,10 @@ func readState(ctx context.Context, c *leaf.Client, m *plan.Manifest, created ma
 	return snap, nil
 }
 
-// computePlan diffs the manifest against the state and sets the read cost for the estimate.
-func computePlan(m *plan.Manifest, snap *leaf.Snapshot, opts plan.Options) *plan.Plan {
+// computePlan diffs the manifest against the state and sets the read cost for the estimate
+// (configReads: the users' configs read besides the pages).
+func computePlan(m *plan.Manifest, snap *leaf.Snapshot, opts plan.Options, configReads int) *plan.Plan {
 	p := plan.Diff(m, snap, opts)
-	p.Reads = leaf.ReadRequests(len(snap.Users), len(appProviders(m)))
+	p.Reads = leaf.ReadRequests(len(snap.Users), len(appProviders(m))) + configReads
 	return p
 }

@@ -29,6 +29,8 @@ type builder struct {
 	apps         []*App
 	appSeen      map[string]Loc
 	literalFiles map[string]bool
+	// configDefaults is defaults.config: the flags every grower gets.
+	configDefaults leaf.Config
 }
 
 func newBuilder() *builder {
@@ -272,6 +274,61 @@ func (b *builder) addApp(p *leaf.Provider, appName, env string, raws []rawField,
 	}
 	b.appSeen[a.Key()] = loc
 	b.apps = append(b.apps, a)
+}
+
+// readConfig checks config flags as written: known flags only, each a single value of its
+// type. References are refused: config is not secret.
+func (b *builder) readConfig(raws []rawField, prefix string) leaf.Config {
+	var out leaf.Config
+	for _, r := range raws {
+		field := prefix + r.name
+		f, ok := leaf.LookupConfigFlag(r.name)
+		if !ok {
+			hint := ""
+			if near := nearest(r.name, leaf.ConfigFlagNames()); near != "" {
+				hint = " (did you mean " + near + "?)"
+			}
+			b.problems.add(r.loc, field, "unknown config flag %s%s; `leaf-import providers --config` lists the flags", quoted(r.name), hint)
+			continue
+		}
+		if r.list != nil {
+			b.problems.add(r.loc, field, "%s must be a single value, not a list", r.name)
+			continue
+		}
+		v, plain := plainValue(r.value)
+		if !plain {
+			b.problems.add(r.loc, field, "config values are not secrets: write the value itself, not a reference")
+			continue
+		}
+		if v == "" {
+			continue
+		}
+		canon, err := f.Parse(v)
+		if err != nil {
+			b.problems.add(r.loc, field, "%v, not %s", err, quoted(v))
+			continue
+		}
+		if _, dup := out.Get(f.Name); dup {
+			b.problems.add(r.loc, field, "%s is set twice", f.Name)
+			continue
+		}
+		out = out.With(f.Name, canon)
+	}
+	return out
+}
+
+// growerConfig is a grower's config: its own flags over the manifest's defaults.
+func (b *builder) growerConfig(own leaf.Config) leaf.Config {
+	if len(own) == 0 {
+		return b.configDefaults
+	}
+	out := own
+	for _, d := range b.configDefaults {
+		if _, set := own.Get(d.Name); !set {
+			out = out.With(d.Name, d.Value)
+		}
+	}
+	return out
 }
 
 // manifest finishes the build: growers and apps in a stable order, problems sorted.

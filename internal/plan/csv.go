@@ -5,6 +5,7 @@ import (
 	"encoding/csv"
 	"errors"
 	"io"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -38,7 +39,9 @@ type csvReader struct {
 	// credColumns are the indexes of the header's credential columns; growerAt the index of
 	// each grower column (growerColumns order), -1 when absent.
 	credColumns []int
-	growerAt    [6]int
+	// configColumns are the indexes of the config.<flag> columns.
+	configColumns []int
+	growerAt      [6]int
 	// header holds the canonical name of each column.
 	header []string
 	raws   []rawField // scratch, reused for every row
@@ -54,6 +57,8 @@ type csvGrower struct {
 	lines [4]int32
 	// providers records each connection's row.
 	providers []csvConn
+	// config holds the config.<flag> cells as first written.
+	config []rawField
 }
 
 type csvConn struct {
@@ -76,6 +81,19 @@ func (c *csvReader) checkHeader(header []string) bool {
 	}
 	for i, h := range header {
 		name, known := knownColumns[strings.ToLower(strings.TrimSpace(h))]
+		if flag, isConfig := configColumn(h); isConfig {
+			if flag == "" {
+				hint := ""
+				if near := nearest(strings.TrimSpace(h)[len("config."):], leaf.ConfigFlagNames()); near != "" {
+					hint = " (did you mean config." + near + "?)"
+				}
+				c.b.problems.add(at, h, "unknown config flag in column %d %s%s", i+1, quoted(h), hint)
+				ok = false
+				continue
+			}
+			name, known = "config."+flag, true
+			c.configColumns = append(c.configColumns, i)
+		}
 		if !known {
 			hint := ""
 			if near := nearestColumn(h); near != "" {
@@ -93,7 +111,7 @@ func (c *csvReader) checkHeader(header []string) bool {
 		seen[name] = i
 		if g := slices.Index(growerColumns, name); g >= 0 {
 			c.growerAt[g] = i
-		} else {
+		} else if !strings.HasPrefix(name, "config.") {
 			c.credColumns = append(c.credColumns, i)
 		}
 	}
@@ -106,17 +124,38 @@ func (c *csvReader) checkHeader(header []string) bool {
 	return ok
 }
 
+// configColumn reads a config.<flag> header: isConfig when it has the prefix, flag the flag's
+// name ("" when no flag has that name, in any case).
+func configColumn(h string) (flag string, isConfig bool) {
+	h = strings.TrimSpace(h)
+	if len(h) < len("config.") || !strings.EqualFold(h[:len("config.")], "config.") {
+		return "", false
+	}
+	for _, f := range leaf.ConfigFlags {
+		if strings.EqualFold(f.Name, h[len("config."):]) {
+			return f.Name, true
+		}
+	}
+	return "", true
+}
+
 // nearestColumn is the known column closest to an unknown name, when it is close enough to be a
 // typo ("" otherwise).
 func nearestColumn(h string) string {
-	h = strings.ToLower(strings.TrimSpace(h))
+	return nearest(h, slices.Collect(maps.Values(knownColumns)))
+}
+
+// nearest is the candidate closest to name ignoring case, when it is close enough to be a typo
+// ("" otherwise); ties go to the first in order.
+func nearest(name string, candidates []string) string {
+	h := strings.ToLower(strings.TrimSpace(name))
 	if len(h) > 40 {
 		return ""
 	}
 	best, bestD := "", 3
-	for lower, name := range knownColumns {
-		if d := editDistance(h, lower); d < bestD || d == bestD && best != "" && name < best {
-			best, bestD = name, d
+	for _, c := range candidates {
+		if d := editDistance(h, strings.ToLower(c)); d < bestD || d == bestD && best != "" && c < best {
+			best, bestD = c, d
 		}
 	}
 	return best
@@ -188,6 +227,7 @@ func (c *csvReader) parse(r io.Reader) {
 		c.row(&row, rec, line)
 	}
 	for _, cg := range c.order {
+		cg.g.Config = c.b.growerConfig(c.b.readConfig(cg.config, "config."))
 		emailLoc := c.loc(int(cg.lines[1]))
 		if c.b.checkGrower(cg.g, cg.g.Loc, emailLoc, "", true) {
 			c.b.growers = append(c.b.growers, cg.g)
@@ -239,6 +279,7 @@ func (c *csvReader) row(r *csvRow, cells []string, line int) {
 				growerFields[i], r.ExternalID, v, *dst, c.loc(int(cg.lines[i])))
 		}
 	}
+	c.configCells(cg, cells, loc)
 	raws := c.raws[:0]
 	for _, i := range c.credColumns {
 		if v := cells[i]; v != "" {
@@ -264,4 +305,30 @@ func (c *csvReader) row(r *csvRow, cells []string, line int) {
 	}
 	cg.providers = append(cg.providers, csvConn{p: p, line: line})
 	g.Connections = append(g.Connections, c.b.connection(p, raws, c.res, "", loc))
+}
+
+// configCells collects a row's config.<flag> cells: a grower's rows may repeat a flag, but not
+// with another value.
+func (c *csvReader) configCells(cg *csvGrower, cells []string, loc Loc) {
+	for _, i := range c.configColumns {
+		v := cells[i]
+		if v == "" {
+			continue
+		}
+		name := strings.TrimPrefix(c.header[i], "config.")
+		dup := false
+		for _, prev := range cg.config {
+			if prev.name != name {
+				continue
+			}
+			dup = true
+			if prev.value != v {
+				c.b.problems.add(loc, c.header[i], "conflicting %s for grower %q: %s here, %s at %s",
+					c.header[i], cg.g.ExternalID, quoted(v), quoted(prev.value), prev.loc)
+			}
+		}
+		if !dup {
+			cg.config = append(cg.config, rawField{name: name, value: v, loc: loc})
+		}
+	}
 }

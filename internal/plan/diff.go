@@ -24,6 +24,12 @@ type Options struct {
 	UpdateApps bool
 	// Fingerprints shows secrets in the plan; nil uses a random per-run key.
 	Fingerprints *Fingerprinter
+	// ConfigApplied is what the account's workspace recorded as the config last applied to
+	// each Leaf user (user id -> leaf.Config.Digest). A grower whose config matches its
+	// record is not read again.
+	ConfigApplied map[string]string
+	// RefreshConfig reads every managed grower's config, whatever the records say (drift).
+	RefreshConfig bool
 }
 
 // digest is a short digest of the parts of a Leaf object that a plan was computed from. It
@@ -63,6 +69,8 @@ func ChangeID(k Kind, externalID, provider, appName, env string) string {
 		return "user:" + externalID
 	case KindCredential:
 		return "credential:" + externalID + "/" + provider
+	case KindConfig:
+		return "config:" + externalID
 	}
 	id := "app:" + provider + "/" + appName
 	if env != "" {
@@ -84,7 +92,7 @@ type differ struct {
 // It is pure: it reads its arguments and returns a new Plan.
 func Diff(desired *Manifest, current *leaf.Snapshot, opts Options) *Plan {
 	d := &differ{opts: opts, fp: opts.Fingerprints, grower: map[string][]*Change{},
-		plan: &Plan{ByKind: map[Kind]*Counts{KindApp: {}, KindUser: {}, KindCredential: {}}, Options: opts}}
+		plan: &Plan{ByKind: map[Kind]*Counts{KindApp: {}, KindUser: {}, KindCredential: {}, KindConfig: {}}, Options: opts}}
 	if d.fp == nil {
 		d.fp = NewFingerprinter(nil)
 	}
@@ -222,12 +230,12 @@ func (d *differ) users(desired *Manifest, current *leaf.Snapshot) {
 			continue
 		}
 		if u := byExt[g.ExternalID]; u != nil {
-			d.existingUser(g, u, false)
+			d.existingUser(g, u, false, current)
 			continue
 		}
 		if u := d.adoptable(g, byEmail, adopted); u != nil {
 			adopted[u.ID] = true
-			d.existingUser(g, u, true)
+			d.existingUser(g, u, true, current)
 			continue
 		}
 		d.newUser(g)
@@ -288,6 +296,7 @@ func (d *differ) newUser(g *Grower) {
 	}
 	d.add(&Change{ID: ChangeID(KindUser, g.ExternalID, "", "", ""), Kind: KindUser, Action: ActionCreate, Reason: ReasonAbsent,
 		ExternalID: g.ExternalID, Fields: fields, Source: g.Loc, Base: absentDigest, Grower: g})
+	d.newConfig(g)
 	for _, c := range g.Connections {
 		d.add(d.credentialChange(g, c, "", ActionCreate, ReasonAbsent, absentDigest, d.tokenFields(c)))
 	}
@@ -309,7 +318,7 @@ func (d *differ) credentialChange(g *Grower, c *Connection, userID string, a Act
 		Grower: g, Connection: c}
 }
 
-func (d *differ) existingUser(g *Grower, u *leaf.User, adopt bool) {
+func (d *differ) existingUser(g *Grower, u *leaf.User, adopt bool, current *leaf.Snapshot) {
 	fields := userFields(g, u)
 	reason := ReasonFieldsDiffer
 	if adopt {
@@ -322,6 +331,7 @@ func (d *differ) existingUser(g *Grower, u *leaf.User, adopt bool) {
 	} else {
 		d.noop(KindUser)
 	}
+	d.existingConfig(g, u, current)
 
 	for _, c := range g.Connections {
 		cur := u.Credential(c.Provider)

@@ -46,7 +46,11 @@ type Grower struct {
 	Address    string
 	// Connections are sorted by provider name, one per provider.
 	Connections []*Connection
-	Loc         Loc
+	// Config is the grower's Leaf configuration: the manifest's defaults with the grower's own
+	// flags over them (nil: not managed). Growers without flags of their own share the
+	// defaults' slice, which is never modified.
+	Config leaf.Config
+	Loc    Loc
 }
 
 // Connection returns the grower's connection to p, nil when there is none.

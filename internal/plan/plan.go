@@ -17,6 +17,7 @@ const (
 	KindApp        = change.KindApp
 	KindUser       = change.KindUser
 	KindCredential = change.KindCredential
+	KindConfig     = change.KindConfig
 
 	ActionNoop     = change.ActionNoop
 	ActionCreate   = change.ActionCreate
@@ -50,6 +51,10 @@ const (
 	ReasonConflict Reason = "several Leaf users carry this externalId"
 	// ReasonReauthorize: unhealthy, and Leaf already holds the manifest's token.
 	ReasonReauthorize Reason = "needs re-authorization"
+	// ReasonConfigUnread: the manifest's config differs from what the account's workspace
+	// recorded as last applied, and Leaf's was not read (the flags are set again; setting them
+	// is idempotent).
+	ReasonConfigUnread Reason = "config not recorded as applied"
 )
 
 // FieldChange is one field a change sets: plain values as they are, secrets (Secret set) as
@@ -73,7 +78,7 @@ func (f FieldChange) show(v string) string {
 // payload fields carry the desired values for apply and are never saved.
 type Change struct {
 	// ID is stable across runs: "user:<externalId>", "credential:<externalId>/<provider>",
-	// "app:<provider>/<appName>[/<env>]".
+	// "config:<externalId>", "app:<provider>/<appName>[/<env>]".
 	ID          string
 	Kind        Kind
 	Action      Action
@@ -197,6 +202,12 @@ type Plan struct {
 	// Reads is the number of requests that read the state the plan was computed from.
 	Reads   int
 	Options Options
+	// ConfigVerified lists the growers' configs that Leaf was read to hold already, by Leaf
+	// user id (the config's digest): the workspace records them as applied.
+	ConfigVerified map[string]string
+	// Refused lists the changes that cannot be made as the manifest stands (a kept secret
+	// that a change would have to send): the plan is not applied while any is left.
+	Refused Problems
 }
 
 // Total sums the per-kind counts.

@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/leaf-import/leaf-import/internal/leaf"
 )
 
 // sourceColumn is where the source location column starts in text plans.
@@ -28,6 +30,8 @@ func (c *Change) Line() string {
 		if len(c.Fields) > 0 {
 			b.WriteString(" (" + c.Fields[0].Name + " " + c.Fields[0].show(c.Fields[0].New) + ")")
 		}
+	case c.Kind == KindConfig:
+		b.WriteString(": " + configFieldList(c.Fields))
 	case c.Reason == ReasonForced || c.Reason == ReasonUpdateApps:
 		b.WriteString(": " + string(c.Reason))
 	case c.Reason == ReasonUnhealthy:
@@ -43,7 +47,7 @@ func (c *Change) Line() string {
 // Subject names the object: externalId, externalId/provider or provider/appName (env).
 func (c *Change) Subject() string {
 	switch c.Kind {
-	case KindUser:
+	case KindUser, KindConfig:
 		return c.ExternalID
 	case KindCredential:
 		return c.ExternalID + "/" + c.Provider
@@ -59,6 +63,27 @@ func fieldList(fs []FieldChange) string {
 	parts := make([]string, len(fs))
 	for i, f := range fs {
 		parts[i] = f.Name + " " + f.show(f.Old) + " -> " + f.show(f.New)
+	}
+	return strings.Join(parts, ", ")
+}
+
+// configFieldList shows config flags: booleans and numbers as they are, strings quoted, and
+// "(inherited)" for a flag the user does not set (it takes the API owner's value).
+func configFieldList(fs []FieldChange) string {
+	show := func(name, v string) string {
+		if v == "" {
+			return "(inherited)"
+		}
+		if f, ok := leaf.LookupConfigFlag(name); ok && f.Type != leaf.ConfigString {
+			if _, err := f.Parse(v); err == nil {
+				return v
+			}
+		}
+		return quoted(v)
+	}
+	parts := make([]string, len(fs))
+	for i, f := range fs {
+		parts[i] = f.Name + " " + show(f.Name, f.Old) + " -> " + show(f.Name, f.New)
 	}
 	return strings.Join(parts, ", ")
 }

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"sort"
+
+	"github.com/leaf-import/leaf-import/internal/change"
 )
 
 // FormatVersion is the version of the JSON plan (--format json) and of the saved plan.
@@ -99,7 +101,7 @@ func (p *Plan) View(rate float64) *View {
 		Options: &OptionsView{Prune: p.Options.Prune, AdoptByEmail: p.Options.AdoptByEmail,
 			ReplaceCredentials: p.Options.ReplaceCredentials, UpdateApps: p.Options.UpdateApps},
 	}
-	for _, k := range []Kind{KindUser, KindCredential, KindApp} {
+	for _, k := range change.Kinds {
 		if c := p.ByKind[k]; c != nil {
 			v.Summary.ByKind[k.String()] = *c
 		} else {

@@ -180,6 +180,10 @@ func (y *yamlReader) parse(data []byte) (csvPath string, csvLoc Loc) {
 	}
 	for _, kv := range y.pairs(top["defaults"], "defaults") {
 		field := join("defaults", kv[0].Value)
+		if kv[0].Value == "config" {
+			y.b.configDefaults = y.b.readConfig(y.rawFields(kv[1], field, nil), field+".")
+			continue
+		}
 		if p := y.b.provider(kv[0].Value, y.loc(kv[0]), field); p != nil {
 			y.b.setDefaults(p, y.rawFields(kv[1], field, nil), y.res, field+".", y.loc(kv[0]))
 		}
@@ -240,6 +244,7 @@ type rawGrower struct {
 	extLoc   Loc
 	emailLoc Loc
 	conns    []rawConn
+	config   []rawField
 	// probs are the shape problems found while reading (when read by a worker).
 	probs []Problem
 }
@@ -251,7 +256,7 @@ type rawConn struct {
 	fields   []rawField
 }
 
-var growerKeys = "(expected externalId, name, email, phone, address, connections)"
+var growerKeys = "(expected externalId, name, email, phone, address, connections, config)"
 
 // readGrower reads grower item idx; nil when the item is not a mapping.
 func (y *yamlReader) readGrower(n *yaml.Node, idx int) *rawGrower {
@@ -285,6 +290,8 @@ func (y *yamlReader) readGrower(n *yaml.Node, idx int) *rawGrower {
 				f := field + ".connections." + c[0].Value
 				rg.conns = append(rg.conns, rawConn{provider: c[0].Value, loc: y.loc(c[0]), fields: y.rawFields(c[1], f, nil)})
 			}
+		case "config":
+			rg.config = y.rawFields(v, join(field, "config"), nil)
 		default:
 			y.probs.add(y.loc(k), join(field, k.Value), "unknown key %q %s", k.Value, growerKeys)
 		}
@@ -321,6 +328,7 @@ func (b *builder) addGrower(rg *rawGrower, res *resolver) {
 			g.Connections = append(g.Connections, b.connection(p, c.fields, res, f+".", c.loc))
 		}
 	}
+	g.Config = b.growerConfig(b.readConfig(rg.config, rg.field+".config."))
 	if b.checkGrower(g, rg.extLoc, rg.emailLoc, rg.field+".", false) {
 		b.growers = append(b.growers, g)
 	}

@@ -52,6 +52,12 @@ func (s *Server) routes() {
 		m.HandleFunc("PUT "+path, s.appHandler(withEnv, s.updateApp))
 		m.HandleFunc("DELETE "+path, s.appHandler(withEnv, s.deleteApp))
 	}
+	m.HandleFunc("GET "+leaf.ConfigPath, s.authed(s.handleGetDefaultConfig))
+	m.HandleFunc("PATCH "+leaf.ConfigPath, s.authed(s.handlePatchDefaultConfig))
+	m.HandleFunc("GET "+leaf.ConfigPath+"/{id}", s.authed(s.handleGetUserConfig))
+	m.HandleFunc("POST "+leaf.ConfigPath+"/{id}", s.authed(s.handleCreateUserConfig))
+	m.HandleFunc("PATCH "+leaf.ConfigPath+"/{id}", s.authed(s.handlePatchUserConfig))
+	m.HandleFunc("DELETE "+leaf.ConfigPath+"/{id}", s.authed(s.handleDeleteUserConfig))
 	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, http.StatusNotFound, "Not Found", "the sandbox does not serve "+r.Method+" "+r.URL.Path)
 	})

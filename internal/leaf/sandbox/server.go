@@ -325,6 +325,13 @@ func pause(ctx context.Context, d time.Duration) bool {
 // routeLabel names the route of a user-management request for the stats ("" for others):
 // "GET /users/{id}/{credential-path}", with list lookups by externalId apart.
 func (s *Server) routeLabel(r *http.Request) string {
+	if r.URL.Path == leaf.ConfigPath || strings.HasPrefix(r.URL.Path, leaf.ConfigPath+"/") {
+		label := r.Method + " /configs"
+		if r.URL.Path != leaf.ConfigPath {
+			label += "/{leafUserId}"
+		}
+		return label
+	}
 	if !strings.HasPrefix(r.URL.Path, leaf.UserManagementPath+"/") {
 		return ""
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"slices"
 	"sort"
@@ -24,6 +25,8 @@ type State struct {
 	AppKeys []*AppKey   `json:"appKeys"`
 	APIKeys []*APIKey   `json:"apiKeys"`
 	Events  []*EventLog `json:"events,omitempty"`
+	// DefaultConfig is the API owner's configuration; absent, the sandbox's defaults.
+	DefaultConfig map[string]any `json:"defaultConfig,omitempty"`
 }
 
 // User is a stored Leaf user.
@@ -37,6 +40,8 @@ type User struct {
 	CreatedAt  time.Time `json:"createdAt"`
 	// Credentials by canonical provider name.
 	Credentials map[string]*Credential `json:"credentials,omitempty"`
+	// Config is the user's own configuration; nil when it inherits the API owner's.
+	Config map[string]any `json:"config,omitempty"`
 }
 
 // Credential is a stored provider credential, every field as it was posted plus what Leaf
@@ -94,16 +99,19 @@ type store struct {
 	apps    map[string]*AppKey  // appKeyID -> app
 	apiKeys map[string]*APIKey
 	events  map[string][]Event // credential id -> events
+	// defaultConfig is the API owner's configuration.
+	defaultConfig map[string]any
 }
 
 func newStore(seed uint64) *store {
 	return &store{
-		rng:     rand.New(rand.NewPCG(seed, seed^0x5eed)),
-		users:   map[string]*User{},
-		byExtID: map[string][]string{},
-		apps:    map[string]*AppKey{},
-		apiKeys: map[string]*APIKey{},
-		events:  map[string][]Event{},
+		rng:           rand.New(rand.NewPCG(seed, seed^0x5eed)),
+		users:         map[string]*User{},
+		byExtID:       map[string][]string{},
+		apps:          map[string]*AppKey{},
+		apiKeys:       map[string]*APIKey{},
+		events:        map[string][]Event{},
+		defaultConfig: initialConfig(),
 	}
 }
 
@@ -176,7 +184,8 @@ func appKeyID(provider, appName, env string) string { return provider + "/" + ap
 
 // snapshot copies the store into a State document.
 func (s *store) snapshot() *State {
-	st := &State{Version: StateVersion, Seq: s.seq, Users: []*User{}, AppKeys: []*AppKey{}, APIKeys: []*APIKey{}}
+	st := &State{Version: StateVersion, Seq: s.seq, Users: []*User{}, AppKeys: []*AppKey{}, APIKeys: []*APIKey{},
+		DefaultConfig: maps.Clone(s.defaultConfig)}
 	for _, id := range s.order {
 		st.Users = append(st.Users, cloneUser(s.users[id]))
 	}
@@ -217,6 +226,11 @@ func (s *store) load(st *State) error {
 				return fmt.Errorf("sandbox state: user %s: unknown provider %q", u.ID, name)
 			}
 		}
+		if u.Config != nil {
+			if err := checkConfig(u.Config); err != nil {
+				return fmt.Errorf("sandbox state: user %s: config: %w", u.ID, err)
+			}
+		}
 		fresh.addUser(u)
 	}
 	for _, a := range st.AppKeys {
@@ -229,6 +243,12 @@ func (s *store) load(st *State) error {
 	}
 	for _, l := range st.Events {
 		fresh.events[l.CredentialID] = slices.Clone(l.Events)
+	}
+	if st.DefaultConfig != nil {
+		if err := checkConfig(st.DefaultConfig); err != nil {
+			return fmt.Errorf("sandbox state: defaultConfig: %w", err)
+		}
+		fresh.defaultConfig = maps.Clone(st.DefaultConfig)
 	}
 	*s = *fresh
 	return nil
@@ -246,6 +266,7 @@ func cloneUser(u *User) *User {
 		cc.Scopes = slices.Clone(v.Scopes)
 		c.Credentials[k] = &cc
 	}
+	c.Config = maps.Clone(u.Config)
 	return &c
 }
 

@@ -51,6 +51,11 @@ type MutationStats struct {
 	CredentialConflicts int `json:"credentialConflicts"`
 	// AppKeyConflicts counts app-key POSTs answered 409.
 	AppKeyConflicts int `json:"appKeyConflicts"`
+	// ConfigWrites counts committed user configuration POSTs and PATCHes.
+	ConfigWrites int `json:"configWrites"`
+	// ConfigsAfterCredentials counts config writes to a user that held a credential already:
+	// syncing had started under other flags.
+	ConfigsAfterCredentials int `json:"configsAfterCredentials"`
 	// Lookups counts GET /users filtered by externalId.
 	Lookups int `json:"lookups"`
 	// DroppedAfterCommit counts mutations committed whose answer was dropped or stalled, by route.
