@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Runs Leaf's own Postman collection (testdata/leaf-postman) against the leaf-import sandbox
-// with newman: the folders "Leaf auth", "Leaf User" (with every "Provider Credentials" folder)
-// and "Leaf Link", in an order that works (authenticate, create the user, then the rest).
+// with newman: the folders "Leaf auth", "Leaf User" (with every "Provider Credentials" folder),
+// "Leaf Link" and "Configurations", in an order that works (authenticate, create the user, then
+// the rest).
 //
 // Every request keeps the collection's own tests and gets a contract assertion (status code,
 // and body checks where the contract says more). Where the collection itself sends bad values,
@@ -197,6 +198,30 @@ function build() {
     steps.push(step(by('Delete'), { status: 204 }));
     steps.push(step(by('Get a '), { suffix: 'after delete', status: 404 }));
   }
+  // Configurations: the API owner's default, then a Leaf user's own (created, read, changed,
+  // deleted), while the user exists.
+  const configs = find(ref.item, 'Configurations');
+  const owner = find(configs.item, 'Api Owner');
+  const userCfg = find(configs.item, 'Leaf User');
+  steps.push(step(find(owner.item, 'Get default config'), {
+    status: 200, checks: check('is the owner config', ['pm.expect(pm.response.json().fieldsAutoSync).to.be.a("boolean");']),
+  }));
+  steps.push(step(find(owner.item, 'Update default config'), {
+    status: 200, checks: check('holds the update', ['pm.expect(pm.response.json().operationsImageCreation).to.eql(false);']),
+  }));
+  steps.push(step(find(userCfg.item, 'Get leaf user config'), { suffix: 'before create', status: 404 }));
+  steps.push(step(find(userCfg.item, 'Create leaf user config'), {
+    status: 201, checks: check('returns the config', ['pm.expect(pm.response.json().geoimagesShape).to.eql("SQUARE");']),
+  }));
+  steps.push(step(find(userCfg.item, 'Get leaf user config'), {
+    status: 200, checks: check('is the created config', ['pm.expect(pm.response.json().fieldsAutoSync).to.eql(true);']),
+  }));
+  steps.push(step(find(userCfg.item, 'Update leaf user config'), {
+    status: 200, checks: check('holds the update', ['pm.expect(pm.response.json().geoimagesShape).to.eql("ROUND");']),
+  }));
+  steps.push(step(find(userCfg.item, 'Delete leaf user config'), { status: 204 }));
+  steps.push(step(find(userCfg.item, 'Get leaf user config'), { suffix: 'after delete', status: 404 }));
+
   steps.push(step(find(users.item, 'Delete Leaf User'), { status: 204 }));
   steps.push(step(find(users.item, 'Get specific Leaf User'), { suffix: 'after delete', status: 404 }));
 

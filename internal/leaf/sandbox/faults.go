@@ -44,7 +44,10 @@ type Faults struct {
 	TokenTTL time.Duration
 	// Seed seeds the fault draws.
 	Seed uint64
-	spec string
+	// Route, when set, limits latency and the drawn faults to one route as the stats name it
+	// ("PATCH /configs/{leafUserId}"); lag and the rate limit still apply to all.
+	Route string
+	spec  string
 }
 
 var probKeys = map[string]bool{
@@ -93,6 +96,8 @@ func ParseFaults(spec string) (*Faults, error) {
 			f.TokenTTL, err = time.ParseDuration(val)
 		case key == "seed":
 			f.Seed, err = strconv.ParseUint(val, 10, 64)
+		case key == "route":
+			f.Route = val
 		default:
 			return nil, fmt.Errorf("fault %q: unknown key %q", part, key)
 		}

@@ -232,6 +232,11 @@ func (s *Server) serveLeaf(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	cfg := s.faults.config()
+	if cfg.Route != "" && cfg.Route != route {
+		s.leafMux.ServeHTTP(rec, r) // the faults strike another route only
+		rec.flush(w)
+		return
+	}
 	if cfg.LatencyMax > 0 {
 		// Read the body first: Go's server notices a client hanging up (and ends r.Context())
 		// only once the request body is consumed.

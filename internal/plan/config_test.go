@@ -1,0 +1,99 @@
+package plan
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/leaf-import/leaf-import/internal/leaf"
+)
+
+func TestConfigMergesDefaultsUnderGrowers(t *testing.T) {
+	m, ps := load(t, "m.yaml", map[string]string{"m.yaml": `version: 1
+defaults:
+  config: {fieldsAutoSync: false, operationsAutoSync: "FALSE", fieldsAttachIntersection: 0.010}
+growers:
+  - externalId: g1
+    config: {operationsAutoSync: true, geoimagesShape: ROUND}
+  - externalId: g2
+growersCsv: more.csv
+`, "more.csv": "externalId,provider,Config.FieldsAutoSync\ng3,,TRUE\ng4,,\n"}, nil)
+	require.Empty(t, ps, ps.Error())
+	want := map[string]leaf.Config{
+		"g1": cfg("fieldsAttachIntersection", "0.01", "fieldsAutoSync", "false", "geoimagesShape", "ROUND", "operationsAutoSync", "true"),
+		"g2": cfg("fieldsAttachIntersection", "0.01", "fieldsAutoSync", "false", "operationsAutoSync", "false"),
+		"g3": cfg("fieldsAttachIntersection", "0.01", "fieldsAutoSync", "true", "operationsAutoSync", "false"),
+		"g4": cfg("fieldsAttachIntersection", "0.01", "fieldsAutoSync", "false", "operationsAutoSync", "false"),
+	}
+	require.Len(t, m.Growers, 4)
+	for _, g := range m.Growers {
+		assert.Equal(t, want[g.ExternalID], g.Config, g.ExternalID)
+	}
+}
+
+func TestConfigProblemsNameFileLineAndField(t *testing.T) {
+	_, ps := load(t, "m.yaml", map[string]string{"m.yaml": `version: 1
+defaults:
+  config: {fieldsAutoSynk: false}
+growers:
+  - externalId: g1
+    config:
+      operationsAutoSync: maybe
+      geoimagesShape: TRIANGLE
+      fieldsAttachIntersection: "${X}"
+      machinesAutoSync: [true]
+growersCsv: more.csv
+`, "more.csv": "externalId,provider,config.zonesAutoSync,config.nope\n"}, nil)
+	wantProblem(t, ps, "m.yaml", 3, "defaults.config.fieldsAutoSynk", "did you mean fieldsAutoSync?")
+	wantProblem(t, ps, "m.yaml", 7, "growers[0].config.operationsAutoSync", `takes true or false, not "maybe"`)
+	wantProblem(t, ps, "m.yaml", 8, "growers[0].config.geoimagesShape", "takes one of ROUND, SQUARE")
+	wantProblem(t, ps, "m.yaml", 9, "growers[0].config.fieldsAttachIntersection", "not a reference")
+	wantProblem(t, ps, "m.yaml", 10, "growers[0].config.machinesAutoSync", "not a list")
+	wantProblem(t, ps, "more.csv", 1, "config.nope", "unknown config flag")
+
+	_, ps = load(t, "g.csv", map[string]string{"g.csv": "externalId,provider,config.fieldsAutoSync\ng1,,true\ng1,AgLeader,false\n"}, nil)
+	wantProblem(t, ps, "g.csv", 3, "config.fieldsAutoSync", "conflicting config.fieldsAutoSync")
+}
+
+func TestConfigPlanReadsOnlyWhatTheRecordDoesNotCover(t *testing.T) {
+	m, ps := load(t, "m.yaml", map[string]string{"m.yaml": `version: 1
+defaults:
+  config: {fieldsAutoSync: false}
+growers:
+  - {externalId: g1}
+  - {externalId: g2}
+  - {externalId: g3, config: {fieldsAutoSync: true}}
+  - {externalId: g4}
+`}, nil)
+	require.Empty(t, ps, ps.Error())
+	snap := &leaf.Snapshot{Users: []leaf.User{{ID: "u1", ExternalID: "g1"}, {ID: "u2", ExternalID: "g2"}, {ID: "u3", ExternalID: "g3"},
+		{ID: "dup-a", ExternalID: "g4"}, {ID: "dup-b", ExternalID: "g4"}}}
+	off := cfg("fieldsAutoSync", "false").Digest()
+	applied := map[string]string{"u1": off, "u2": "stale", "u3": off}
+	assert.Equal(t, []string{"u2", "u3"}, ConfigReads(m, snap, Options{ConfigApplied: applied}),
+		"g1 matches its record; g2's record is stale, g3's config changed; g4 is a conflict")
+	assert.Equal(t, []string{"u1", "u2", "u3"}, ConfigReads(m, snap, Options{ConfigApplied: applied, RefreshConfig: true}))
+
+	snap.Configs = map[string]leaf.UserConfig{
+		"u2": {Exists: true, Config: cfg("fieldsAutoSync", "false", "zonesAutoSync", "true")},
+		"u3": {Exists: false},
+	}
+	p := Diff(m, snap, Options{ConfigApplied: applied})
+	var ids []string
+	for _, c := range p.Changes {
+		ids = append(ids, c.ID+" "+string(c.Action))
+	}
+	assert.Equal(t, []string{"config:g3 create"}, ids)
+	assert.Equal(t, map[string]string{"u2": off}, p.ConfigVerified, "a read that matches is recorded")
+	assert.Equal(t, 2, p.ByKind[KindConfig].Noop)
+}
+
+// cfg builds a Config from name, value pairs (in name order).
+func cfg(kv ...string) leaf.Config {
+	var c leaf.Config
+	for i := 0; i+1 < len(kv); i += 2 {
+		c = c.With(kv[i], kv[i+1])
+	}
+	return c
+}
