@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/spf13/pflag"
@@ -26,6 +27,63 @@ type DiffFlags struct {
 	RefreshConfig      bool
 	MaxChanges         int
 	MaxDeletes         string
+	Select             SelectFlags
+}
+
+// SelectFlags are the selection flags plan, apply and export share.
+type SelectFlags struct {
+	Only      []string
+	OnlyFile  string
+	Providers []string
+	Kinds     []string
+	sel       plan.Selection
+}
+
+func (s *SelectFlags) register(fs *pflag.FlagSet) {
+	fs.StringSliceVar(&s.Only, "only", nil, "select growers by externalId (comma-separated, repeatable); nothing outside the selection is changed or pruned")
+	fs.StringVar(&s.OnlyFile, "only-file", "", "select the growers whose externalIds FILE lists, one per line (# starts a comment)")
+	fs.StringSliceVar(&s.Providers, "provider", nil, "select providers (comma-separated): their credentials and apps")
+	fs.StringSliceVar(&s.Kinds, "kind", nil, "select kinds: user, credential, app, config (comma-separated)")
+}
+
+// check checks the flags and builds the selection.
+func (s *SelectFlags) check() error {
+	var sel plan.Selection
+	ids := slices.Clone(s.Only)
+	if s.OnlyFile != "" {
+		data, err := os.ReadFile(s.OnlyFile)
+		if err != nil {
+			return withCode(exitError, fmt.Errorf("--only-file: %w", err))
+		}
+		for _, line := range strings.Split(string(data), "\n") {
+			if line = strings.TrimSpace(line); line != "" && !strings.HasPrefix(line, "#") {
+				ids = append(ids, line)
+			}
+		}
+		if len(ids) == len(s.Only) {
+			return withCode(exitError, fmt.Errorf("--only-file: %s lists no externalId", s.OnlyFile))
+		}
+	}
+	if s.Only != nil || s.OnlyFile != "" {
+		sel.Only = map[string]bool{}
+		for _, id := range ids {
+			if id = strings.TrimSpace(id); id != "" {
+				sel.Only[id] = true
+			}
+		}
+		if len(sel.Only) == 0 {
+			return withCode(exitError, fmt.Errorf("--only selects no externalId"))
+		}
+	}
+	var err error
+	if sel.Providers, err = plan.ParseProviders(s.Providers); err != nil {
+		return withCode(exitError, fmt.Errorf("--provider: %w", err))
+	}
+	if sel.Kinds, err = plan.ParseKinds(s.Kinds); err != nil {
+		return withCode(exitError, fmt.Errorf("--kind: %w", err))
+	}
+	s.sel = sel
+	return nil
 }
 
 func (d *DiffFlags) register(fs *pflag.FlagSet) {
@@ -37,6 +95,7 @@ func (d *DiffFlags) register(fs *pflag.FlagSet) {
 	fs.BoolVar(&d.RefreshConfig, "refresh-config", false, "read every managed grower's config from Leaf to catch drift (by default only configs not recorded as applied are read)")
 	fs.IntVar(&d.MaxChanges, "max-changes", -1, "refuse a plan with more than N changes (-1: no limit)")
 	fs.StringVar(&d.MaxDeletes, "max-deletes", "", "refuse a plan with more than N deletes, or P% of the managed objects (default 10% with --prune)")
+	d.Select.register(fs)
 }
 
 // check validates the flag values.
@@ -44,13 +103,16 @@ func (d *DiffFlags) check() error {
 	if d.Rate < 0 {
 		return withCode(exitError, fmt.Errorf("--rate must be 0 (unlimited) or more, not %v", d.Rate))
 	}
+	if err := d.Select.check(); err != nil {
+		return err
+	}
 	_, err := d.valves()
 	return err
 }
 
 func (d *DiffFlags) options(fp *plan.Fingerprinter) plan.Options {
 	return plan.Options{Prune: d.Prune, AdoptByEmail: d.AdoptByEmail, ReplaceCredentials: d.ReplaceCredentials,
-		UpdateApps: d.UpdateApps, RefreshConfig: d.RefreshConfig, Fingerprints: fp}
+		UpdateApps: d.UpdateApps, RefreshConfig: d.RefreshConfig, Fingerprints: fp, Selection: d.Select.sel}
 }
 
 func (d *DiffFlags) valves() (plan.Valves, error) {

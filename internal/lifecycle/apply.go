@@ -45,7 +45,13 @@ func Apply(ctx context.Context, o ApplyOptions) (*Result, error) {
 		if saved, err = readSaved(o.PlanFile); err != nil {
 			return nil, err
 		}
-		diffOpts = saved.DiffOptions()
+		if diffOpts, err = saved.DiffOptions(); err != nil {
+			return nil, fmt.Errorf("%s: %w", o.PlanFile, err)
+		}
+		if sel := o.Diff.Selection; !sel.Empty() && !sel.Equal(diffOpts.Selection) {
+			return nil, fmt.Errorf("%s was planned for another selection (%s), not %s; nothing was sent (apply it without --only/--provider/--kind, or plan again)",
+				o.PlanFile, orEverything(diffOpts.Selection.String()), sel.String())
+		}
 		diffOpts.Fingerprints = s.fp
 		diffOpts.ConfigApplied = s.appliedConfigs()
 		diffOpts.RefreshConfig = o.Diff.RefreshConfig
@@ -98,15 +104,15 @@ func Apply(ctx context.Context, o ApplyOptions) (*Result, error) {
 		maps.Copy(created, found)
 	}
 
-	snap, err := readState(ctx, o.Client, m, created, log)
+	snap, reads, err := readState(ctx, o.Client, m, created, diffOpts.Selection, log)
 	if err != nil {
 		return nil, err
 	}
-	reads, err := readConfigs(ctx, o.Client, m, snap, diffOpts, log)
+	configReads, err := readConfigs(ctx, o.Client, m, snap, diffOpts, log)
 	if err != nil {
 		return nil, err
 	}
-	p := computePlan(m, snap, diffOpts, reads)
+	p := computePlan(m, snap, diffOpts, reads, configReads)
 	p.InDoubt = inDoubt
 	changes := p.Changes
 	var skipped []report.Record
@@ -355,4 +361,11 @@ func (s *session) useFacts(o *ApplyOptions) error {
 		o.Log.Info("user updates use GET and PUT: leaf-import doctor found no PATCH on this account")
 	}
 	return nil
+}
+
+func orEverything(s string) string {
+	if s == "" {
+		return "everything"
+	}
+	return s
 }

@@ -355,7 +355,7 @@ func estimate(ctx context.Context, o DoctorOptions, rep *DoctorReport, latency t
 		rep.add(Check{Name: "estimate", Assumed: "the state can be read", Observed: leaf.ErrorCode(err)})
 		return
 	}
-	p := computePlan(o.Manifest, snap, plan.Options{Prune: o.Diff.Prune}, 0)
+	p := computePlan(o.Manifest, snap, plan.Options{Prune: o.Diff.Prune}, leaf.ReadRequests(len(snap.Users), len(appProviders(o.Manifest))), 0)
 	rate := o.Rate
 	if latency > 0 {
 		if byLatency := float64(max(o.Concurrency, 1)) / latency.Seconds(); rate <= 0 || byLatency < rate {

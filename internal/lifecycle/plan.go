@@ -21,16 +21,16 @@ func Plan(ctx context.Context, o Options) (*plan.Plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	snap, err := readState(ctx, o.Client, o.Manifest, h.Created, o.Log)
-	if err != nil {
-		return nil, err
-	}
 	opts := s.diffOptions()
-	reads, err := readConfigs(ctx, o.Client, o.Manifest, snap, opts, o.Log)
+	snap, reads, err := readState(ctx, o.Client, o.Manifest, h.Created, opts.Selection, o.Log)
 	if err != nil {
 		return nil, err
 	}
-	p := computePlan(o.Manifest, snap, opts, reads)
+	configReads, err := readConfigs(ctx, o.Client, o.Manifest, snap, opts, o.Log)
+	if err != nil {
+		return nil, err
+	}
+	p := computePlan(o.Manifest, snap, opts, reads, configReads)
 	p.InDoubt = doubts(h)
 	return p, nil
 }

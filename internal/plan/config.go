@@ -9,6 +9,10 @@ import (
 // with RefreshConfig). Leaf serves configuration one user at a time, so a nightly run that
 // changes nothing reads none. Users the plan would create need no read.
 func ConfigReads(desired *Manifest, current *leaf.Snapshot, opts Options) []string {
+	if !opts.Selection.Kind(KindConfig) {
+		return nil
+	}
+	desired = opts.Selection.Manifest(desired)
 	count := make(map[string]int, len(current.Users))
 	for i := range current.Users {
 		if ext := current.Users[i].ExternalID; ext != "" {
@@ -78,7 +82,7 @@ func (d *differ) existingConfig(g *Grower, u *leaf.User, current *leaf.Snapshot)
 	uc, read := current.Configs[u.ID]
 	if !read {
 		if d.opts.ConfigApplied[u.ID] == want {
-			d.noop(KindConfig)
+			d.noop(KindConfig, "")
 			return
 		}
 		fields := make([]FieldChange, len(g.Config))
@@ -101,7 +105,7 @@ func (d *differ) existingConfig(g *Grower, u *leaf.User, current *leaf.Snapshot)
 	case len(fields) > 0:
 		d.add(d.configChange(g, u.ID, ActionUpdate, ReasonFieldsDiffer, configDigest(u.ID, uc), fields))
 	default:
-		d.noop(KindConfig)
+		d.noop(KindConfig, "")
 		if d.plan.ConfigVerified == nil {
 			d.plan.ConfigVerified = map[string]string{}
 		}

@@ -30,6 +30,8 @@ type Options struct {
 	ConfigApplied map[string]string
 	// RefreshConfig reads every managed grower's config, whatever the records say (drift).
 	RefreshConfig bool
+	// Selection narrows the plan to some growers, providers and kinds.
+	Selection Selection
 }
 
 // digest is a short digest of the parts of a Leaf object that a plan was computed from. It
@@ -96,6 +98,7 @@ func Diff(desired *Manifest, current *leaf.Snapshot, opts Options) *Plan {
 	if d.fp == nil {
 		d.fp = NewFingerprinter(nil)
 	}
+	desired = opts.Selection.Manifest(desired)
 	apps := d.apps(desired, current)
 	d.users(desired, current)
 
@@ -107,7 +110,11 @@ func Diff(desired *Manifest, current *leaf.Snapshot, opts Options) *Plan {
 	}
 	sort.Strings(ids)
 	for _, id := range ids {
-		p.Changes = append(p.Changes, d.grower[id]...)
+		grp := d.grower[id]
+		if !opts.Selection.Empty() {
+			grp = opts.Selection.group(grp)
+		}
+		p.Changes = append(p.Changes, grp...)
 	}
 	for _, c := range p.Changes {
 		p.count(c.Kind, c.Action)
@@ -128,7 +135,20 @@ func Diff(desired *Manifest, current *leaf.Snapshot, opts Options) *Plan {
 
 func (d *differ) add(c *Change) { d.grower[c.ExternalID] = append(d.grower[c.ExternalID], c) }
 
-func (d *differ) noop(k Kind) { d.plan.count(k, ActionNoop) }
+// noop counts an unchanged object of kind k (and provider, for credentials and apps) when the
+// selection covers it.
+func (d *differ) noop(k Kind, provider string) {
+	if sel := d.opts.Selection; sel.Kind(k) && (provider == "" || sel.Provider(provider)) {
+		d.plan.count(k, ActionNoop)
+	}
+}
+
+// notice records a notice the selection covers.
+func (d *differ) notice(n Notice) {
+	if sel := d.opts.Selection; sel.Kind(n.Kind()) && (n.Provider == "" || sel.Provider(n.Provider)) {
+		d.plan.Notices = append(d.plan.Notices, n)
+	}
+}
 
 // appKeyOf matches apps: the environment counts only where the path has one.
 func appKeyOf(p *leaf.Provider, appName, env string) string {
@@ -143,7 +163,7 @@ func (d *differ) apps(desired *Manifest, current *leaf.Snapshot) []*Change {
 	cur := map[string]leaf.AppKey{}
 	for name, list := range current.AppKeys {
 		p, ok := leaf.LookupProvider(name)
-		if !ok {
+		if !ok || !d.opts.Selection.App(p) {
 			continue
 		}
 		for _, a := range list {
@@ -164,7 +184,7 @@ func (d *differ) apps(desired *Manifest, current *leaf.Snapshot) []*Change {
 		case d.opts.UpdateApps:
 			c.Action, c.Reason, c.Base = ActionUpdate, ReasonUpdateApps, appDigest(existing)
 		default:
-			d.noop(KindApp)
+			d.noop(KindApp, a.Provider.Name)
 			continue
 		}
 		out = append(out, c)
@@ -195,7 +215,7 @@ func (d *differ) users(desired *Manifest, current *leaf.Snapshot) {
 	dups := map[string][]*leaf.User{}
 	for i := range current.Users {
 		u := &current.Users[i]
-		if u.ExternalID == "" || IsProbe(u.ExternalID) {
+		if u.ExternalID == "" || IsProbe(u.ExternalID) || !d.opts.Selection.Grower(u.ExternalID) {
 			continue
 		}
 		d.plan.Managed += 1 + len(u.Credentials)
@@ -249,7 +269,7 @@ func (d *differ) users(desired *Manifest, current *leaf.Snapshot) {
 	}
 	for i := range current.Users {
 		u := &current.Users[i]
-		if u.ExternalID == "" || inManifest[u.ExternalID] || IsProbe(u.ExternalID) {
+		if u.ExternalID == "" || inManifest[u.ExternalID] || IsProbe(u.ExternalID) || !d.opts.Selection.Grower(u.ExternalID) {
 			continue
 		}
 		d.add(&Change{ID: ChangeID(KindUser, u.ExternalID, "", "", ""), Kind: KindUser, Action: ActionDelete, Reason: ReasonPrune,
@@ -266,7 +286,7 @@ func (d *differ) adoptable(g *Grower, byEmail map[string][]*leaf.User, adopted m
 	cands := byEmail[strings.ToLower(g.Email)]
 	if len(cands) != 1 || cands[0].ExternalID != "" || adopted[cands[0].ID] {
 		if len(cands) > 1 {
-			d.plan.Notices = append(d.plan.Notices, Notice{ExternalID: g.ExternalID, Source: g.Loc,
+			d.notice(Notice{ExternalID: g.ExternalID, Source: g.Loc,
 				Reason: Reason("not adopted: " + strconv.Itoa(len(cands)) + " Leaf users have this email")})
 		}
 		return nil
@@ -329,7 +349,7 @@ func (d *differ) existingUser(g *Grower, u *leaf.User, adopt bool, current *leaf
 		d.add(&Change{ID: ChangeID(KindUser, g.ExternalID, "", "", ""), Kind: KindUser, Action: ActionUpdate, Reason: reason,
 			ExternalID: g.ExternalID, LeafUserID: u.ID, Fields: fields, Source: g.Loc, Base: userDigest(u), Grower: g})
 	} else {
-		d.noop(KindUser)
+		d.noop(KindUser, "")
 	}
 	d.existingConfig(g, u, current)
 
@@ -358,11 +378,11 @@ func (d *differ) existingUser(g *Grower, u *leaf.User, adopt bool, current *leaf
 				d.add(ch)
 				continue
 			}
-			d.plan.Notices = append(d.plan.Notices, Notice{ExternalID: g.ExternalID, Provider: c.Provider.Name,
+			d.notice(Notice{ExternalID: g.ExternalID, Provider: c.Provider.Name,
 				LeafUserID: u.ID, Status: cur.Status, Reason: ReasonReauthorize, Source: c.Loc})
 			continue // counted as a notice, not as unchanged
 		}
-		d.noop(KindCredential)
+		d.noop(KindCredential, c.Provider.Name)
 	}
 	if d.opts.Prune {
 		for _, cur := range u.Credentials {

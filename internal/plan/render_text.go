@@ -136,6 +136,9 @@ func (p *Plan) Summary(rate float64) string {
 // summary with the estimate at rate requests per second.
 func (p *Plan) RenderText(w io.Writer, rate float64) error {
 	var b strings.Builder
+	if sel := p.Options.Selection.String(); sel != "" {
+		b.WriteString("Selection in effect (" + sel + "): nothing outside it is read, changed, pruned or counted.\n")
+	}
 	for _, c := range p.Changes {
 		b.WriteString(c.Line() + "\n")
 	}

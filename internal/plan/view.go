@@ -46,6 +46,8 @@ type OptionsView struct {
 	AdoptByEmail       bool `json:"adoptByEmail"`
 	ReplaceCredentials bool `json:"replaceCredentials"`
 	UpdateApps         bool `json:"updateApps"`
+	// Selection is the --only/--provider/--kind selection (absent: everything).
+	Selection *SelectionView `json:"selection,omitempty"`
 }
 
 // SummaryView counts changes per action, overall and per kind.
@@ -99,7 +101,8 @@ func (p *Plan) View(rate float64) *View {
 		Changes:       []ChangeView{}, Conflicts: []ConflictView{}, Notices: []NoticeView{},
 		Estimate: p.Estimate(rate), InDoubt: p.InDoubt,
 		Options: &OptionsView{Prune: p.Options.Prune, AdoptByEmail: p.Options.AdoptByEmail,
-			ReplaceCredentials: p.Options.ReplaceCredentials, UpdateApps: p.Options.UpdateApps},
+			ReplaceCredentials: p.Options.ReplaceCredentials, UpdateApps: p.Options.UpdateApps,
+			Selection: p.Options.Selection.View()},
 	}
 	for _, k := range change.Kinds {
 		if c := p.ByKind[k]; c != nil {
@@ -221,10 +224,14 @@ func ReadSaved(r io.Reader) (*View, error) {
 	return &v, nil
 }
 
-// DiffOptions returns the diff options a saved plan was computed with.
-func (v *View) DiffOptions() Options {
+// DiffOptions returns the diff options a saved plan was computed with, its selection included.
+func (v *View) DiffOptions() (Options, error) {
+	sel, err := SelectionFromView(v.Options.Selection)
+	if err != nil {
+		return Options{}, fmt.Errorf("the saved plan's selection: %w", err)
+	}
 	return Options{Prune: v.Options.Prune, AdoptByEmail: v.Options.AdoptByEmail,
-		ReplaceCredentials: v.Options.ReplaceCredentials, UpdateApps: v.Options.UpdateApps}
+		ReplaceCredentials: v.Options.ReplaceCredentials, UpdateApps: v.Options.UpdateApps, Selection: sel}, nil
 }
 
 // CheckTarget refuses a saved plan made against another Leaf URL or API-owner account, or from
