@@ -195,7 +195,7 @@ func applyCode(ctx context.Context, opts *ApplyOptions) error {
 	case err != nil && leaf.IsAuth(err):
 		return withCode(exitAuth, err)
 	case err != nil:
-		return withCode(exitError, err)
+		return withCode(exitError, reportProblems(opts.IO.ErrOut, opts.Manifest, err))
 	case res == nil: // a dry run
 		return nil
 	}

@@ -81,7 +81,7 @@ func runPlan(ctx context.Context, opts *PlanOptions) error {
 	}
 	p, err := lifecycle.Plan(ctx, common)
 	if err != nil {
-		return err
+		return reportProblems(opts.IO.ErrOut, opts.Manifest, err)
 	}
 	if opts.Format == "json" {
 		err = p.View(opts.Diff.Rate).Write(opts.IO.Out)

@@ -291,7 +291,7 @@ func sameCredential(conn *plan.Connection, cur *leaf.Credential) bool {
 	for _, f := range conn.Provider.ComparedFields() {
 		want, ok := conn.Fields.Get(f)
 		have, returned := cur.Fields.Get(f)
-		if ok && returned && want != have {
+		if ok && returned && want != have && !want.IsKept() {
 			return false
 		}
 	}

@@ -106,6 +106,9 @@ func (c *Client) writeAppKey(ctx context.Context, method string, p *Provider, ap
 	if err != nil {
 		return err
 	}
+	if f := fields.KeptField(); f != "" {
+		return &KeptError{Field: f}
+	}
 	body, secrets := appKeyBody(p, fields)
 	_, err = c.do(ctx, &request{method: method, path: path, body: body, secrets: secrets}, nil)
 	return err

@@ -82,6 +82,9 @@ func (c *Client) GetCredential(ctx context.Context, userID string, p *Provider) 
 // (POST /users/{id}/{credential-path}). It is not idempotent: on an AmbiguousError, or a 409,
 // read the credential before sending it again.
 func (c *Client) CreateCredential(ctx context.Context, userID string, p *Provider, fields Fields) (*Credential, error) {
+	if f := fields.KeptField(); f != "" {
+		return nil, &KeptError{Field: f}
+	}
 	var raw json.RawMessage
 	secrets := make([]string, 0, len(fields))
 	for _, f := range fields {

@@ -36,3 +36,28 @@ func (s Secret) MarshalJSON() ([]byte, error) { return []byte(`"` + Redacted + `
 
 // MarshalText implements encoding.TextMarshaler (used by YAML, CSV and map keys).
 func (s Secret) MarshalText() ([]byte, error) { return []byte(Redacted), nil }
+
+// Kept is the value of a field a manifest marks "${keep}": keep what Leaf holds. It is never
+// compared and never sent (the request funnel's callers refuse a body that holds it).
+const Kept Secret = "\x00leaf-import:keep\x00"
+
+// IsKept reports whether s is the Kept marker.
+func (s Secret) IsKept() bool { return s == Kept }
+
+// KeptField returns the name of the first kept field, "" when none is.
+func (fs Fields) KeptField() string {
+	for _, f := range fs {
+		if f.Value.IsKept() {
+			return f.Name
+		}
+	}
+	return ""
+}
+
+// KeptError refuses a request that would send a kept field: the manifest does not hold its
+// value. Plans refuse such changes first; this is the last guard.
+type KeptError struct{ Field string }
+
+func (e *KeptError) Error() string {
+	return "leaf: " + e.Field + " is kept (${keep}): its value is not in the manifest and cannot be sent"
+}

@@ -113,6 +113,9 @@ func Apply(ctx context.Context, o ApplyOptions) (*Result, error) {
 		return nil, err
 	}
 	p := computePlan(m, snap, diffOpts, reads, configReads)
+	if len(p.Refused) > 0 {
+		return nil, p.Refused
+	}
 	p.InDoubt = inDoubt
 	changes := p.Changes
 	var skipped []report.Record

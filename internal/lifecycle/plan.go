@@ -31,6 +31,9 @@ func Plan(ctx context.Context, o Options) (*plan.Plan, error) {
 		return nil, err
 	}
 	p := computePlan(o.Manifest, snap, opts, reads, configReads)
+	if len(p.Refused) > 0 {
+		return nil, p.Refused
+	}
 	p.InDoubt = doubts(h)
 	return p, nil
 }

@@ -133,7 +133,7 @@ func envLoc(raws []rawField, fallback Loc) Loc {
 // one is a missing required field where the provider needs it).
 func (b *builder) checkEnvironment(fs *leaf.Fields, loc Loc, prefix string) {
 	v, ok := fs.Get(leaf.FieldClientEnvironment)
-	if !ok {
+	if !ok || v.IsKept() {
 		return
 	}
 	up := strings.ToUpper(strings.TrimSpace(v.Reveal()))
@@ -253,7 +253,7 @@ func (b *builder) addApp(p *leaf.Provider, appName, env string, raws []rawField,
 		return false
 	}
 	for _, r := range raws {
-		if r.list == nil && p.AppKey.IsList(r.name) && r.value != "" {
+		if r.list == nil && p.AppKey.IsList(r.name) && r.value != "" && r.value != KeepMarker {
 			b.problems.add(r.loc, prefix+r.name, "%s must be a list of strings", r.name)
 		}
 	}

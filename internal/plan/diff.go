@@ -3,6 +3,7 @@ package plan
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"sort"
 	"strconv"
 	"strings"
@@ -118,6 +119,7 @@ func Diff(desired *Manifest, current *leaf.Snapshot, opts Options) *Plan {
 	}
 	for _, c := range p.Changes {
 		p.count(c.Kind, c.Action)
+		p.refuseKept(c)
 	}
 	for range p.Conflicts {
 		p.count(KindUser, ActionConflict)
@@ -418,7 +420,7 @@ func (d *differ) comparedFields(c *Connection, cur *leaf.Credential) []FieldChan
 			want, ok = leaf.Secret(p.DefaultEnvironment()), true
 		}
 		have, returned := cur.Fields.Get(f)
-		if !ok || !returned || want == have {
+		if !ok || !returned || want == have || want.IsKept() {
 			continue
 		}
 		out = append(out, d.fieldChange(p, f, have, want))
@@ -455,7 +457,7 @@ func differingTokens(c *Connection, cur *leaf.Credential) []string {
 	var out []string
 	for _, f := range c.Provider.Rotating {
 		want, ok := c.Fields.Get(f)
-		if !ok {
+		if !ok || want.IsKept() {
 			continue
 		}
 		if have, returned := cur.Fields.Get(f); returned && have == want {
@@ -464,4 +466,25 @@ func differingTokens(c *Connection, cur *leaf.Credential) []string {
 		out = append(out, f)
 	}
 	return out
+}
+
+// refuseKept refuses a change that would have to send a field the manifest keeps (${keep}):
+// creating or replacing a credential sends every field, and so does creating or re-sending an
+// app registration.
+func (p *Plan) refuseKept(c *Change) {
+	var fs leaf.Fields
+	switch {
+	case c.Kind == KindCredential && (c.Action == ActionCreate || c.Action == ActionReplace) && c.Connection != nil:
+		fs = c.Connection.Fields
+	case c.Kind == KindApp && (c.Action == ActionCreate || c.Action == ActionUpdate) && c.App != nil:
+		fs = c.App.Fields
+	}
+	f := fs.KeptField()
+	if f == "" {
+		return
+	}
+	why := map[Action]string{ActionCreate: "creates", ActionReplace: "replaces", ActionUpdate: "re-sends"}[c.Action]
+	p.Refused = append(p.Refused, Problem{File: c.Source.File, Line: c.Source.Line, Field: c.Subject() + "." + f,
+		Message: safeText(fmt.Sprintf("%s is %s (keep what Leaf holds), but this change %s the %s (%s) and must send it: "+
+			"supply the value (${ENV_VAR} or ${file:PATH})", f, KeepMarker, why, c.Kind, c.Reason), 512)})
 }

@@ -48,12 +48,20 @@ const (
 	refLiteral refKind = iota
 	refEnv
 	refFile
+	// refKeep is "${keep}": keep the value Leaf holds (see leaf.Kept).
+	refKeep
 )
+
+// KeepMarker is how a manifest says "keep what Leaf holds" for a secret field.
+const KeepMarker = "${keep}"
 
 // parseRef reads "${NAME}", "${file:PATH}" or a literal; "$${" escapes a literal "${".
 func parseRef(s string) ref {
 	if strings.HasPrefix(s, "$${") {
 		return ref{kind: refLiteral, value: s[1:]}
+	}
+	if s == KeepMarker {
+		return ref{kind: refKeep}
 	}
 	if strings.HasPrefix(s, "${") && strings.HasSuffix(s, "}") {
 		inner := s[2 : len(s)-1]
@@ -156,6 +164,8 @@ func (e errRef) Error() string { return e.msg }
 func (r *resolver) resolve(s string) (v leaf.Secret, literal bool, err error) {
 	ref := parseRef(s)
 	switch ref.kind {
+	case refKeep:
+		return leaf.Kept, false, nil
 	case refEnv:
 		val, ok := r.src.Getenv(ref.value)
 		if !ok {

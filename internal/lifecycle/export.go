@@ -1,0 +1,143 @@
+package lifecycle
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/leaf-import/leaf-import/internal/atomicfile"
+	"github.com/leaf-import/leaf-import/internal/leaf"
+	"github.com/leaf-import/leaf-import/internal/plan"
+)
+
+// ExportOptions configure Export.
+type ExportOptions struct {
+	Options
+	// Dir receives manifest.yaml (and growers.csv, secrets/, not-exported.txt).
+	Dir         string
+	Format      string
+	WithSecrets bool
+}
+
+// Export reads the account and writes it as a manifest in o.Dir. It reads every user (in
+// pages of 100, credentials embedded, or one lookup each for a small --only), the app keys of
+// every provider that has them, and the own config of each exported user (one request each,
+// unless --kind leaves config out). It changes nothing in Leaf.
+func Export(ctx context.Context, o ExportOptions) (*plan.Export, error) {
+	c, sel, log := o.Client, o.Diff.Selection, o.Log
+	if err := c.Authenticate(ctx); err != nil {
+		return nil, err
+	}
+	var apps []*leaf.Provider
+	for _, p := range leaf.Providers() {
+		if p.AppKey != nil && sel.App(p) {
+			apps = append(apps, p)
+		}
+	}
+	var snap *leaf.Snapshot
+	var err error
+	if sel.Only != nil && len(sel.Only) <= onlyLookups {
+		snap, err = readSelected(ctx, c, sel, apps)
+	} else {
+		snap, err = c.Snapshot(ctx, apps)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading Leaf state: %w", err)
+	}
+	log.Info("read Leaf state", "users", len(snap.Users), "requests", snap.Requests)
+	configs, err := exportConfigs(ctx, c, snap, sel, log)
+	if err != nil {
+		return nil, err
+	}
+	e, err := plan.BuildExport(plan.ExportInput{Users: snap.Users, AppKeys: snap.AppKeys, Configs: configs,
+		Selection: sel, WithSecrets: o.WithSecrets, Format: o.Format,
+		Origin: c.BaseURL() + ", API owner " + orUnknown(o.Account.Owner)})
+	if err != nil {
+		return nil, err
+	}
+	return e, writeExport(o.Dir, e)
+}
+
+func orUnknown(s string) string {
+	if s == "" {
+		return "(unknown)"
+	}
+	return s
+}
+
+// exportConfigs reads the own config of the users an export names: those with an externalId
+// no other user carries.
+func exportConfigs(ctx context.Context, c *leaf.Client, snap *leaf.Snapshot, sel plan.Selection, log *slog.Logger) (map[string]leaf.UserConfig, error) {
+	out := map[string]leaf.UserConfig{}
+	if !sel.Kind(plan.KindConfig) {
+		return out, nil
+	}
+	count := map[string]int{}
+	for _, u := range snap.Users {
+		count[u.ExternalID]++
+	}
+	var ids []string
+	for _, u := range snap.Users {
+		if u.ExternalID != "" && count[u.ExternalID] == 1 && sel.Grower(u.ExternalID) && !plan.IsProbe(u.ExternalID) {
+			ids = append(ids, u.ID)
+		}
+	}
+	log.Info("reading the growers' config", "users", len(ids))
+	var mu sync.Mutex
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(configReaders)
+	for _, id := range ids {
+		g.Go(func() error {
+			cfg, err := c.UserConfig(gctx, id)
+			if err != nil && !leaf.IsNotFound(err) {
+				return fmt.Errorf("reading the config of Leaf user %s: %w", id, err)
+			}
+			mu.Lock()
+			out[id] = leaf.UserConfig{Exists: err == nil, Config: cfg}
+			mu.Unlock()
+			return nil
+		})
+	}
+	return out, g.Wait()
+}
+
+// writeExport writes the files of an export: secrets 0600 in 0700 directories, the rest
+// 0644. A not-exported.txt left by an earlier export is removed when everything was written.
+func writeExport(dir string, e *plan.Export) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	secret := map[string]bool{}
+	for _, p := range e.Secret {
+		secret[p] = true
+	}
+	notExported := filepath.Join(dir, plan.ExportNotExported)
+	if len(e.NotExported) > 0 {
+		e.Files[plan.ExportNotExported] = []byte(strings.Join(e.NotExported, "\n") + "\n")
+	} else if err := os.Remove(notExported); err != nil && !os.IsNotExist(err) {
+		return err
+	}
+	for rel, data := range e.Files {
+		if !filepath.IsLocal(rel) {
+			return fmt.Errorf("export: refusing to write %q outside %s", rel, dir)
+		}
+		path := filepath.Join(dir, filepath.FromSlash(rel))
+		perm, dirPerm := os.FileMode(0o644), os.FileMode(0o755)
+		if secret[rel] {
+			perm, dirPerm = 0o600, 0o700
+		}
+		if err := os.MkdirAll(filepath.Dir(path), dirPerm); err != nil {
+			return err
+		}
+		if err := atomicfile.Write(path, data, perm); err != nil {
+			return err
+		}
+	}
+	return nil
+}
