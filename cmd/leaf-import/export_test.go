@@ -181,3 +181,37 @@ func TestExportSelectionAndUntrustedNames(t *testing.T) {
 	code, out, stderr = runCLI(t, env, "plan", filepath.Join(dir, "manifest.yaml"), "--rate", "0", "--provider", "AgLeader", "--detailed-exitcode")
 	require.Equal(t, 0, code, "%s\n%s", out, stderr)
 }
+
+// Secrets stay out of export's output and manifest: in no file at all by default, and only in
+// the 0600 files under secrets/ with --with-secrets.
+func TestExportKeepsSecretsOutOfItsOutput(t *testing.T) {
+	manifest, extra := canaryManifest(t, 2)
+	ts := sandbox.NewServer(t)
+	env := sandboxEnv(ts, extra)
+	code, _, stderr := runCLI(t, env, "apply", manifest, "--rate", "0")
+	require.Equal(t, 0, code, stderr)
+
+	dir := filepath.Join(t.TempDir(), "plain")
+	code, out, stderr := runCLI(t, env, "export", "--out", dir, "--rate", "0", "--format", "csv")
+	require.Equal(t, 0, code, stderr)
+	assertNoCanary(t, "export output", out+stderr)
+	for name, text := range readTree(t, dir) {
+		assertNoCanary(t, name, text)
+	}
+
+	dir = filepath.Join(t.TempDir(), "with")
+	code, out, stderr = runCLI(t, env, "export", "--out", dir, "--rate", "0", "--with-secrets")
+	require.Equal(t, 0, code, stderr)
+	assertNoCanary(t, "export output", out+stderr)
+	held := 0
+	for name, text := range readTree(t, dir) {
+		if strings.HasPrefix(name, "secrets/") {
+			held += strings.Count(text, canary)
+			continue
+		}
+		assertNoCanary(t, name, text)
+	}
+	assert.Positive(t, held, "the secrets Leaf returns are in the secret files")
+	code, out, stderr = runCLI(t, env, "plan", filepath.Join(dir, "manifest.yaml"), "--rate", "0", "--detailed-exitcode")
+	require.Equal(t, 0, code, "%s\n%s", out, stderr)
+}

@@ -16,6 +16,8 @@ import (
 type ProvidersOptions struct {
 	IO     *IOStreams
 	Format string
+	// Config lists the config flags a manifest may set instead of the providers.
+	Config bool
 }
 
 // NewCmdProviders builds `leaf-import providers`. runF replaces the run function in tests.
@@ -23,9 +25,10 @@ func NewCmdProviders(f *Factory, runF func(context.Context, *ProvidersOptions) e
 	opts := &ProvidersOptions{IO: f.IO}
 	cmd := &cobra.Command{
 		Use:   "providers",
-		Short: "List the providers leaf-import knows, with their credential fields",
+		Short: "List the providers leaf-import knows, with their credential fields (or the config flags)",
 		Example: `  leaf-import providers
-  leaf-import providers --format json | jq '.[] | select(.name == "CNHI")'`,
+  leaf-import providers --format json | jq '.[] | select(.name == "CNHI")'
+  leaf-import providers --config`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := checkFormat(opts.Format); err != nil {
@@ -38,6 +41,7 @@ func NewCmdProviders(f *Factory, runF func(context.Context, *ProvidersOptions) e
 		},
 	}
 	cmd.Flags().StringVar(&opts.Format, "format", "text", "output format: text or json")
+	cmd.Flags().BoolVar(&opts.Config, "config", false, "list the Leaf config flags a manifest may set (config: and config.<flag> columns)")
 	return cmd
 }
 
@@ -97,7 +101,39 @@ func toProviderJSON(p *leaf.Provider) providerJSON {
 	return out
 }
 
+// configFlagJSON is the JSON view of one config flag.
+type configFlagJSON struct {
+	Name   string   `json:"name"`
+	Type   string   `json:"type"`
+	Values []string `json:"values,omitempty"`
+}
+
+func runConfigFlags(opts *ProvidersOptions) error {
+	if opts.Format == "json" {
+		out := make([]configFlagJSON, len(leaf.ConfigFlags))
+		for i, f := range leaf.ConfigFlags {
+			out[i] = configFlagJSON{Name: f.Name, Type: string(f.Type), Values: f.Values}
+		}
+		enc := json.NewEncoder(opts.IO.Out)
+		enc.SetIndent("", "  ")
+		return enc.Encode(out)
+	}
+	tw := tabwriter.NewWriter(opts.IO.Out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "CONFIG FLAG\tTYPE")
+	for _, f := range leaf.ConfigFlags {
+		t := string(f.Type)
+		if f.Values != nil {
+			t += " (" + strings.Join(f.Values, ", ") + ")"
+		}
+		fmt.Fprintf(tw, "%s\t%s\n", f.Name, t)
+	}
+	return tw.Flush()
+}
+
 func runProviders(_ context.Context, opts *ProvidersOptions) error {
+	if opts.Config {
+		return runConfigFlags(opts)
+	}
 	ps := leaf.Providers()
 	if opts.Format == "json" {
 		out := make([]providerJSON, len(ps))

@@ -46,6 +46,18 @@ func TestProvidersJSON(t *testing.T) {
 	assert.Contains(t, byName["Agrimatics"]["requiredFields"], "accessToken")
 }
 
+func TestProvidersConfigFlags(t *testing.T) {
+	code, out, _ := runCLI(t, nil, "providers", "--config")
+	require.Equal(t, 0, code)
+	assert.Regexp(t, `fieldsAutoSync\s+boolean`, out)
+	assert.Regexp(t, `geoimagesShape\s+string \(ROUND, SQUARE\)`, out)
+	code, out, _ = runCLI(t, nil, "providers", "--config", "--format", "json")
+	require.Equal(t, 0, code)
+	var got []map[string]any
+	require.NoError(t, json.Unmarshal([]byte(out), &got))
+	assert.Len(t, got, len(leaf.ConfigFlags))
+}
+
 func TestProvidersRejectsUnknownFormat(t *testing.T) {
 	code, _, errOut := runCLI(t, nil, "providers", "--format", "xml")
 	assert.Equal(t, 1, code)
