@@ -5,7 +5,7 @@ set -euo pipefail
 BIN=${1:-bin/leaf-import}
 out=demo-out
 mkdir -p "$out"
-rm -rf "$out"/run.json "$out"/state
+rm -rf "$out"/run.json "$out"/state "$out"/export
 # The account workspace (lock, run history, fingerprint key) of the demo stays in demo-out/.
 export LEAF_IMPORT_STATE_DIR=$out/state
 "$BIN" sandbox --addr 127.0.0.1:0 >"$out/sandbox.log" 2>&1 &
@@ -39,6 +39,14 @@ step "leaf-import status samples/manifest.yaml   (the health of every connection
 "$BIN" status samples/manifest.yaml --rate 20
 step "leaf-import doctor   (the account against leaf-import's assumptions, with a probe grower it deletes)"
 "$BIN" doctor --rate 20
+step "leaf-import plan samples/manifest.yaml --only grower-0002   (a selection: one grower's users read, nothing else)"
+"$BIN" plan samples/manifest.yaml --only grower-0002
+step "leaf-import export --out $out/export   (the account as a manifest, no secret in it; exit 6 lists what a manifest cannot hold)"
+"$BIN" export --out "$out/export" --rate 20 || [ $? -eq 6 ]
+sed -n '1,30p' "$out/export/manifest.yaml"
+echo "  ..."
+step "leaf-import plan $out/export/manifest.yaml --detailed-exitcode   (the export round-trips: no changes)"
+"$BIN" plan "$out/export/manifest.yaml" --detailed-exitcode && echo "exit 0: no changes"
 step "sandbox statistics"
 curl -s "$url/__sandbox/stats"; echo
 echo

@@ -38,7 +38,7 @@ func NewCmdSandbox(f *Factory, runF func(context.Context, *SandboxOptions) error
 		Use:   "sandbox",
 		Short: "Serve an in-memory Leaf API on loopback to try leaf-import without a Leaf account",
 		Long: `sandbox serves the Leaf API contract from memory: authentication, users, the credentials of
-every provider, app keys and api keys. It prints the URL and the environment to export.
+every provider, app keys, api keys and configurations. It prints the URL and the environment to export.
 
 --faults injects seeded faults, comma-separated key=value:
   500=P 502=P 503=P 504=P   answer that status with probability P
@@ -50,6 +50,8 @@ every provider, app keys and api keys. It prints the URL and the environment to 
   lag=D                     keep a new user out of GET /users lists for D
   token-ttl=D               tokens issued from now on expire after D
   seed=N                    seed of the fault draws
+  route=ROUTE               limit latency and drawn faults to one route as the stats name it
+                            (route=PATCH /configs/{leafUserId}); lag and limits stay global
 Admin endpoints (no token, never faulted, not counted): GET /__sandbox/stats,
 GET|PUT /__sandbox/state, POST /__sandbox/reset, GET|PUT /__sandbox/faults,
 PATCH /__sandbox/users/{id}/{credential-path} {"status":"INVALID"}.
