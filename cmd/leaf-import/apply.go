@@ -203,6 +203,8 @@ func applyCode(ctx context.Context, opts *ApplyOptions) error {
 	switch {
 	case res.Fatal != nil && leaf.IsAuth(res.Fatal):
 		return withCode(exitAuth, res.Fatal)
+	case res.Fatal != nil && leaf.IsOutage(res.Fatal):
+		return withCode(exitFailed, fmt.Errorf("%w; the run stopped (see %s); finish with --resume %s", res.Fatal, shownReport(res), res.RunID))
 	case res.Fatal != nil:
 		return withCode(exitError, res.Fatal)
 	case res.Status == workspace.RunInterrupted:

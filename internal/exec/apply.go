@@ -53,6 +53,10 @@ type Options struct {
 	Stop  <-chan struct{}
 	Clock leaf.Clock
 	Log   *slog.Logger
+	// ListPages is how many pages a read of every user takes (ceil(users/100)), users this
+	// run creates included: parked creates are settled by one such read when it costs fewer
+	// requests than looking each up (0: always look each up).
+	ListPages int
 }
 
 // Result is what an apply did.
@@ -60,7 +64,8 @@ type Result struct {
 	// Records are the changes' records when Options.OnRecord is nil; a caller that takes them
 	// through OnRecord keeps them itself (a record is held once, not twice).
 	Records []report.Record
-	// Lookups counts objects looked up after an ambiguous or conflicting create.
+	// Lookups counts the requests that looked objects up after an ambiguous or conflicting
+	// create (a read of every user page settles many parked creates at once).
 	Lookups int64
 	// Fatal is the error that stopped the run (authentication, journal), nil otherwise.
 	Fatal error
@@ -82,6 +87,25 @@ type runner struct {
 	mu      sync.Mutex
 	records []report.Record
 	stopped atomic.Bool
+	park    parking
+	// sem bounds the changes in flight across every schedule of the run (the growers, and what
+	// settled parked creates let go on).
+	sem chan struct{}
+}
+
+// task is a run of one grower's changes in order (or one app change); userID is the grower's
+// Leaf user when an earlier part of the grower's changes created it.
+type task struct {
+	changes []*plan.Change
+	userID  string
+}
+
+func tasksOf(groups [][]*plan.Change) []task {
+	out := make([]task, len(groups))
+	for i, g := range groups {
+		out[i] = task{changes: g}
+	}
+	return out
 }
 
 // Apply runs the changes in plan order: apps first, then growers, each grower's changes in
@@ -100,7 +124,7 @@ func Apply(ctx context.Context, changes []*plan.Change, api API, opts Options) *
 	if opts.Log == nil {
 		opts.Log = slog.New(slog.DiscardHandler)
 	}
-	r := &runner{api: api, opts: opts}
+	r := &runner{api: api, opts: opts, sem: make(chan struct{}, opts.Concurrency)}
 	var apps, growers [][]*plan.Change
 	for _, c := range changes {
 		if c.Kind == plan.KindApp {
@@ -114,11 +138,33 @@ func Apply(ctx context.Context, changes []*plan.Change, api API, opts Options) *
 		growers = append(growers, []*plan.Change{c})
 	}
 	res := &Result{}
-	err := r.schedule(ctx, apps)
+	err := r.schedule(ctx, tasksOf(apps))
 	if err == nil {
-		err = r.schedule(ctx, growers)
+		done := make(chan struct{})
+		settled := make(chan error, 1)
+		go func() { settled <- r.settleWhileRunning(ctx, done) }()
+		err = r.schedule(ctx, tasksOf(growers))
+		close(done)
+		if serr := <-settled; err == nil {
+			err = serr
+		}
 	} else {
 		r.pending(growers)
+	}
+	// Creates whose answer was lost were parked while the workers went on: settle them now,
+	// together, once their lookup window has passed, and run what follows them.
+	for err == nil {
+		parked := r.park.take()
+		if len(parked) == 0 {
+			break
+		}
+		var next []task
+		if next, err = r.settleParked(ctx, parked); err == nil {
+			err = r.schedule(ctx, next)
+		}
+	}
+	for _, p := range r.park.take() { // left by a fatal error or a cancelled run: in doubt
+		r.pendingParked(p)
 	}
 	var fe errFatal
 	if errors.As(err, &fe) {
@@ -130,13 +176,13 @@ func Apply(ctx context.Context, changes []*plan.Change, api API, opts Options) *
 	return res
 }
 
-// schedule runs groups on the bounded pool and waits for them.
-func (r *runner) schedule(ctx context.Context, groups [][]*plan.Change) error {
+// schedule runs tasks on the bounded pool and waits for them.
+func (r *runner) schedule(ctx context.Context, tasks []task) error {
 	g, gctx := errgroup.WithContext(ctx)
-	sem := make(chan struct{}, r.opts.Concurrency)
-	for i, grp := range groups {
+	sem := r.sem
+	for i, t := range tasks {
 		if r.isStopped() || gctx.Err() != nil {
-			r.pending(groups[i:])
+			r.pendingTasks(tasks[i:])
 			break
 		}
 		select {
@@ -145,15 +191,21 @@ func (r *runner) schedule(ctx context.Context, groups [][]*plan.Change) error {
 		case <-gctx.Done():
 		}
 		if r.isStopped() || gctx.Err() != nil {
-			r.pending(groups[i:])
+			r.pendingTasks(tasks[i:])
 			break
 		}
 		g.Go(func() error {
 			defer func() { <-sem }()
-			return r.group(gctx, grp)
+			return r.group(gctx, t)
 		})
 	}
 	return g.Wait()
+}
+
+func (r *runner) pendingTasks(tasks []task) {
+	for _, t := range tasks {
+		r.pending([][]*plan.Change{t.changes})
+	}
 }
 
 func (r *runner) isStopped() bool {
@@ -183,8 +235,9 @@ func (r *runner) pending(groups [][]*plan.Change) {
 // credentials. A user that could not be created leaves its config and credentials skipped; a
 // config that could not be set leaves its credentials skipped (attaching them starts syncing,
 // which must happen under the grower's flags); a stop leaves the rest pending.
-func (r *runner) group(ctx context.Context, changes []*plan.Change) error {
-	userID, configFailed := "", false
+func (r *runner) group(ctx context.Context, t task) error {
+	changes := t.changes
+	userID, configFailed := t.userID, false
 	for i, c := range changes {
 		if i > 0 && (r.isStopped() || ctx.Err() != nil) {
 			r.pending([][]*plan.Change{changes[i:]})
@@ -210,7 +263,14 @@ func (r *runner) group(ctx context.Context, changes []*plan.Change) error {
 			}
 			c = withUser(c, id)
 		}
-		rec, err := r.run(ctx, c)
+		rec, parked, err := r.run(ctx, c)
+		if parked != nil {
+			// The create's answer was lost: the change and the rest of the grower wait for the
+			// lookup, and this worker takes the next grower.
+			parked.tail, parked.userID, parked.rec = changes[i+1:], userID, rec
+			r.park.add(parked)
+			return nil
+		}
 		r.finish(rec)
 		if err != nil {
 			r.pending([][]*plan.Change{changes[i+1:]})
@@ -257,8 +317,10 @@ func (r *runner) finish(rec report.Record) {
 	r.mu.Unlock()
 }
 
-// run applies one change and returns its record; the error is fatal for the run.
-func (r *runner) run(ctx context.Context, c *plan.Change) (report.Record, error) {
+// run applies one change and returns its record; the error is fatal for the run. A create
+// whose answer was lost comes back parked (its record so far, to be finished when the lookup
+// settles it).
+func (r *runner) run(ctx context.Context, c *plan.Change) (report.Record, *parkedChange, error) {
 	rec := baseRecord(c, c.LeafUserID)
 	start := r.opts.Clock.Now()
 	rec.StartedAt = start.UTC()
@@ -267,7 +329,14 @@ func (r *runner) run(ctx context.Context, c *plan.Change) (report.Record, error)
 	res, err := r.step(sctx, c)
 	rec.Attempts = stats.Attempts
 	rec.HTTPStatus = stats.LastStatus
+	if prior, ok := r.park.prior(c.ID); ok { // a create sent again after a lookup
+		rec.Attempts += prior.Attempts
+		rec.StartedAt, start = prior.StartedAt, prior.StartedAt
+	}
 	rec.DurationMs = r.opts.Clock.Now().Sub(start).Milliseconds()
+	if res.parked {
+		return rec, &parkedChange{c: c, phase: res.phase, since: r.opts.Clock.Now(), cause: err}, nil
+	}
 	if res.leafUserID != "" {
 		rec.LeafUserID = res.leafUserID
 	}
@@ -296,9 +365,10 @@ func (r *runner) run(ctx context.Context, c *plan.Change) (report.Record, error)
 	var fe errFatal
 	switch {
 	case errors.As(err, &fe):
-		return rec, fe
-	case leaf.IsAuth(err):
-		return rec, errFatal{err}
+		return rec, nil, fe
+	case leaf.IsAuth(err), leaf.IsOutage(err):
+		// An outage stops the run: every later change would spend its whole retry budget too.
+		return rec, nil, errFatal{err}
 	}
-	return rec, nil
+	return rec, nil, nil
 }

@@ -21,6 +21,10 @@ type stepResult struct {
 	code, msg string
 	// httpStatus is the status of the request that failed, when a lookup followed it.
 	httpStatus int
+	// parked: the create's answer was lost and it waits for a batch lookup (phase is its
+	// journal phase).
+	parked bool
+	phase  int
 }
 
 func (r *runner) step(ctx context.Context, c *plan.Change) (stepResult, error) {
@@ -164,9 +168,6 @@ func userFields(c *plan.Change) leaf.UserFields {
 	return f
 }
 
-// maxCreates bounds how often one change posts its object in a run.
-const maxCreates = 3
-
 // found is what a lookup after a lost answer (or a 409) found.
 type found struct {
 	ok bool   // the object is there
@@ -175,18 +176,25 @@ type found struct {
 	code, msg string
 }
 
-// create posts an object. If the answer is lost (or Leaf answers 409) it looks the object up:
-// found, the change is done; proven absent, the post goes out again, at most maxCreates times in
-// all. An object is never created twice: a post is repeated only after a lookup shows the
-// previous one created nothing.
+// create posts an object. If the answer is lost, a user or credential create is parked: the
+// worker goes on, and the create is settled with the others by a lookup once the lookup window
+// has passed (see settleParked). An app create whose answer is lost, or any create that meets a
+// 409, is looked up at once: found, the change is done; proven absent, the post goes out again.
+// An object is never created twice: a post is repeated only after a lookup shows the previous
+// one created nothing, and at most maxPosts times in a run.
 func (r *runner) create(ctx context.Context, c *plan.Change, phase int, post func() (string, error), find func() (found, error)) (stepResult, error) {
-	res := stepResult{leafUserID: c.LeafUserID}
-	for n := 1; ; n++ {
+	res := stepResult{leafUserID: c.LeafUserID, phase: phase}
+	for {
+		n := r.park.post(c.ID)
 		id, err := r.send(ctx, c, report.StepPost, phase, post)
 		if err == nil || !(leaf.IsAmbiguous(err) || leaf.IsConflict(err)) {
 			if c.Kind == plan.KindUser {
 				res.leafUserID = id
 			}
+			return res, err
+		}
+		if leaf.IsAmbiguous(err) && canPark(c) && ctx.Err() == nil {
+			res.parked = true
 			return res, err
 		}
 		r.lookups.Add(1)
@@ -208,7 +216,7 @@ func (r *runner) create(ctx context.Context, c *plan.Change, phase int, post fun
 			res.resolved = true
 			r.opts.Log.Debug("a create whose answer was lost was found by lookup", "change", c.ID)
 			return res, nil
-		case n == maxCreates || leaf.IsConflict(err) || ctx.Err() != nil:
+		case n >= maxPosts || leaf.IsConflict(err) || ctx.Err() != nil:
 			res.code, res.httpStatus = report.CodeNotCreated, leaf.StatusCode(err)
 			res.msg = "a lookup did not find the object after " + err.Error() + "; the next run creates it"
 			return res, nil
@@ -348,7 +356,7 @@ func (r *runner) setConfig(ctx context.Context, c *plan.Change) (stepResult, err
 			res.resolved = true
 			return res, nil
 		}
-		if n == maxCreates || ctx.Err() != nil {
+		if n == maxPosts || ctx.Err() != nil {
 			return res, err
 		}
 	}

@@ -26,13 +26,16 @@ const (
 // Client is the typed Leaf API client. It is safe for concurrent use; every request passes
 // through one funnel (do) that authenticates, paces, retries and maps errors.
 type Client struct {
-	base      *url.URL
-	http      *http.Client
-	pacer     *Pacer
-	backoff   Backoff
-	clock     Clock
-	userAgent string
-	logger    *slog.Logger
+	// lastSuccess is when an answer last succeeded (unix nanoseconds): a request that spends
+	// its retry budget while nothing succeeds meets an outage (OutageError).
+	lastSuccess atomic.Int64
+	base        *url.URL
+	http        *http.Client
+	pacer       *Pacer
+	backoff     Backoff
+	clock       Clock
+	userAgent   string
+	logger      *slog.Logger
 
 	username string
 	password Secret

@@ -154,7 +154,10 @@ func ErrorCode(err error) string {
 		api  *APIError
 		tr   *TransportError
 	)
+	var outage *OutageError
 	switch {
+	case errors.As(err, &outage):
+		return "outage"
 	case errors.As(err, &auth):
 		return "auth"
 	case errors.As(err, &amb):
@@ -169,4 +172,26 @@ func ErrorCode(err error) string {
 		return "canceled"
 	}
 	return "error"
+}
+
+// OutageError is a request that spent its retry budget while nothing the client sent
+// succeeded: Leaf (or the way to it) is out. It ends a run rather than failing every change in
+// turn.
+type OutageError struct {
+	Since    time.Time
+	Attempts int
+	Err      error
+}
+
+func (e *OutageError) Error() string {
+	return fmt.Sprintf("leaf is unavailable: no request has succeeded since %s (%d attempts): %v",
+		e.Since.UTC().Format(time.RFC3339), e.Attempts, e.Err)
+}
+
+func (e *OutageError) Unwrap() error { return e.Err }
+
+// IsOutage reports whether err is an OutageError.
+func IsOutage(err error) bool {
+	var o *OutageError
+	return errors.As(err, &o)
 }

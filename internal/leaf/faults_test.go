@@ -20,9 +20,13 @@ import (
 )
 
 // faultClient is a sandbox client whose backoff and 429 pauses run on a fake clock.
-func faultClient(t *testing.T, ts *sandbox.TestServer) (*leaf.Client, *fakeClock) {
+func faultClient(t *testing.T, ts *sandbox.TestServer, opts ...leaf.Option) (*leaf.Client, *fakeClock) {
 	clk := newFakeClock()
-	c := ts.Client(t, leaf.WithClock(clk), leaf.WithPacer(leaf.NewPacer(0, 1, clk)))
+	// Six attempts, as these tests count them; TestRetryBudgetIsTime covers the default budget.
+	b := leaf.DefaultBackoff()
+	b.Attempts, b.Budget = 6, 0
+	base := []leaf.Option{leaf.WithClock(clk), leaf.WithPacer(leaf.NewPacer(0, 1, clk)), leaf.WithBackoff(b)}
+	c := ts.Client(t, append(base, opts...)...)
 	require.NoError(t, c.Authenticate(context.Background()))
 	return c, clk
 }
@@ -56,6 +60,32 @@ func TestStatusFaultsAreClassified(t *testing.T) {
 			assert.NoError(t, err)
 		})
 	}
+}
+
+// The default budget is time, not a count: a high fault rate costs retries, never the change;
+// a request that meets nothing but failures for the whole budget reports an outage.
+func TestRetryBudgetIsTime(t *testing.T) {
+	ts := sandbox.NewServer(t)
+	c, clk := faultClient(t, ts, leaf.WithBackoff(leaf.DefaultBackoff()))
+	ctx := context.Background()
+
+	require.NoError(t, ts.SetFaults("503=0.6,seed=4"))
+	for i := range 20 {
+		_, err := c.ListUsers(ctx, leaf.UserFilter{})
+		require.NoError(t, err, "request %d: a 60%% fault rate is retried through", i)
+	}
+	assert.Greater(t, c.Stats().Retries["503"], int64(12), "more retries than six attempts would allow for some request")
+
+	require.NoError(t, ts.SetFaults("503=1"))
+	before := clk.total()
+	_, err := c.ListUsers(ctx, leaf.UserFilter{})
+	require.Error(t, err)
+	assert.True(t, leaf.IsOutage(err), "nothing succeeded for the whole budget: %v", err)
+	assert.Equal(t, "outage", leaf.ErrorCode(err))
+	assert.Equal(t, 503, leaf.StatusCode(err), "the last answer is kept")
+	spent := clk.total() - before
+	assert.LessOrEqual(t, spent, 3*time.Minute)
+	assert.Greater(t, spent, time.Minute, "the budget is spent in backoff, not in six quick attempts")
 }
 
 func TestRateLimitFaultsPauseAndRetry(t *testing.T) {

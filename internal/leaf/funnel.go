@@ -55,6 +55,7 @@ func (c *Client) do(ctx context.Context, r *request, out any) (*response, error)
 	}
 	call := callStatsFrom(ctx)
 	reauthed := false
+	start := c.clock.Now()
 	for attempt := 0; ; attempt++ {
 		if !r.noAuth {
 			if err := c.ensureToken(ctx); err != nil {
@@ -86,6 +87,9 @@ func (c *Client) do(ctx context.Context, r *request, out any) (*response, error)
 		}
 
 		verdict, cause := Classify(Attempt{Method: r.method, Safe: r.safe, Status: status, Err: err, Written: written})
+		if status >= 200 && status < 300 {
+			c.lastSuccess.Store(c.clock.Now().UnixNano())
+		}
 		switch verdict {
 		case Success:
 			if out != nil && len(bytes.TrimSpace(body)) > 0 {
@@ -115,8 +119,18 @@ func (c *Client) do(ctx context.Context, r *request, out any) (*response, error)
 		if err == nil {
 			last = c.apiError(r, status, header, body)
 		}
-		if attempt+1 >= c.backoff.Attempts {
-			return nil, fmt.Errorf("%w (gave up after %d attempts)", last, attempt+1)
+		var delay time.Duration
+		if status != http.StatusTooManyRequests {
+			delay = c.backoff.Delay(attempt)
+		}
+		now := c.clock.Now()
+		if spent, byTime := c.backoff.spent(attempt+1, start, now, delay); spent {
+			if byTime && c.lastSuccess.Load() <= start.UnixNano() {
+				// Nothing this client sent succeeded since this request began: Leaf is out,
+				// not this change wrong.
+				return nil, &OutageError{Since: start, Attempts: attempt + 1, Err: last}
+			}
+			return nil, fmt.Errorf("%w (gave up after %d attempts in %s)", last, attempt+1, now.Sub(start).Round(time.Millisecond))
 		}
 		call.retry(cause)
 		c.stats.retry(cause)
@@ -126,7 +140,6 @@ func (c *Client) do(ctx context.Context, r *request, out any) (*response, error)
 			c.logger.Debug("leaf rate limit, pausing all requests", "method", r.method, "path", r.path, "retryAfter", ra)
 			continue
 		}
-		delay := c.backoff.Delay(attempt)
 		c.logger.Debug("retrying leaf request", "method", r.method, "path", r.path, "cause", cause, "delay", delay)
 		if err := c.clock.Sleep(ctx, delay); err != nil {
 			return nil, err

@@ -93,15 +93,29 @@ func Classify(a Attempt) (Verdict, string) {
 type Backoff struct {
 	Base time.Duration
 	Cap  time.Duration
-	// Attempts is the most attempts a request gets, the first included.
+	// Attempts is the most attempts a request gets, the first included (0: no count limit).
 	Attempts int
+	// Budget is the most time a request spends retrying, counted from its first attempt (0: no
+	// time limit). A budget in time fits any fault rate: a 5% rate of 503s costs a change a
+	// retry now and then, never its whole budget; only an outage spends it.
+	Budget time.Duration
 	// Rand returns a float in [0,1); nil uses math/rand/v2.
 	Rand func() float64
 }
 
-// DefaultBackoff is docs/design.md's policy: base 250 ms, cap 30 s, 6 attempts.
+// DefaultBackoff is the retry policy: full jitter from 250 ms up to 30 s, for up to 3 minutes
+// per request.
 func DefaultBackoff() Backoff {
-	return Backoff{Base: 250 * time.Millisecond, Cap: 30 * time.Second, Attempts: 6}
+	return Backoff{Base: 250 * time.Millisecond, Cap: 30 * time.Second, Budget: 3 * time.Minute}
+}
+
+// spent reports whether a request that started at start and made attempts attempts may not
+// retry again after waiting delay, and whether it is the time budget that is spent.
+func (b Backoff) spent(attempts int, start, now time.Time, delay time.Duration) (spent, byTime bool) {
+	if b.Budget > 0 && now.Add(delay).Sub(start) > b.Budget {
+		return true, true
+	}
+	return b.Attempts > 0 && attempts >= b.Attempts, false
 }
 
 // Delay returns the wait before retry number retry (0 for the first retry).

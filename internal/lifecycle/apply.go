@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/leaf-import/leaf-import/internal/exec"
+	"github.com/leaf-import/leaf-import/internal/leaf"
 	"github.com/leaf-import/leaf-import/internal/plan"
 	"github.com/leaf-import/leaf-import/internal/report"
 	"github.com/leaf-import/leaf-import/internal/workspace"
@@ -154,6 +155,13 @@ func Apply(ctx context.Context, o ApplyOptions) (*Result, error) {
 	if res != nil {
 		skipped = append(skipped, settledRecords(res.prior, changes, skipped, m.Digest)...)
 	}
+	users := len(snap.Users)
+	for _, c := range changes {
+		if c.Kind == plan.KindUser && c.Action == plan.ActionCreate {
+			users++
+		}
+	}
+	o.listPages = leaf.ReadRequests(users, 0)
 	cm, err := s.forgetConfigs(changes, diffOpts.ConfigApplied)
 	if err != nil {
 		return nil, err
@@ -215,7 +223,7 @@ func (s *session) apply(ctx context.Context, o *ApplyOptions, runID string, star
 	}
 	out := exec.Apply(ctx, changes, o.Client, exec.Options{
 		Concurrency: o.Concurrency, LookupWindow: o.LookupWindow, RunID: runID, Journal: journal,
-		Stop: o.Stop, Log: log,
+		Stop: o.Stop, Log: log, ListPages: o.listPages,
 		OnRecord: func(r report.Record) {
 			rw.Add(r)
 			prog.Record(r)

@@ -1,0 +1,360 @@
+package exec
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/leaf-import/leaf-import/internal/leaf"
+	"github.com/leaf-import/leaf-import/internal/plan"
+	"github.com/leaf-import/leaf-import/internal/report"
+)
+
+// maxPosts bounds how often one change posts its object in a run. A post is repeated only
+// after a lookup proved the previous one created nothing, so this bounds time, not safety: at
+// a 7% rate of lost answers, eight in a row happen to one change in a billion.
+const maxPosts = 8
+
+// parkedChange is a user or credential create whose answer was lost. It waits, with the rest
+// of its grower's changes, for a lookup after the lookup window; its worker goes on meanwhile.
+type parkedChange struct {
+	c     *plan.Change // as it ran (with its Leaf user id for a credential)
+	phase int          // the journal phase of the post (2 for a replace's post)
+	since time.Time    // when the answer was lost
+	cause error
+	// tail is what follows c in its grower's changes; userID the grower's Leaf user so far.
+	tail   []*plan.Change
+	userID string
+	// rec is the change's record so far (attempts, start).
+	rec report.Record
+}
+
+// parking holds the parked creates and what a change spent before it was parked.
+type parking struct {
+	mu     sync.Mutex
+	items  []*parkedChange
+	priors map[string]report.Record // by change id, for a create sent again
+	posts  map[string]int           // posts sent per change id
+}
+
+func (p *parking) add(c *parkedChange) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.items = append(p.items, c)
+}
+
+func (p *parking) take() []*parkedChange {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := p.items
+	p.items = nil
+	return out
+}
+
+// prior returns (and forgets) what a change spent before it was parked and sent again.
+func (p *parking) prior(id string) (report.Record, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	rec, ok := p.priors[id]
+	delete(p.priors, id)
+	return rec, ok
+}
+
+func (p *parking) setPrior(rec report.Record) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.priors == nil {
+		p.priors = map[string]report.Record{}
+	}
+	p.priors[rec.ChangeID] = rec
+}
+
+// sent is how many posts change id has sent in this run.
+func (p *parking) sent(id string) int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.posts[id]
+}
+
+// post counts a post of change id and returns how many it has sent in this run.
+func (p *parking) post(id string) int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.posts == nil {
+		p.posts = map[string]int{}
+	}
+	p.posts[id]++
+	return p.posts[id]
+}
+
+// takeReady takes the parked creates whose lookup window has passed at now, when there are at
+// least min of them.
+func (p *parking) takeReady(now time.Time, window time.Duration, least int) []*parkedChange {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var ready, rest []*parkedChange
+	for _, it := range p.items {
+		if now.Sub(it.since) >= window {
+			ready = append(ready, it)
+		} else {
+			rest = append(rest, it)
+		}
+	}
+	if len(ready) == 0 || len(ready) < least {
+		return nil
+	}
+	p.items = rest
+	return ready
+}
+
+// settleEvery is how often the settler looks for parked creates whose window has passed.
+const settleEvery = 250 * time.Millisecond
+
+// settleWhileRunning settles parked creates while the workers still run, so that only those
+// parked near the end wait for a lookup after it: when enough are ready for a read of every
+// user page to cost at most a quarter request each (or, without a page count, whenever one is
+// ready). What they let go on is scheduled on the same workers. It returns when done closes.
+func (r *runner) settleWhileRunning(ctx context.Context, done <-chan struct{}) error {
+	least := 1
+	if r.opts.ListPages > 0 {
+		least = 4 * r.opts.ListPages
+	}
+	t := time.NewTicker(settleEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-done:
+			return nil
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+		if r.isStopped() {
+			continue // the end of the run settles what is parked
+		}
+		items := r.park.takeReady(r.opts.Clock.Now(), r.opts.LookupWindow, least)
+		if len(items) == 0 {
+			continue
+		}
+		next, err := r.settleParked(ctx, items)
+		if err == nil {
+			err = r.schedule(ctx, next)
+		}
+		if err != nil {
+			r.stopped.Store(true) // the workers drain; the error ends the run
+			return err
+		}
+	}
+}
+
+// canPark reports whether a lost create of c waits for a batch lookup: users and credentials
+// (a user is found by externalId, a credential by its user's embedded credentials). Apps are
+// few and are looked up at once.
+func canPark(c *plan.Change) bool {
+	return c.Kind == plan.KindUser || c.Kind == plan.KindCredential
+}
+
+// settleParked looks the parked creates up once their lookup window has passed, journals what
+// it found, finishes their records and returns what runs next: the rest of each grower, or the
+// create again where the lookup proved it absent.
+func (r *runner) settleParked(ctx context.Context, items []*parkedChange) ([]task, error) {
+	latest := items[0].since
+	for _, it := range items {
+		if it.since.After(latest) {
+			latest = it.since
+		}
+	}
+	if wait := latest.Add(r.opts.LookupWindow).Sub(r.opts.Clock.Now()); wait > 0 {
+		r.opts.Log.Debug("waiting for the lookup window of parked creates", "creates", len(items), "wait", wait)
+		if err := r.opts.Clock.Sleep(ctx, wait); err != nil {
+			r.park.mu.Lock()
+			r.park.items = append(r.park.items, items...)
+			r.park.mu.Unlock()
+			return nil, err
+		}
+	}
+	results, err := r.findParked(ctx, items)
+	if err != nil {
+		r.park.mu.Lock()
+		r.park.items = append(r.park.items, items...)
+		r.park.mu.Unlock()
+		// A lookup that failed after its retries leaves the creates in doubt: the run stops
+		// rather than guess, and the next run settles them from the journal.
+		return nil, errFatal{fmt.Errorf("looking up creates whose answer was lost: %w", err)}
+	}
+	stopped := r.isStopped()
+	var next []task
+	for i, it := range items {
+		f := results[i]
+		if err := r.settle(it.c, report.StepPost, it.phase, f.ok, f.id); err != nil {
+			return nil, err
+		}
+		rec := it.rec
+		rec.DurationMs = r.opts.Clock.Now().Sub(rec.StartedAt).Milliseconds()
+		userID := it.userID
+		switch {
+		case f.ok && f.code != "":
+			rec.Status, rec.ErrorCode, rec.Error = report.StatusFailed, f.code, f.msg
+		case f.ok:
+			rec.Status, rec.ResolvedByLookup = report.StatusSucceeded, true
+			if it.c.Kind == plan.KindUser {
+				rec.LeafUserID, userID = f.id, f.id
+			}
+		case stopped:
+			rec.Status, rec.ErrorCode = report.StatusPending, report.CodeInterrupted
+			rec.Error = "a lookup found the create did not happen; the run was stopped before sending it again"
+		case r.park.sent(it.c.ID) >= maxPosts:
+			rec.Status, rec.ErrorCode = report.StatusFailed, report.CodeNotCreated
+			rec.Error = "a lookup did not find the object after " + it.cause.Error() + "; the next run creates it"
+			rec.HTTPStatus = leaf.StatusCode(it.cause)
+		default:
+			// Proven absent: post it again, with the rest of its grower after it.
+			r.park.setPrior(rec)
+			next = append(next, task{changes: append([]*plan.Change{it.c}, it.tail...), userID: userID})
+			continue
+		}
+		r.finish(rec)
+		switch {
+		case stopped:
+			r.pending([][]*plan.Change{it.tail})
+		case len(it.tail) > 0:
+			next = append(next, task{changes: it.tail, userID: userID})
+		}
+	}
+	return next, nil
+}
+
+// findParked looks every parked create up: with one read of every user page (credentials
+// come embedded) when that costs fewer requests than a lookup each, else one lookup each.
+func (r *runner) findParked(ctx context.Context, items []*parkedChange) ([]found, error) {
+	out := make([]found, len(items))
+	stats := &leaf.CallStats{}
+	ctx = leaf.WithCallStats(ctx, stats)
+	batch := r.opts.ListPages > 0 && r.opts.ListPages < len(items)
+	defer func() {
+		least := len(items) // a lookup each, or one read (of at least one page)
+		if batch {
+			least = 1
+		}
+		r.lookups.Add(int64(max(stats.Attempts, least)))
+	}()
+	if batch {
+		// A read of every page is complete only while no user is being created (Leaf restarts
+		// the count under it, and pages may shift): the workers pause for its length. At the
+		// rate limit this costs no time, since the pages use the same budget.
+		held := 0
+		defer func() {
+			for range held {
+				<-r.sem
+			}
+		}()
+		for range cap(r.sem) {
+			select {
+			case r.sem <- struct{}{}:
+				held++
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			}
+		}
+		all, err := r.api.ListUsers(ctx, leaf.UserFilter{})
+		if err != nil {
+			return nil, err
+		}
+		byExt := map[string][]*leaf.User{}
+		byID := map[string]*leaf.User{}
+		for i := range all {
+			u := &all[i]
+			byExt[u.ExternalID] = append(byExt[u.ExternalID], u)
+			byID[u.ID] = u
+		}
+		for i, it := range items {
+			switch it.c.Kind {
+			case plan.KindUser:
+				out[i] = userFound(byExt[it.c.ExternalID])
+			case plan.KindCredential:
+				u := byID[it.c.LeafUserID]
+				if u == nil {
+					f, err := r.findCredential(ctx, it.c)
+					if err != nil {
+						return nil, err
+					}
+					out[i] = f
+					continue
+				}
+				out[i] = credentialFound(it.c, u.Credential(it.c.Connection.Provider))
+			}
+		}
+		return out, nil
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(r.opts.Concurrency)
+	for i, it := range items {
+		g.Go(func() error {
+			var err error
+			switch it.c.Kind {
+			case plan.KindUser:
+				var users []leaf.User
+				users, err = r.api.ListUsers(gctx, leaf.UserFilter{ExternalID: it.c.ExternalID})
+				var exact []*leaf.User
+				for j := range users {
+					if users[j].ExternalID == it.c.ExternalID {
+						exact = append(exact, &users[j])
+					}
+				}
+				out[i] = userFound(exact)
+			case plan.KindCredential:
+				out[i], err = r.findCredential(gctx, it.c)
+			}
+			return err
+		})
+	}
+	return out, g.Wait()
+}
+
+// userFound is what a lookup of a user create found among the users carrying its externalId.
+func userFound(users []*leaf.User) found {
+	switch len(users) {
+	case 0:
+		return found{}
+	case 1:
+		return found{ok: true, id: users[0].ID}
+	}
+	return found{ok: true, id: users[0].ID, code: report.CodeConflict,
+		msg: "several Leaf users now carry this externalId"}
+}
+
+// credentialFound is what a lookup of a credential create found.
+func credentialFound(c *plan.Change, cur *leaf.Credential) found {
+	switch {
+	case cur == nil:
+		return found{}
+	case !sameCredential(c.Connection, cur):
+		return found{ok: true, id: cur.ID, code: report.CodeExistsDifferent,
+			msg: "Leaf holds another " + c.Connection.Provider.Name + " credential for this user"}
+	}
+	return found{ok: true, id: cur.ID}
+}
+
+func (r *runner) findCredential(ctx context.Context, c *plan.Change) (found, error) {
+	cur, err := r.api.GetCredential(ctx, c.LeafUserID, c.Connection.Provider)
+	switch {
+	case leaf.IsNotFound(err):
+		return found{}, nil
+	case err != nil:
+		return found{}, err
+	}
+	return credentialFound(c, cur), nil
+}
+
+// pendingParked records a parked create that was never settled (a fatal error, a cancelled
+// run): its intent stays open in the journal for the next run to settle.
+func (r *runner) pendingParked(p *parkedChange) {
+	rec := p.rec
+	rec.Status, rec.ErrorCode = report.StatusPending, report.CodeInterrupted
+	rec.Error = "its answer was lost and the run ended before a lookup; the next run settles it"
+	r.finish(rec)
+	r.pending([][]*plan.Change{p.tail})
+}
