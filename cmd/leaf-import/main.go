@@ -9,5 +9,8 @@ import (
 )
 
 func main() {
-	os.Exit(run(context.Background(), os.Args[1:], systemStreams(), os.LookupEnv))
+	stop := startProfiles()
+	code := run(context.Background(), os.Args[1:], systemStreams(), os.LookupEnv)
+	stop()
+	os.Exit(code)
 }

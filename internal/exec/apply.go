@@ -194,6 +194,7 @@ func (r *runner) schedule(ctx context.Context, tasks []task) error {
 			r.pendingTasks(tasks[i:])
 			break
 		}
+		tasks[i] = task{} // held by its worker only: a change done is garbage
 		g.Go(func() error {
 			defer func() { <-sem }()
 			return r.group(gctx, t)

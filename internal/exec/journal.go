@@ -26,6 +26,7 @@ type Journal struct {
 	mu       sync.Mutex
 	cond     *sync.Cond
 	pending  []byte
+	spare    []byte // the buffer of the last flush, reused for the next batch
 	next     uint64 // batch that pending belongs to
 	flushed  uint64 // last batch on disk
 	flushing bool
@@ -151,12 +152,15 @@ func (j *Journal) append(l report.Line, wait bool) error {
 		// Lead: write what has accumulated, then wake the others.
 		j.flushing = true
 		buf, batch := j.pending, j.next
-		j.pending = nil
+		j.pending, j.spare = j.spare[:0], nil
 		j.next++
 		j.mu.Unlock()
 		err := j.flush(buf)
 		j.mu.Lock()
 		j.flushing = false
+		if cap(buf) <= 1<<20 {
+			j.spare = buf // written: its memory carries the batch after next
+		}
 		if err != nil {
 			j.err = fmt.Errorf("journal: %w", err)
 		}

@@ -37,7 +37,7 @@ type parking struct {
 	mu     sync.Mutex
 	items  []*parkedChange
 	priors map[string]report.Record // by change id, for a create sent again
-	posts  map[string]int           // posts sent per change id
+	posts  map[string]int           // posts sent per parked change id
 }
 
 func (p *parking) add(c *parkedChange) {
@@ -79,15 +79,14 @@ func (p *parking) sent(id string) int {
 	return p.posts[id]
 }
 
-// post counts a post of change id and returns how many it has sent in this run.
-func (p *parking) post(id string) int {
+// setSent records that change id has sent n posts in this run.
+func (p *parking) setSent(id string, n int) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.posts == nil {
 		p.posts = map[string]int{}
 	}
-	p.posts[id]++
-	return p.posts[id]
+	p.posts[id] = n
 }
 
 // takeReady takes the parked creates whose lookup window has passed at now, when there are at

@@ -184,8 +184,7 @@ type found struct {
 // one created nothing, and at most maxPosts times in a run.
 func (r *runner) create(ctx context.Context, c *plan.Change, phase int, post func() (string, error), find func() (found, error)) (stepResult, error) {
 	res := stepResult{leafUserID: c.LeafUserID, phase: phase}
-	for {
-		n := r.park.post(c.ID)
+	for n := r.park.sent(c.ID) + 1; ; n++ {
 		id, err := r.send(ctx, c, report.StepPost, phase, post)
 		if err == nil || !(leaf.IsAmbiguous(err) || leaf.IsConflict(err)) {
 			if c.Kind == plan.KindUser {
@@ -194,6 +193,7 @@ func (r *runner) create(ctx context.Context, c *plan.Change, phase int, post fun
 			return res, err
 		}
 		if leaf.IsAmbiguous(err) && canPark(c) && ctx.Err() == nil {
+			r.park.setSent(c.ID, n) // only a parked change is counted across its posts
 			res.parked = true
 			return res, err
 		}

@@ -166,9 +166,13 @@ func Apply(ctx context.Context, o ApplyOptions) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	// From here on the changes hold what they apply: the plan and the manifest let go of them,
+	// so that a change (and its grower) is garbage once applied.
+	verified := p.ConfigVerified
+	o.Manifest = &plan.Manifest{Digest: o.Manifest.Digest}
 	result, err := s.apply(ctx, &o, runID, start, res, changes, skipped, cm.record)
 	if result != nil {
-		if err := cm.save(p.ConfigVerified); err != nil {
+		if err := cm.save(verified); err != nil {
 			log.Warn("cannot record the configs applied; the next run reads them from Leaf again", "err", err)
 		}
 	}
@@ -235,14 +239,14 @@ func (s *session) apply(ctx context.Context, o *ApplyOptions, runID string, star
 	stats := o.Client.Stats()
 	rrun.EndedAt = time.Now().UTC()
 	rrun.Interrupted = out.Interrupted
-	summary := report.Summarize(rw.Merged(), stats.Requests, stats.Retries, out.Lookups, rrun.EndedAt.Sub(start))
 	var copies []string
 	if userReport != "" {
 		copies = append(copies, userReport)
 	}
-	final, werr := rw.Close(rrun, summary, copies...)
+	summary, records, werr := rw.Close(rrun, report.RunStats{Requests: stats.Requests, Retries: stats.Retries,
+		Lookups: out.Lookups, Duration: rrun.EndedAt.Sub(start)}, copies...)
 	fmt.Fprint(o.Out, summary.Text())
-	log.Info("apply finished", "run", run.Meta.RunID, "report", run.ReportPath(), "records", len(final.Records),
+	log.Info("apply finished", "run", run.Meta.RunID, "report", run.ReportPath(), "records", records,
 		"requests", stats.Requests-before.Requests, "applySeconds", time.Since(applyStart).Round(time.Millisecond).Seconds())
 	if werr != nil {
 		log.Error("cannot write the report", "err", werr)

@@ -145,8 +145,8 @@ func LinkKeys(ctx context.Context, o LinkKeysOptions) (*LinkKeysResult, error) {
 	}
 	stats := o.Client.Stats()
 	rrun.EndedAt = time.Now().UTC()
-	summary := report.Summarize(k.rw.Merged(), stats.Requests, stats.Retries, 0, rrun.EndedAt.Sub(start))
-	_, werr := k.rw.Close(rrun, summary)
+	summary, _, werr := k.rw.Close(rrun, report.RunStats{Requests: stats.Requests, Retries: stats.Retries,
+		Duration: rrun.EndedAt.Sub(start)})
 	jerr := journal.Close()
 	run.Meta.Status, run.Meta.FinishedAt, run.Meta.Summary = workspace.RunSucceeded, rrun.EndedAt, &summary
 	if runErr != nil || k.res.Failed > 0 || werr != nil {

@@ -1,6 +1,7 @@
 package plan
 
 import (
+	"bufio"
 	"fmt"
 	"io"
 	"strconv"
@@ -133,14 +134,16 @@ func (p *Plan) Summary(rate float64) string {
 }
 
 // RenderText writes the plan for people: one line per change, conflicts and notices, and the
-// summary with the estimate at rate requests per second.
+// summary with the estimate at rate requests per second. Lines are written as they are made:
+// a plan of 100,000 growers is never held as text.
 func (p *Plan) RenderText(w io.Writer, rate float64) error {
-	var b strings.Builder
+	b := bufio.NewWriterSize(w, 256<<10)
 	if sel := p.Options.Selection.String(); sel != "" {
 		b.WriteString("Selection in effect (" + sel + "): nothing outside it is read, changed, pruned or counted.\n")
 	}
 	for _, c := range p.Changes {
-		b.WriteString(c.Line() + "\n")
+		b.WriteString(c.Line())
+		b.WriteByte('\n')
 	}
 	for _, c := range p.Conflicts {
 		b.WriteString(withSource(fmt.Sprintf("! conflict %s: %d Leaf users carry this externalId (%s); skipped",
@@ -165,15 +168,14 @@ func (p *Plan) RenderText(w io.Writer, rate float64) error {
 		case d.Provider != "":
 			subject = d.Provider + "/" + d.AppName
 		}
-		fmt.Fprintf(&b, "? %s %s: in doubt since run %s (its %s request was never answered); apply settles it by lookup first\n",
+		fmt.Fprintf(b, "? %s %s: in doubt since run %s (its %s request was never answered); apply settles it by lookup first\n",
 			d.Kind, subject, d.RunID, d.Step)
 	}
 	if len(p.Changes) == 0 {
 		b.WriteString("No changes: Leaf matches the manifest.\n")
 	}
 	b.WriteString(p.Summary(rate) + "\n")
-	_, err := io.WriteString(w, b.String())
-	return err
+	return b.Flush()
 }
 
 // thousands formats n with comma separators: 1,204.

@@ -60,35 +60,54 @@ type Summary struct {
 
 // Summarize counts the records and sets the request figures.
 func Summarize(records []Record, requests int64, retries map[string]int64, lookups int64, d time.Duration) Summary {
-	s := Summary{ByKind: map[change.Kind]map[change.Action]StatusCounts{}, Requests: requests, Retries: retries, Lookups: lookups,
-		DurationMs: d.Milliseconds()}
+	sum := newSummarizer()
+	for i := range records {
+		sum.add(&records[i])
+	}
+	return sum.summary(RunStats{Requests: requests, Retries: retries, Lookups: lookups, Duration: d})
+}
+
+// summarizer counts records one at a time (a report's records are streamed, not held).
+type summarizer struct {
+	s     Summary
+	byRun map[string]StatusCounts
+}
+
+func newSummarizer() *summarizer {
+	return &summarizer{s: Summary{ByKind: map[change.Kind]map[change.Action]StatusCounts{}}, byRun: map[string]StatusCounts{}}
+}
+
+func (z *summarizer) add(r *Record) {
+	s := &z.s
+	s.add(r.Status)
+	switch r.Action {
+	case change.ActionConflict:
+		s.Conflicts++
+	case change.ActionNotice:
+		s.Notices++
+	}
+	rc := z.byRun[r.RunID]
+	rc.add(r.Status)
+	z.byRun[r.RunID] = rc
+	if s.ByKind[r.Kind] == nil {
+		s.ByKind[r.Kind] = map[change.Action]StatusCounts{}
+	}
+	c := s.ByKind[r.Kind][r.Action]
+	c.add(r.Status)
+	s.ByKind[r.Kind][r.Action] = c
+}
+
+func (z *summarizer) summary(st RunStats) Summary {
+	s := z.s
+	s.Requests, s.Retries, s.Lookups, s.DurationMs = st.Requests, st.Retries, st.Lookups, st.Duration.Milliseconds()
 	if s.Retries == nil {
 		s.Retries = map[string]int64{}
 	}
-	byRun := map[string]StatusCounts{}
-	for _, r := range records {
-		s.add(r.Status)
-		switch r.Action {
-		case change.ActionConflict:
-			s.Conflicts++
-		case change.ActionNotice:
-			s.Notices++
-		}
-		rc := byRun[r.RunID]
-		rc.add(r.Status)
-		byRun[r.RunID] = rc
-		if s.ByKind[r.Kind] == nil {
-			s.ByKind[r.Kind] = map[change.Action]StatusCounts{}
-		}
-		c := s.ByKind[r.Kind][r.Action]
-		c.add(r.Status)
-		s.ByKind[r.Kind][r.Action] = c
+	if len(z.byRun) > 1 {
+		s.ByRun = z.byRun
 	}
-	if len(byRun) > 1 {
-		s.ByRun = byRun
-	}
-	if d > 0 {
-		s.Rate = float64(requests) / d.Seconds()
+	if st.Duration > 0 {
+		s.Rate = float64(st.Requests) / st.Duration.Seconds()
 	}
 	return s
 }

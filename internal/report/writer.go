@@ -2,26 +2,36 @@ package report
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"os"
+	"slices"
 	"sync"
 	"time"
+
+	"github.com/gocarina/gocsv"
+
+	"github.com/leaf-import/leaf-import/internal/atomicfile"
 )
 
 // Writer keeps the report of a running apply. While the run goes on, the file is a report in
 // progress: a head line, then one record per line, appended every few seconds (never rewritten:
-// a run of 100,000 changes costs O(N) writes, not O(N²)). At the end the file is replaced
-// atomically by the final report. A report in progress, even cut by a kill in the middle of a
-// line, is read back by Load (ReadProgress). Between writes the journal is the durable record.
+// a run of 100,000 changes costs O(N) writes, not O(N²)). A record is held in memory only until
+// it is appended. At the end the final report is written from the file in progress, record by
+// record, and replaces it atomically. A report in progress, even cut by a kill in the middle of
+// a line, is read back by Load (ReadProgress). Between writes the journal is the durable record.
 type Writer struct {
 	path  string
 	mu    sync.Mutex
-	rep   Report
+	run   Run
 	prior []Record
-	// written counts this run's records already appended to the file; f is the file in
-	// progress (nil before the first write).
-	written int
+	// pending are this run's records not appended yet; redone names the changes this run
+	// recorded (kept only when there are earlier runs' records to supersede).
+	pending []Record
+	redone  map[string]bool
 	f       *os.File
 	err     error
 	stop    chan struct{}
@@ -30,29 +40,21 @@ type Writer struct {
 
 // NewWriter returns a writer for path; prior are earlier runs' records the report carries on.
 func NewWriter(path string, run Run, prior []Record) *Writer {
-	return &Writer{path: path, rep: Report{FormatVersion: FormatVersion, Run: run}, prior: prior}
+	w := &Writer{path: path, run: run, prior: prior}
+	if len(prior) > 0 {
+		w.redone = map[string]bool{}
+	}
+	return w
 }
 
 // Add records one change's end.
 func (w *Writer) Add(r Record) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	w.rep.Records = append(w.rep.Records, r)
-}
-
-// Merged returns every record the report holds: earlier runs' that this run did not redo, then
-// this run's.
-func (w *Writer) Merged() []Record {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return Merge(w.prior, w.rep.Records)
-}
-
-// Records returns this run's records so far.
-func (w *Writer) Records() []Record {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return append([]Record(nil), w.rep.Records...)
+	w.pending = append(w.pending, r)
+	if w.redone != nil {
+		w.redone[r.ChangeID] = true
+	}
 }
 
 // Start appends the new records to the file every period, until Close.
@@ -86,6 +88,10 @@ type progressHead struct {
 func (w *Writer) Flush() error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	return w.flushLocked()
+}
+
+func (w *Writer) flushLocked() error {
 	if w.err != nil {
 		return w.err
 	}
@@ -99,17 +105,17 @@ func (w *Writer) Flush() error {
 			return err
 		}
 		w.f = f
-		head, _ := json.Marshal(progressHead{FormatVersion: FormatVersion, InProgress: true, Run: w.rep.Run})
+		head, _ := json.Marshal(progressHead{FormatVersion: FormatVersion, InProgress: true, Run: w.run})
 		if err := w.appendLines(append(head[:len(head)-1], []byte(`,"records":[`)...), w.prior); err != nil {
 			return err
 		}
 	}
-	if w.written == len(w.rep.Records) {
+	if len(w.pending) == 0 {
 		return nil
 	}
-	err := w.appendLines(nil, w.rep.Records[w.written:])
+	err := w.appendLines(nil, w.pending)
 	if err == nil {
-		w.written = len(w.rep.Records)
+		w.pending = w.pending[:0:0] // appended: no longer held
 	}
 	return err
 }
@@ -136,9 +142,20 @@ func (w *Writer) appendLines(head []byte, recs []Record) error {
 	return nil
 }
 
-// Close stops the periodic appends and replaces the file with the final report (run, summary,
-// every record), and writes it to each of copies (JSON or CSV by extension).
-func (w *Writer) Close(run Run, summary Summary, copies ...string) (*Report, error) {
+// RunStats are the figures of the run itself that the summary carries besides the counts.
+type RunStats struct {
+	Requests int64
+	Retries  map[string]int64
+	Lookups  int64
+	Duration time.Duration
+}
+
+// Close stops the periodic appends, appends what is left, and writes the final report (run,
+// summary, every record: the earlier runs' that this run did not redo, then this run's,
+// numbered in that order) over the file in progress, and to each of copies (JSON or CSV by
+// extension). Records are streamed from the file in progress, never held all at once. It
+// returns the summary and the number of records.
+func (w *Writer) Close(run Run, st RunStats, copies ...string) (Summary, int, error) {
 	if w.stop != nil {
 		close(w.stop)
 		<-w.done
@@ -146,18 +163,156 @@ func (w *Writer) Close(run Run, summary Summary, copies ...string) (*Report, err
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	err := w.flushLocked()
 	if w.f != nil {
-		_ = w.f.Close()
-		w.f = nil
-	}
-	w.rep.Run, w.rep.Summary = run, summary
-	rep := w.rep
-	rep.Records = Merge(w.prior, w.rep.Records)
-	err := rep.Save(w.path)
-	for _, c := range copies {
-		if cerr := rep.Save(c); cerr != nil && err == nil {
+		if cerr := w.f.Close(); err == nil {
 			err = cerr
 		}
+		w.f = nil
 	}
-	return &rep, err
+	sum := newSummarizer()
+	n := 0
+	if err == nil {
+		err = w.each(func(r *Record) error { sum.add(r); n++; return nil })
+	}
+	summary := sum.summary(st)
+	if err != nil {
+		return summary, n, err
+	}
+	head := Report{FormatVersion: FormatVersion, Run: run, Summary: summary}
+	// The copies first: the report in progress is their source until it is replaced.
+	for _, c := range append(slices.Clone(copies), w.path) {
+		if werr := atomicfile.WriteFunc(c, 0o600, func(out io.Writer) error {
+			if IsCSV(c) {
+				return w.writeCSV(out)
+			}
+			return w.writeJSON(out, &head)
+		}); werr != nil && err == nil {
+			err = werr
+		}
+	}
+	return summary, n, err
+}
+
+// each calls fn with every record of the final report, in order and renumbered, read from the
+// file in progress.
+func (w *Writer) each(fn func(*Record) error) error {
+	f, err := os.Open(w.path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	br := bufio.NewReaderSize(f, 256<<10)
+	if _, err := br.ReadBytes('\n'); err != nil { // the head line
+		return fmt.Errorf("report %s: %w", w.path, err)
+	}
+	seq := 0
+	for i := 0; ; i++ {
+		line, err := br.ReadBytes('\n')
+		if len(line) == 0 && err != nil {
+			if errors.Is(err, io.EOF) {
+				return nil
+			}
+			return err
+		}
+		line = bytes.TrimSuffix(bytes.TrimSpace(line), []byte(","))
+		var r Record
+		if err := json.Unmarshal(line, &r); err != nil {
+			return fmt.Errorf("report %s: record %d: %w", w.path, i+1, err)
+		}
+		if i < len(w.prior) && w.redone[r.ChangeID] {
+			continue // an earlier run's record that this run redid
+		}
+		seq++
+		r.Seq = seq
+		if err := fn(&r); err != nil {
+			return err
+		}
+	}
+}
+
+// recordsMarker is where the records go in the encoded head of a report.
+var recordsMarker = []byte("\n  \"records\": null")
+
+// writeJSON writes the final report as indented JSON, the records streamed one by one: the
+// bytes are those of encoding the whole Report with Encode.
+func (w *Writer) writeJSON(out io.Writer, head *Report) error {
+	var hb bytes.Buffer
+	if err := encodeIndented(&hb, head, ""); err != nil {
+		return err
+	}
+	b := hb.Bytes()
+	i := bytes.Index(b, recordsMarker)
+	if i < 0 {
+		return fmt.Errorf("report: no records field")
+	}
+	bw := bufio.NewWriterSize(out, 256<<10)
+	bw.Write(b[:i])
+	bw.WriteString("\n  \"records\": [")
+	n := 0
+	var rb bytes.Buffer
+	err := w.each(func(r *Record) error {
+		rb.Reset()
+		if err := encodeIndented(&rb, r, "    "); err != nil {
+			return err
+		}
+		if n > 0 {
+			bw.WriteByte(',')
+		}
+		bw.WriteString("\n    ")
+		bw.Write(bytes.TrimRight(rb.Bytes(), "\n"))
+		n++
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if n > 0 {
+		bw.WriteString("\n  ]")
+	} else {
+		bw.WriteString("]")
+	}
+	bw.Write(b[i+len(recordsMarker):])
+	return bw.Flush()
+}
+
+// csvChunk is how many records go to gocsv at once when a CSV report is written.
+const csvChunk = 1000
+
+// writeCSV writes the records as CSV, a chunk at a time.
+func (w *Writer) writeCSV(out io.Writer) error {
+	chunk := make([]Record, 0, csvChunk)
+	header := true
+	emit := func() error {
+		var err error
+		if header {
+			err = gocsv.Marshal(&chunk, out)
+		} else {
+			err = gocsv.MarshalWithoutHeaders(&chunk, out)
+		}
+		header, chunk = false, chunk[:0]
+		return err
+	}
+	err := w.each(func(r *Record) error {
+		chunk = append(chunk, *r)
+		if len(chunk) == csvChunk {
+			return emit()
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if len(chunk) > 0 || header {
+		return emit()
+	}
+	return nil
+}
+
+// encodeIndented encodes v with a two-space indent after prefix, HTML not escaped.
+func encodeIndented(buf *bytes.Buffer, v any, prefix string) error {
+	enc := json.NewEncoder(buf)
+	enc.SetIndent(prefix, "  ")
+	enc.SetEscapeHTML(false)
+	return enc.Encode(v)
 }

@@ -1,0 +1,30 @@
+package main
+
+import (
+	"os"
+	"runtime"
+	"runtime/debug"
+	"runtime/metrics"
+)
+
+// minMemoryLimit is the least soft memory limit an apply sets: small pods run 512 MB.
+const minMemoryLimit = 256 << 20
+
+// boundMemory sets a soft memory limit for the rest of an apply, once its plan is made: one and
+// a half times the live heap (the manifest and the plan, which shrink as changes are applied),
+// and at least minMemoryLimit. The garbage collector then works harder only while memory is
+// near the limit, instead of letting the heap grow to twice the live data. GOMEMLIMIT, when set,
+// wins.
+func boundMemory() {
+	if _, set := os.LookupEnv("GOMEMLIMIT"); set {
+		return
+	}
+	runtime.GC()
+	sample := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+	metrics.Read(sample)
+	live := int64(0)
+	if sample[0].Value.Kind() == metrics.KindUint64 {
+		live = int64(sample[0].Value.Uint64())
+	}
+	debug.SetMemoryLimit(max(minMemoryLimit, live*3/2))
+}
