@@ -7,11 +7,12 @@ import (
 	"runtime/metrics"
 )
 
-// minMemoryLimit is the least soft memory limit an apply sets: small pods run 512 MB.
-const minMemoryLimit = 256 << 20
+// minMemoryLimit is the least soft memory limit an apply sets: small pods run 512 MB, and the
+// process needs some 30 MB beyond the limit (its code, stacks, connections).
+const minMemoryLimit = 224 << 20
 
-// boundMemory sets a soft memory limit for the rest of an apply, once its plan is made: one and
-// a half times the live heap (the manifest and the plan, which shrink as changes are applied),
+// boundMemory sets a soft memory limit for the rest of an apply, once its plan is made: 1.35
+// times the live heap (the manifest and the plan, which shrink as changes are applied),
 // and at least minMemoryLimit. The garbage collector then works harder only while memory is
 // near the limit, instead of letting the heap grow to twice the live data. GOMEMLIMIT, when set,
 // wins.
@@ -26,5 +27,5 @@ func boundMemory() {
 	if sample[0].Value.Kind() == metrics.KindUint64 {
 		live = int64(sample[0].Value.Uint64())
 	}
-	debug.SetMemoryLimit(max(minMemoryLimit, live*3/2))
+	debug.SetMemoryLimit(max(minMemoryLimit, live*135/100))
 }

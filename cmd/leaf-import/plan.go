@@ -83,10 +83,26 @@ func runPlan(ctx context.Context, opts *PlanOptions) error {
 	if err != nil {
 		return reportProblems(opts.IO.ErrOut, opts.Manifest, err)
 	}
+	// The saved plan is written while the plan is shown: both only read the plan.
+	saved := make(chan error, 1)
+	if opts.Out != "" && p.CheckValves(common.Valves) == nil {
+		go func() {
+			v := p.View(opts.Diff.Rate)
+			v.Tool = common.Tool
+			v.CreatedAt = time.Now().UTC().Format(time.RFC3339)
+			v.LeafURL, v.Account, v.ManifestDigest = common.Client.BaseURL(), common.Account.Owner, m.Digest
+			saved <- atomicfile.WriteFunc(opts.Out, 0o600, v.Write)
+		}()
+	} else {
+		saved <- nil
+	}
 	if opts.Format == "json" {
 		err = p.View(opts.Diff.Rate).Write(opts.IO.Out)
 	} else {
 		err = p.RenderText(opts.IO.Out, opts.Diff.Rate)
+	}
+	if serr := <-saved; serr != nil {
+		return withCode(exitError, serr)
 	}
 	if err != nil {
 		return err
@@ -95,13 +111,6 @@ func runPlan(ctx context.Context, opts *PlanOptions) error {
 		return withCode(exitError, err)
 	}
 	if opts.Out != "" {
-		v := p.View(opts.Diff.Rate)
-		v.Tool = common.Tool
-		v.CreatedAt = time.Now().UTC().Format(time.RFC3339)
-		v.LeafURL, v.Account, v.ManifestDigest = common.Client.BaseURL(), common.Account.Owner, m.Digest
-		if err := atomicfile.WriteFunc(opts.Out, 0o600, v.Write); err != nil {
-			return withCode(exitError, err)
-		}
 		log.Info("saved the plan", "file", opts.Out, "changes", len(p.Changes))
 	}
 	switch t := p.Total(); {

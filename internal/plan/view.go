@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"unicode/utf8"
 
 	"github.com/leaf-import/leaf-import/internal/change"
 )
@@ -173,10 +174,7 @@ func (v *View) Write(w io.Writer) error {
 	if v.plan != nil {
 		n = len(v.plan.Changes)
 	}
-	var cb bytes.Buffer
-	enc := json.NewEncoder(&cb)
-	enc.SetEscapeHTML(false)
-	var ind []byte
+	var compact, ind []byte
 	for j := range n {
 		var cv ChangeView
 		if v.plan != nil {
@@ -184,15 +182,12 @@ func (v *View) Write(w io.Writer) error {
 		} else {
 			cv = v.Changes[j]
 		}
-		cb.Reset()
-		if err := enc.Encode(&cv); err != nil {
-			return err
-		}
+		compact = appendChangeJSON(compact[:0], &cv)
 		if j > 0 {
 			bw.WriteByte(',')
 		}
 		bw.WriteString("\n    ")
-		ind = appendIndented(ind[:0], bytes.TrimRight(cb.Bytes(), "\n"), "    ")
+		ind = appendIndented(ind[:0], compact, "    ")
 		bw.Write(ind)
 	}
 	if n > 0 {
@@ -351,4 +346,130 @@ func appendIndented(dst, src []byte, prefix string) []byte {
 		}
 	}
 	return dst
+}
+
+// appendChangeJSON appends cv as compact JSON, the bytes encoding/json writes for it with HTML
+// escaping off (FuzzChangeJSON holds the two to the same output). It is the hot loop of a JSON
+// plan of 100,000 growers, where reflection took a third of the time.
+func appendChangeJSON(dst []byte, cv *ChangeView) []byte {
+	dst = append(dst, `{"id":`...)
+	dst = appendJSONString(dst, cv.ID)
+	dst = append(dst, `,"kind":`...)
+	dst = appendJSONString(dst, string(cv.Kind))
+	dst = append(dst, `,"action":`...)
+	dst = appendJSONString(dst, string(cv.Action))
+	for _, f := range [...]struct{ key, v string }{
+		{`,"externalId":`, cv.ExternalID}, {`,"provider":`, cv.Provider}, {`,"appName":`, cv.AppName},
+		{`,"environment":`, cv.Environment},
+	} {
+		if f.v != "" {
+			dst = append(dst, f.key...)
+			dst = appendJSONString(dst, f.v)
+		}
+	}
+	dst = append(dst, `,"reason":`...)
+	dst = appendJSONString(dst, cv.Reason)
+	dst = append(dst, `,"fields":`...)
+	if cv.Fields == nil {
+		dst = append(dst, "null"...)
+	} else {
+		dst = append(dst, '[')
+		for i, f := range cv.Fields {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			dst = appendJSONString(dst, f)
+		}
+		dst = append(dst, ']')
+	}
+	if len(cv.FieldChanges) > 0 {
+		dst = append(dst, `,"fieldChanges":[`...)
+		for i, f := range cv.FieldChanges {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			dst = append(dst, `{"name":`...)
+			dst = appendJSONString(dst, f.Name)
+			if f.Old != "" {
+				dst = append(dst, `,"old":`...)
+				dst = appendJSONString(dst, f.Old)
+			}
+			if f.New != "" {
+				dst = append(dst, `,"new":`...)
+				dst = appendJSONString(dst, f.New)
+			}
+			if f.Secret {
+				dst = append(dst, `,"secret":true`...)
+			}
+			dst = append(dst, '}')
+		}
+		dst = append(dst, ']')
+	}
+	for _, f := range [...]struct{ key, v string }{
+		{`,"status":`, cv.Status}, {`,"leafUserId":`, cv.LeafUserID}, {`,"source":`, cv.Source},
+	} {
+		if f.v != "" {
+			dst = append(dst, f.key...)
+			dst = appendJSONString(dst, f.v)
+		}
+	}
+	dst = append(dst, `,"base":`...)
+	dst = appendJSONString(dst, cv.Base)
+	return append(dst, '}')
+}
+
+const hexDigits = "0123456789abcdef"
+
+// appendJSONString appends s as a JSON string the way encoding/json does without HTML
+// escaping: control characters escaped (\b \f \n \r \t or \u00XX), invalid UTF-8 as \ufffd,
+// and U+2028 and U+2029 escaped.
+func appendJSONString(dst []byte, s string) []byte {
+	dst = append(dst, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		if c := s[i]; c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' {
+				i++
+				continue
+			}
+			dst = append(dst, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				dst = append(dst, '\\', c)
+			case '\b':
+				dst = append(dst, '\\', 'b')
+			case '\f':
+				dst = append(dst, '\\', 'f')
+			case '\n':
+				dst = append(dst, '\\', 'n')
+			case '\r':
+				dst = append(dst, '\\', 'r')
+			case '\t':
+				dst = append(dst, '\\', 't')
+			default:
+				dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, `\ufffd`...)
+			i += size
+			start = i
+			continue
+		}
+		if r == '\u2028' || r == '\u2029' {
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	dst = append(dst, s[start:]...)
+	return append(dst, '"')
 }

@@ -1,0 +1,281 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	osexec "os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/leaf-import/leaf-import/internal/leaf"
+	"github.com/leaf-import/leaf-import/internal/leaf/sandbox"
+)
+
+// BenchmarkFigures measures the built binary as a user runs it, each run a process of its own
+// against a sandbox process of its own, output written to files: wall time, CPU (user+sys) and
+// peak RSS from the process's rusage. It prints every figure of the speed issue as a ratio
+// measured in the same run, with its target, and fails when one misses. make bench runs it.
+// Linux only (ru_maxrss in KB).
+func BenchmarkFigures(b *testing.B) {
+	if testing.Short() {
+		b.Skip("minutes long: make bench")
+	}
+	bin := leafImportBinary(b)
+	dir := b.TempDir()
+	var figs []figure
+	add := func(name string, value, target float64, atMost bool, how string) {
+		figs = append(figs, figure{name, value, target, atMost, how})
+		b.ReportMetric(value, strings.ReplaceAll(name, " ", "_"))
+	}
+
+	g100k := writeGrowersCSV(b, filepath.Join(dir, "g100k.csv"), 100_000)
+	g1m := writeGrowersCSV(b, filepath.Join(dir, "g1m.csv"), 1_000_000)
+	g10k := writeGrowersCSV(b, filepath.Join(dir, "g10k.csv"), 10_000)
+
+	// Plans of 100,000 new growers (two connections each) and of 1,000,000.
+	sb := startSandboxProc(b, bin)
+	text := measure(b, bin, sb.env(dir), filepath.Join(dir, "plan.txt"), "plan", g100k, "--rate", "0")
+	js := measure(b, bin, sb.env(dir), filepath.Join(dir, "plan.json"), "plan", g100k, "--rate", "0", "--format", "json")
+	out := measure(b, bin, sb.env(dir), filepath.Join(dir, "plan-out.txt"), "plan", g100k, "--rate", "0", "--out", filepath.Join(dir, "saved.json"))
+	big := measure(b, bin, sb.env(dir), filepath.Join(dir, "plan1m.txt"), "plan", g1m, "--rate", "0")
+	sb.stop()
+	add("plan json time / text", js.wall.Seconds()/text.wall.Seconds(), 1.5, true, fmt.Sprintf("%s vs %s", js.wall.Round(time.Millisecond), text.wall.Round(time.Millisecond)))
+	add("plan json peak MB", js.rssMB(), 400, true, "")
+	add("plan --out time / text", out.wall.Seconds()/text.wall.Seconds(), 1.5, true, out.wall.Round(time.Millisecond).String())
+	add("plan --out peak MB", out.rssMB(), 400, true, "")
+	add("plan 1M bytes per grower", big.rssKB*1024/1e6, 1200, true, fmt.Sprintf("%.0f MB peak", big.rssMB()))
+	add("plan CPU per grower 1M / 100k", (big.cpu.Seconds()/1e6)/(text.cpu.Seconds()/1e5), 1.2, true,
+		fmt.Sprintf("%.1f vs %.1f us", big.cpu.Seconds(), text.cpu.Seconds()*10))
+
+	// Applies of 10,000 and 100,000 new growers, unlimited rate, 32 workers.
+	small := applyFresh(b, bin, dir, g10k, "--rate", "0", "--concurrency", "32")
+	large := applyFresh(b, bin, dir, g100k, "--rate", "0", "--concurrency", "32")
+	add("apply 100k peak MB", large.rssMB(), 300, true, large.wall.Round(time.Second).String())
+	add("apply CPU per change 100k / 10k", (large.cpu.Seconds()/3e5)/(small.cpu.Seconds()/3e4), 1.3, true,
+		fmt.Sprintf("%.0f vs %.0f us", large.cpu.Seconds()/3e5*1e6, small.cpu.Seconds()/3e4*1e6))
+
+	// 2,000 growers under the fault mix, at a rate that is the bottleneck, as in production.
+	m2000 := writeGrowersCSV(b, filepath.Join(dir, "g2000.csv"), 2000)
+	calm := applyFaulted(b, bin, dir, m2000, "latency=20ms")
+	stormy := applyFaulted(b, bin, dir, m2000, "503=0.05,reset-after-commit=0.01,reset-before-commit=0.01,latency=20ms,seed=5")
+	minimal := 1.0 + 1 + 6000 // authentication, one page of an empty account, 2,000 users and 4,000 credentials
+	add("faults wall / fault-free", stormy.wall.Seconds()/calm.wall.Seconds(), 1.5, true,
+		fmt.Sprintf("%s vs %s", stormy.wall.Round(100*time.Millisecond), calm.wall.Round(100*time.Millisecond)))
+	add("faults requests / minimal", float64(stormy.stats.Requests.Total)/minimal, 1.10, true, fmt.Sprint(stormy.stats.Requests.Total, " requests"))
+	add("faults exit code", float64(stormy.exit), 0, true, fmt.Sprint(stormy.stats.Mutations.DuplicateUserCreates, " duplicate users"))
+
+	// A state read of 100,000 users (one credential each) with 20 ms of latency.
+	state := writeStateFile(b, filepath.Join(dir, "state100k.json"), 100_000)
+	one := writeGrowersCSV(b, filepath.Join(dir, "one.csv"), 1)
+	sb = startSandboxProc(b, bin, "--state", state, "--faults", "latency=20ms")
+	free := measure(b, bin, sb.env(dir), filepath.Join(dir, "read0.txt"), "plan", one, "--rate", "0")
+	paced := measure(b, bin, sb.env(dir), filepath.Join(dir, "read100.txt"), "plan", one, "--rate", "100")
+	sb.stop()
+	add("read at --rate 0 / (pages x latency)", free.wall.Seconds()/(1000*0.020), 0.3, true, free.wall.Round(100*time.Millisecond).String())
+	add("read at --rate 100 / (pages / rate)", paced.wall.Seconds()/(1000.0/100), 1.2, true, paced.wall.Round(100*time.Millisecond).String())
+
+	// A sandbox limited to 1,200 requests a minute, leaf-import set above it at 30/s.
+	sb = startSandboxProc(b, bin, "--rate-limit", "1200/m")
+	limited := measure(b, bin, sb.env(dir), filepath.Join(dir, "limited.txt"), "apply", writeGrowersCSV(b, filepath.Join(dir, "g600.csv"), 600),
+		"--rate", "30", "--concurrency", "8")
+	st := sb.stats(b)
+	sb.stop()
+	rate := float64(st.Requests.Total) / limited.wall.Seconds()
+	add("rate-limit efficiency", rate/20, 0.95, false, fmt.Sprintf("%d requests in %s", st.Requests.Total, limited.wall.Round(10*time.Millisecond)))
+	add("rate-limit 429s / requests", float64(st.Requests.ByStatus["429"])/float64(st.Requests.Total), 0.02, true,
+		fmt.Sprint(st.Requests.ByStatus["429"], " 429s"))
+
+	var report strings.Builder
+	fmt.Fprintf(&report, "\n%-40s %10s %8s  %s\n", "figure", "measured", "target", "")
+	failed := 0
+	for _, f := range figs {
+		ok := f.value <= f.target
+		cmp := "<="
+		if !f.atMost {
+			ok, cmp = f.value >= f.target, ">="
+		}
+		mark := "ok"
+		if !ok {
+			mark, failed = "MISSED", failed+1
+		}
+		fmt.Fprintf(&report, "%-40s %10.3f %2s%6.2f  %-6s %s\n", f.name, f.value, cmp, f.target, mark, f.how)
+	}
+	fmt.Fprintf(&report, "(plan 100k text: %s, %.0f MB; apply 100k: %s, CPU %s)\n", text.wall.Round(time.Millisecond), text.rssMB(),
+		large.wall.Round(time.Second), large.cpu.Round(time.Second))
+	b.Log(report.String())
+	fmt.Print(report.String())
+	if failed > 0 {
+		b.Errorf("%d figure(s) missed their target", failed)
+	}
+}
+
+type figure struct {
+	name          string
+	value, target float64
+	atMost        bool
+	how           string
+}
+
+// measured is one run of the binary.
+type measured struct {
+	wall, cpu time.Duration
+	rssKB     float64
+	exit      int
+	stats     sandbox.Stats
+}
+
+func (m measured) rssMB() float64 { return m.rssKB / 1024 }
+
+// measure runs the binary with env, stdout to outFile, and returns its figures.
+func measure(b *testing.B, bin string, env []string, outFile string, args ...string) measured {
+	b.Helper()
+	out, err := os.Create(outFile)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer out.Close()
+	var stderr strings.Builder
+	cmd := osexec.Command(bin, args...)
+	cmd.Env, cmd.Stdout, cmd.Stderr = env, out, &stderr
+	start := time.Now()
+	err = cmd.Run()
+	m := measured{wall: time.Since(start)}
+	if cmd.ProcessState == nil {
+		b.Fatalf("%v: %v", args, err)
+	}
+	m.exit = cmd.ProcessState.ExitCode()
+	m.cpu = cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
+	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+		m.rssKB = float64(ru.Maxrss)
+	}
+	if m.exit != 0 && m.exit != exitFailed {
+		b.Fatalf("%v exited %d: %s", args, m.exit, tail(stderr.String(), 10))
+	}
+	return m
+}
+
+// applyFresh applies manifest to an empty sandbox process of its own.
+func applyFresh(b *testing.B, bin, dir, manifest string, args ...string) measured {
+	sb := startSandboxProc(b, bin)
+	defer sb.stop()
+	return measure(b, bin, sb.env(dir), filepath.Join(dir, "apply.txt"), append([]string{"apply", manifest}, args...)...)
+}
+
+// applyFaulted applies manifest at --rate 100 with 8 workers against a sandbox with faults.
+func applyFaulted(b *testing.B, bin, dir, manifest, faults string) measured {
+	sb := startSandboxProc(b, bin, "--faults", faults)
+	defer sb.stop()
+	m := measure(b, bin, sb.env(dir), filepath.Join(dir, "faulted.txt"), "apply", manifest, "--rate", "100", "--concurrency", "8")
+	m.stats = sb.stats(b)
+	return m
+}
+
+// sandboxProc is a `leaf-import sandbox` process.
+type sandboxProc struct {
+	cmd *osexec.Cmd
+	url string
+}
+
+func startSandboxProc(b *testing.B, bin string, args ...string) *sandboxProc {
+	b.Helper()
+	cmd := osexec.Command(bin, append([]string{"sandbox", "--addr", "127.0.0.1:0"}, args...)...)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	found := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		re := regexp.MustCompile(`listening on (http://\S+)`)
+		for sc.Scan() {
+			if m := re.FindStringSubmatch(sc.Text()); m != nil {
+				found <- m[1]
+			}
+		}
+	}()
+	select {
+	case url := <-found:
+		return &sandboxProc{cmd: cmd, url: url}
+	case <-time.After(60 * time.Second):
+		_ = cmd.Process.Kill()
+		b.Fatal("the sandbox did not start")
+	}
+	return nil
+}
+
+func (s *sandboxProc) env(dir string) []string {
+	state, _ := os.MkdirTemp(dir, "state-")
+	return append(os.Environ(), "LEAF_API_URL="+s.url, "LEAF_USERNAME=sandbox", "LEAF_PASSWORD=sandbox",
+		"LEAF_IMPORT_STATE_DIR="+state)
+}
+
+func (s *sandboxProc) stats(b *testing.B) sandbox.Stats {
+	resp, err := http.Get(s.url + "/__sandbox/stats")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var st sandbox.Stats
+	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
+		b.Fatal(err)
+	}
+	return st
+}
+
+func (s *sandboxProc) stop() {
+	_ = s.cmd.Process.Signal(syscall.SIGTERM)
+	_ = s.cmd.Wait()
+}
+
+// writeGrowersCSV writes n growers with a John Deere and an AgLeader connection each.
+func writeGrowersCSV(b *testing.B, path string, n int) string {
+	b.Helper()
+	f, err := os.Create(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	w := bufio.NewWriterSize(f, 1<<20)
+	io.WriteString(w, "externalId,provider,name,email,refreshToken,clientKey,clientSecret,clientEnvironment,publicKey,privateKey\n")
+	for i := range n {
+		fmt.Fprintf(w, "g-%07d,JohnDeere,Grower %d,g%d@example.com,rt-%d,ck,cs,PRODUCTION,,\n", i, i, i, i)
+		fmt.Fprintf(w, "g-%07d,AgLeader,,,art-%d,,,,pk,prk\n", i, i)
+	}
+	if err := w.Flush(); err != nil {
+		b.Fatal(err)
+	}
+	f.Close()
+	return path
+}
+
+// writeStateFile writes a sandbox state of n users with a John Deere credential each.
+func writeStateFile(b *testing.B, path string, n int) string {
+	b.Helper()
+	jd, _ := leaf.LookupProvider("JohnDeere")
+	st := &sandbox.State{Version: sandbox.StateVersion, Seq: uint64(n + 1)}
+	for i := range n {
+		ext := fmt.Sprintf("u-%07d", i)
+		cred := seedCredential(jd, ext, "")
+		cred.ID, cred.Status, cred.CreatedTime = fmt.Sprintf("c-%07d", i), "OK", "2026-01-01T00:00:00.000000Z"
+		st.Users = append(st.Users, &sandbox.User{ID: fmt.Sprintf("%08x-0000-4000-8000-000000000000", i+1), ExternalID: ext,
+			Name: "User", Credentials: map[string]*sandbox.Credential{"JohnDeere": cred}})
+	}
+	data, err := sandbox.MarshalState(st)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		b.Fatal(err)
+	}
+	return path
+}
