@@ -83,7 +83,17 @@ func runPlan(ctx context.Context, opts *PlanOptions) error {
 	if err != nil {
 		return reportProblems(opts.IO.ErrOut, opts.Manifest, err)
 	}
-	// The saved plan is written while the plan is shown: both only read the plan.
+	boundMemory() // the plan is computed as it is shown: the manifest and the state are the live data
+	if opts.Format == "json" || opts.Out != "" {
+		// The JSON head carries the counts, and a refusal stops the plan before any output.
+		if err := p.Count(); err != nil {
+			return err
+		}
+		if len(p.Refused) > 0 {
+			return reportProblems(opts.IO.ErrOut, opts.Manifest, p.Refused)
+		}
+	}
+	// The saved plan is written while the plan is shown: both only read the (counted) plan.
 	saved := make(chan error, 1)
 	if opts.Out != "" && p.CheckValves(common.Valves) == nil {
 		go func() {
@@ -107,11 +117,14 @@ func runPlan(ctx context.Context, opts *PlanOptions) error {
 	if err != nil {
 		return err
 	}
+	if len(p.Refused) > 0 { // a text plan learns its refusals as it is shown
+		return reportProblems(opts.IO.ErrOut, opts.Manifest, p.Refused)
+	}
 	if err := p.CheckValves(common.Valves); err != nil {
 		return withCode(exitError, err)
 	}
 	if opts.Out != "" {
-		log.Info("saved the plan", "file", opts.Out, "changes", len(p.Changes))
+		log.Info("saved the plan", "file", opts.Out, "changes", p.Total().Changes())
 	}
 	switch t := p.Total(); {
 	case !opts.DetailedExitcode:

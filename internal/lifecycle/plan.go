@@ -8,7 +8,9 @@ import (
 
 // Plan computes the plan of the manifest against Leaf as apply would see it: users that recent
 // runs created count as existing while Leaf's list lags, and requests earlier runs left in
-// doubt are listed. It takes no lock and writes nothing but the account's fingerprint key.
+// doubt are listed. It takes no lock and writes nothing but the account's fingerprint key. The
+// plan returned is lazy (plan.Lazy): its counts and its refusals are known once it is counted
+// or shown.
 func Plan(ctx context.Context, o Options) (*plan.Plan, error) {
 	s, err := open(o, false)
 	if err != nil {
@@ -30,10 +32,9 @@ func Plan(ctx context.Context, o Options) (*plan.Plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := computePlan(o.Manifest, snap, opts, reads, configReads)
-	if len(p.Refused) > 0 {
-		return nil, p.Refused
-	}
+	// The plan is lazy: its changes are computed as they are shown, never all held.
+	p := plan.Lazy(o.Manifest, snap, opts)
+	p.Reads = reads + configReads
 	p.InDoubt = doubts(h)
 	return p, nil
 }

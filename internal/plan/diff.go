@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -87,40 +88,43 @@ type differ struct {
 	opts Options
 	fp   *Fingerprinter
 	plan *Plan
-	// per grower changes, keyed by externalId, assembled in order at the end
-	grower map[string][]*Change
+	// cur collects the changes of the grower being diffed; emit receives them.
+	cur     []*Change
+	emit    func([]*Change) error
+	err     error
+	current *leaf.Snapshot
 }
 
 // Diff computes the plan that turns current into desired, following docs/design.md's diff rules.
 // It is pure: it reads its arguments and returns a new Plan.
 func Diff(desired *Manifest, current *leaf.Snapshot, opts Options) *Plan {
-	d := &differ{opts: opts, fp: opts.Fingerprints, grower: map[string][]*Change{},
+	var changes []*Change
+	p, _ := diffEach(desired, current, opts, func(grp []*Change) error {
+		changes = append(changes, grp...)
+		return nil
+	})
+	p.Changes = changes
+	return p
+}
+
+// diffEach computes the plan like Diff, but hands the changes to emit as they are made, one
+// app or one grower at a time, in plan order, and keeps none of them: a plan of a million
+// growers need not be held to be shown. emit must not keep the slice it is given (it is
+// reused); the Plan returned has the counts, conflicts, notices and refusals, and no Changes.
+func diffEach(desired *Manifest, current *leaf.Snapshot, opts Options, emit func([]*Change) error) (*Plan, error) {
+	d := &differ{opts: opts, fp: opts.Fingerprints, emit: emit, current: current,
 		plan: &Plan{ByKind: map[Kind]*Counts{KindApp: {}, KindUser: {}, KindCredential: {}, KindConfig: {}}, Options: opts}}
 	if d.fp == nil {
 		d.fp = NewFingerprinter(nil)
 	}
 	desired = opts.Selection.Manifest(desired)
-	apps := d.apps(desired, current)
+	for _, c := range d.apps(desired, current) {
+		d.cur = append(d.cur[:0], c)
+		d.flush()
+	}
 	d.users(desired, current)
 
 	p := d.plan
-	p.Changes = apps
-	ids := make([]string, 0, len(d.grower))
-	for id := range d.grower {
-		ids = append(ids, id)
-	}
-	sort.Strings(ids)
-	for _, id := range ids {
-		grp := d.grower[id]
-		if !opts.Selection.Empty() {
-			grp = opts.Selection.group(grp)
-		}
-		p.Changes = append(p.Changes, grp...)
-	}
-	for _, c := range p.Changes {
-		p.count(c.Kind, c.Action)
-		p.refuseKept(c)
-	}
 	for range p.Conflicts {
 		p.count(KindUser, ActionConflict)
 	}
@@ -132,10 +136,27 @@ func Diff(desired *Manifest, current *leaf.Snapshot, opts Options) *Plan {
 		a, b := p.Notices[i], p.Notices[j]
 		return a.ExternalID < b.ExternalID || a.ExternalID == b.ExternalID && a.Provider < b.Provider
 	})
-	return p
+	return p, d.err
 }
 
-func (d *differ) add(c *Change) { d.grower[c.ExternalID] = append(d.grower[c.ExternalID], c) }
+// flush hands the changes collected for one app or grower to emit, narrowed to the
+// selection, and counts them.
+func (d *differ) flush() {
+	grp := d.cur
+	if !d.opts.Selection.Empty() && (len(grp) == 0 || grp[0].Kind != KindApp) {
+		grp = d.opts.Selection.group(grp)
+	}
+	for _, c := range grp {
+		d.plan.count(c.Kind, c.Action)
+		d.plan.refuseKept(c)
+	}
+	if len(grp) > 0 && d.err == nil {
+		d.err = d.emit(grp)
+	}
+	d.cur = d.cur[:0]
+}
+
+func (d *differ) add(c *Change) { d.cur = append(d.cur, c) }
 
 // noop counts an unchanged object of kind k (and provider, for credentials and apps) when the
 // selection covers it.
@@ -230,53 +251,87 @@ func (d *differ) users(desired *Manifest, current *leaf.Snapshot) {
 		}
 		byExt[u.ExternalID] = u
 	}
-	var byEmail map[string][]*leaf.User
+	// Adoption is decided in manifest order (the first grower of an email adopts), before the
+	// growers are diffed in externalId order.
+	var adopts map[*Grower]*leaf.User
 	if d.opts.AdoptByEmail {
-		byEmail = map[string][]*leaf.User{}
+		byEmail := map[string][]*leaf.User{}
 		for i := range current.Users {
 			if u := &current.Users[i]; u.Email != "" {
 				e := strings.ToLower(u.Email)
 				byEmail[e] = append(byEmail[e], u)
 			}
 		}
-	}
-	adopted := map[string]bool{}
-	for _, g := range desired.Growers {
-		if us := dups[g.ExternalID]; us != nil {
-			ids := make([]string, len(us))
-			for i, u := range us {
-				ids[i] = u.ID
+		adopts = map[*Grower]*leaf.User{}
+		adopted := map[string]bool{}
+		for _, g := range desired.Growers {
+			if dups[g.ExternalID] != nil || byExt[g.ExternalID] != nil {
+				continue
 			}
-			sort.Strings(ids)
-			d.plan.Conflicts = append(d.plan.Conflicts, Conflict{ExternalID: g.ExternalID, LeafUserIDs: ids, Reason: ReasonConflict, Source: g.Loc})
-			continue
+			if u := d.adoptable(g, byEmail, adopted); u != nil {
+				adopted[u.ID] = true
+				adopts[g] = u
+			}
 		}
-		if u := byExt[g.ExternalID]; u != nil {
-			d.existingUser(g, u, false, current)
-			continue
-		}
-		if u := d.adoptable(g, byEmail, adopted); u != nil {
-			adopted[u.ID] = true
-			d.existingUser(g, u, true, current)
-			continue
-		}
-		d.newUser(g)
 	}
-	if !d.opts.Prune {
+	growers := slices.Clone(desired.Growers)
+	slices.SortFunc(growers, func(a, b *Grower) int { return strings.Compare(a.ExternalID, b.ExternalID) })
+	// With --prune, the users whose externalId the manifest lacks are deleted, in the same
+	// externalId order as the growers.
+	var pruned []*leaf.User
+	if d.opts.Prune {
+		inManifest := make(map[string]bool, len(desired.Growers))
+		for _, g := range desired.Growers {
+			inManifest[g.ExternalID] = true
+		}
+		for i := range current.Users {
+			u := &current.Users[i]
+			if u.ExternalID == "" || inManifest[u.ExternalID] || IsProbe(u.ExternalID) || !d.opts.Selection.Grower(u.ExternalID) {
+				continue
+			}
+			pruned = append(pruned, u)
+		}
+		slices.SortStableFunc(pruned, func(a, b *leaf.User) int { return strings.Compare(a.ExternalID, b.ExternalID) })
+	}
+	for gi, pi := 0, 0; gi < len(growers) || pi < len(pruned); {
+		if gi < len(growers) && (pi >= len(pruned) || growers[gi].ExternalID < pruned[pi].ExternalID) {
+			d.grower(growers[gi], byExt, dups, adopts)
+			gi++
+		} else {
+			ext := pruned[pi].ExternalID
+			for ; pi < len(pruned) && pruned[pi].ExternalID == ext; pi++ {
+				u := pruned[pi]
+				d.add(&Change{ID: ChangeID(KindUser, u.ExternalID, "", "", ""), Kind: KindUser, Action: ActionDelete, Reason: ReasonPrune,
+					ExternalID: u.ExternalID, LeafUserID: u.ID, Base: userDigest(u)})
+			}
+		}
+		d.flush()
+		if d.err != nil {
+			return
+		}
+	}
+}
+
+// grower diffs one grower of the manifest.
+func (d *differ) grower(g *Grower, byExt map[string]*leaf.User, dups map[string][]*leaf.User, adopts map[*Grower]*leaf.User) {
+	if us := dups[g.ExternalID]; us != nil {
+		ids := make([]string, len(us))
+		for i, u := range us {
+			ids[i] = u.ID
+		}
+		sort.Strings(ids)
+		d.plan.Conflicts = append(d.plan.Conflicts, Conflict{ExternalID: g.ExternalID, LeafUserIDs: ids, Reason: ReasonConflict, Source: g.Loc})
 		return
 	}
-	inManifest := make(map[string]bool, len(desired.Growers))
-	for _, g := range desired.Growers {
-		inManifest[g.ExternalID] = true
+	if u := byExt[g.ExternalID]; u != nil {
+		d.existingUser(g, u, false, d.current)
+		return
 	}
-	for i := range current.Users {
-		u := &current.Users[i]
-		if u.ExternalID == "" || inManifest[u.ExternalID] || IsProbe(u.ExternalID) || !d.opts.Selection.Grower(u.ExternalID) {
-			continue
-		}
-		d.add(&Change{ID: ChangeID(KindUser, u.ExternalID, "", "", ""), Kind: KindUser, Action: ActionDelete, Reason: ReasonPrune,
-			ExternalID: u.ExternalID, LeafUserID: u.ID, Base: userDigest(u)})
+	if u := adopts[g]; u != nil {
+		d.existingUser(g, u, true, d.current)
+		return
 	}
+	d.newUser(g)
 }
 
 // adoptable returns the Leaf user g adopts with --adopt-by-email: the only Leaf user with g's

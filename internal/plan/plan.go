@@ -208,7 +208,65 @@ type Plan struct {
 	// Refused lists the changes that cannot be made as the manifest stands (a kept secret
 	// that a change would have to send): the plan is not applied while any is left.
 	Refused Problems
+
+	// replay computes a lazy plan's changes again (see Lazy); counted says its counts are in.
+	replay  func(emit func([]*Change) error) (*Plan, error)
+	counted bool
 }
+
+// Lazy returns the plan of desired against current without computing it: its changes are
+// computed each time they are iterated (EachChange) and never held, so that a plan of a million
+// growers can be shown in the memory of its manifest. Its counts, conflicts and notices are
+// known after the first iteration, or after Count.
+func Lazy(desired *Manifest, current *leaf.Snapshot, opts Options) *Plan {
+	if opts.Fingerprints == nil {
+		opts.Fingerprints = NewFingerprinter(nil) // one key for every pass
+	}
+	return &Plan{Options: opts, ByKind: map[Kind]*Counts{},
+		replay: func(emit func([]*Change) error) (*Plan, error) { return diffEach(desired, current, opts, emit) }}
+}
+
+// EachChange calls fn with each change in plan order. A lazy plan computes them for the call;
+// the first call also sets its counts (it must not run concurrently with another call until
+// the plan is counted).
+func (p *Plan) EachChange(fn func(*Change) error) error {
+	if p.replay == nil {
+		for _, c := range p.Changes {
+			if err := fn(c); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	q, err := p.replay(func(grp []*Change) error {
+		for _, c := range grp {
+			if err := fn(c); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if !p.counted {
+		p.ByKind, p.Conflicts, p.Notices, p.Managed = q.ByKind, q.Conflicts, q.Notices, q.Managed
+		p.ConfigVerified, p.Refused, p.counted = q.ConfigVerified, q.Refused, true
+	}
+	return nil
+}
+
+// Count sets a lazy plan's counts with one pass that keeps no change (nothing for a plan
+// whose counts are known).
+func (p *Plan) Count() error {
+	if p.replay == nil || p.counted {
+		return nil
+	}
+	return p.EachChange(func(*Change) error { return nil })
+}
+
+// Empty reports whether the plan has no change.
+func (p *Plan) Empty() bool { return p.Total().Changes() == 0 }
 
 // Total sums the per-kind counts.
 func (p *Plan) Total() Counts {

@@ -141,9 +141,11 @@ func (p *Plan) RenderText(w io.Writer, rate float64) error {
 	if sel := p.Options.Selection.String(); sel != "" {
 		b.WriteString("Selection in effect (" + sel + "): nothing outside it is read, changed, pruned or counted.\n")
 	}
-	for _, c := range p.Changes {
+	if err := p.EachChange(func(c *Change) error {
 		b.WriteString(c.Line())
-		b.WriteByte('\n')
+		return b.WriteByte('\n')
+	}); err != nil {
+		return err
 	}
 	for _, c := range p.Conflicts {
 		b.WriteString(withSource(fmt.Sprintf("! conflict %s: %d Leaf users carry this externalId (%s); skipped",
@@ -171,7 +173,7 @@ func (p *Plan) RenderText(w io.Writer, rate float64) error {
 		fmt.Fprintf(b, "? %s %s: in doubt since run %s (its %s request was never answered); apply settles it by lookup first\n",
 			d.Kind, subject, d.RunID, d.Step)
 	}
-	if len(p.Changes) == 0 {
+	if p.Empty() {
 		b.WriteString("No changes: Leaf matches the manifest.\n")
 	}
 	b.WriteString(p.Summary(rate) + "\n")

@@ -87,10 +87,8 @@ type Estimate struct {
 
 // Estimate computes the requests and time of applying p at rate requests per second.
 func (p *Plan) Estimate(rate float64) Estimate {
-	n := 1 + p.Reads
-	for _, c := range p.Changes {
-		n += c.Requests()
-	}
+	t := p.Total()
+	n := 1 + p.Reads + t.Changes() + t.Replace // a replace is two requests
 	e := Estimate{Requests: n}
 	if rate > 0 {
 		e.Seconds = math.Round(float64(n)/rate*10) / 10

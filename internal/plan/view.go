@@ -93,8 +93,10 @@ type NoticeView struct {
 	Source     string `json:"source,omitempty"`
 }
 
-// View returns the JSON form of the plan with its estimate at rate requests per second.
+// View returns the JSON form of the plan with its estimate at rate requests per second (a lazy
+// plan is counted first).
 func (p *Plan) View(rate float64) *View {
+	_ = p.Count() // counting emits to nothing, which cannot fail
 	t := p.Total()
 	v := &View{
 		FormatVersion: FormatVersion,
@@ -142,10 +144,11 @@ func (v *View) ChangeViews() []ChangeView {
 	if v.plan == nil {
 		return v.Changes
 	}
-	out := make([]ChangeView, len(v.plan.Changes))
-	for i, c := range v.plan.Changes {
-		out[i] = changeView(c)
-	}
+	var out []ChangeView
+	_ = v.plan.EachChange(func(c *Change) error {
+		out = append(out, changeView(c))
+		return nil
+	})
 	return out
 }
 
@@ -170,25 +173,32 @@ func (v *View) Write(w io.Writer) error {
 	bw := bufio.NewWriterSize(w, 256<<10)
 	bw.Write(b[:i])
 	bw.WriteString("\n  \"changes\": [")
-	n := len(v.Changes)
-	if v.plan != nil {
-		n = len(v.plan.Changes)
-	}
 	var compact, ind []byte
-	for j := range n {
-		var cv ChangeView
-		if v.plan != nil {
-			cv = changeView(v.plan.Changes[j])
-		} else {
-			cv = v.Changes[j]
-		}
-		compact = appendChangeJSON(compact[:0], &cv)
-		if j > 0 {
+	n := 0
+	write := func(cv *ChangeView) error {
+		compact = appendChangeJSON(compact[:0], cv)
+		if n > 0 {
 			bw.WriteByte(',')
 		}
 		bw.WriteString("\n    ")
 		ind = appendIndented(ind[:0], compact, "    ")
-		bw.Write(ind)
+		n++
+		_, err := bw.Write(ind)
+		return err
+	}
+	if v.plan != nil {
+		if err := v.plan.EachChange(func(c *Change) error {
+			cv := changeView(c)
+			return write(&cv)
+		}); err != nil {
+			return err
+		}
+	} else {
+		for j := range v.Changes {
+			if err := write(&v.Changes[j]); err != nil {
+				return err
+			}
+		}
 	}
 	if n > 0 {
 		bw.WriteString("\n  ]")
