@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"io"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -93,29 +94,30 @@ func runPlan(ctx context.Context, opts *PlanOptions) error {
 			return reportProblems(opts.IO.ErrOut, opts.Manifest, p.Refused)
 		}
 	}
-	// The saved plan is written while the plan is shown: both only read the (counted) plan.
-	saved := make(chan error, 1)
-	if opts.Out != "" && p.CheckValves(common.Valves) == nil {
-		go func() {
-			v := p.View(opts.Diff.Rate)
-			v.Tool = common.Tool
-			v.CreatedAt = time.Now().UTC().Format(time.RFC3339)
-			v.LeafURL, v.Account, v.ManifestDigest = common.Client.BaseURL(), common.Account.Owner, m.Digest
-			saved <- atomicfile.WriteFunc(opts.Out, 0o600, v.Write)
-		}()
-	} else {
-		saved <- nil
-	}
-	if opts.Format == "json" {
+	// With --out, one pass over the changes feeds the plan shown and the plan saved.
+	saving := opts.Out != "" && p.CheckValves(common.Valves) == nil
+	switch {
+	case saving:
+		v := p.View(opts.Diff.Rate)
+		v.Tool = common.Tool
+		v.CreatedAt = time.Now().UTC().Format(time.RFC3339)
+		v.LeafURL, v.Account, v.ManifestDigest = common.Client.BaseURL(), common.Account.Owner, m.Digest
+		err = atomicfile.WriteFunc(opts.Out, 0o600, func(fw io.Writer) error {
+			if opts.Format == "json" {
+				if err := v.Write(fw); err != nil {
+					return err
+				}
+				return p.View(opts.Diff.Rate).Write(opts.IO.Out)
+			}
+			return p.RenderTextAndSave(opts.IO.Out, opts.Diff.Rate, v, fw)
+		})
+	case opts.Format == "json":
 		err = p.View(opts.Diff.Rate).Write(opts.IO.Out)
-	} else {
+	default:
 		err = p.RenderText(opts.IO.Out, opts.Diff.Rate)
 	}
-	if serr := <-saved; serr != nil {
-		return withCode(exitError, serr)
-	}
 	if err != nil {
-		return err
+		return withCode(exitError, err)
 	}
 	if len(p.Refused) > 0 { // a text plan learns its refusals as it is shown
 		return reportProblems(opts.IO.ErrOut, opts.Manifest, p.Refused)
@@ -123,7 +125,7 @@ func runPlan(ctx context.Context, opts *PlanOptions) error {
 	if err := p.CheckValves(common.Valves); err != nil {
 		return withCode(exitError, err)
 	}
-	if opts.Out != "" {
+	if saving {
 		log.Info("saved the plan", "file", opts.Out, "changes", p.Total().Changes())
 	}
 	switch t := p.Total(); {

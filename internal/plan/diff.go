@@ -34,6 +34,10 @@ type Options struct {
 	RefreshConfig bool
 	// Selection narrows the plan to some growers, providers and kinds.
 	Selection Selection
+
+	// counting: the changes are only counted (a lazy plan's first pass), so the fingerprints
+	// shown with new credentials are not computed.
+	counting bool
 }
 
 // digest is a short digest of the parts of a Leaf object that a plan was computed from. It
@@ -381,6 +385,9 @@ func (d *differ) newUser(g *Grower) {
 
 // tokenFields shows the rotating token a new credential carries, as a fingerprint.
 func (d *differ) tokenFields(c *Connection) []FieldChange {
+	if d.opts.counting {
+		return nil
+	}
 	for _, f := range c.Provider.Rotating {
 		if v, ok := c.Fields.Get(f); ok {
 			return []FieldChange{{Name: f, New: d.fp.Of(v), Secret: true}}

@@ -209,8 +209,9 @@ type Plan struct {
 	// that a change would have to send): the plan is not applied while any is left.
 	Refused Problems
 
-	// replay computes a lazy plan's changes again (see Lazy); counted says its counts are in.
-	replay  func(emit func([]*Change) error) (*Plan, error)
+	// replay computes a lazy plan's changes again (see Lazy), without their fingerprints when
+	// only counting; counted says its counts are in.
+	replay  func(emit func([]*Change) error, counting bool) (*Plan, error)
 	counted bool
 }
 
@@ -223,13 +224,19 @@ func Lazy(desired *Manifest, current *leaf.Snapshot, opts Options) *Plan {
 		opts.Fingerprints = NewFingerprinter(nil) // one key for every pass
 	}
 	return &Plan{Options: opts, ByKind: map[Kind]*Counts{},
-		replay: func(emit func([]*Change) error) (*Plan, error) { return diffEach(desired, current, opts, emit) }}
+		replay: func(emit func([]*Change) error, counting bool) (*Plan, error) {
+			o := opts
+			o.counting = counting
+			return diffEach(desired, current, o, emit)
+		}}
 }
 
 // EachChange calls fn with each change in plan order. A lazy plan computes them for the call;
 // the first call also sets its counts (it must not run concurrently with another call until
 // the plan is counted).
-func (p *Plan) EachChange(fn func(*Change) error) error {
+func (p *Plan) EachChange(fn func(*Change) error) error { return p.each(fn, false) }
+
+func (p *Plan) each(fn func(*Change) error, counting bool) error {
 	if p.replay == nil {
 		for _, c := range p.Changes {
 			if err := fn(c); err != nil {
@@ -245,7 +252,7 @@ func (p *Plan) EachChange(fn func(*Change) error) error {
 			}
 		}
 		return nil
-	})
+	}, counting)
 	if err != nil {
 		return err
 	}
@@ -262,7 +269,7 @@ func (p *Plan) Count() error {
 	if p.replay == nil || p.counted {
 		return nil
 	}
-	return p.EachChange(func(*Change) error { return nil })
+	return p.each(func(*Change) error { return nil }, true)
 }
 
 // Empty reports whether the plan has no change.

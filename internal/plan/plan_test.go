@@ -35,7 +35,7 @@ func TestValves(t *testing.T) {
 }
 
 func TestEstimateAndFormatting(t *testing.T) {
-	p := &Plan{Reads: 13, Changes: []*Change{{Action: ActionCreate}, {Action: ActionReplace}, {Action: ActionDelete}}, ByKind: map[Kind]*Counts{}}
+	p := &Plan{Reads: 13, ByKind: map[Kind]*Counts{KindUser: {Create: 1, Delete: 1}, KindCredential: {Replace: 1}}}
 	e := p.Estimate(10)
 	assert.Equal(t, 1+13+1+2+1, e.Requests)
 	assert.Equal(t, 1.8, e.Seconds)

@@ -137,16 +137,112 @@ func (p *Plan) Summary(rate float64) string {
 // summary with the estimate at rate requests per second. Lines are written as they are made:
 // a plan of 100,000 growers is never held as text.
 func (p *Plan) RenderText(w io.Writer, rate float64) error {
-	b := bufio.NewWriterSize(w, 256<<10)
-	if sel := p.Options.Selection.String(); sel != "" {
-		b.WriteString("Selection in effect (" + sel + "): nothing outside it is read, changed, pruned or counted.\n")
-	}
-	if err := p.EachChange(func(c *Change) error {
-		b.WriteString(c.Line())
-		return b.WriteByte('\n')
-	}); err != nil {
+	return p.render(&textSink{p: p, rate: rate, b: bufio.NewWriterSize(w, 256<<10)})
+}
+
+// RenderTextAndSave writes the text plan to text and the view to saved in one pass over the
+// changes (plan --out). The plan must be counted (the view's head carries the counts).
+func (p *Plan) RenderTextAndSave(text io.Writer, rate float64, v *View, saved io.Writer) error {
+	js, err := v.sink(saved)
+	if err != nil {
 		return err
 	}
+	return p.render(&textSink{p: p, rate: rate, b: bufio.NewWriterSize(text, 256<<10)}, js)
+}
+
+// sink receives a plan's changes as one pass computes them.
+type sink interface {
+	change(c *Change) error
+	// end finishes the output once every change was received (the plan is then counted).
+	end() error
+}
+
+// render runs one pass over the changes into every sink: the first sink writes as the pass
+// goes, each other one on a goroutine of its own, fed the changes in batches (a saved plan's
+// JSON is then written beside the text shown, not after it).
+func (p *Plan) render(sinks ...sink) error {
+	type feed struct {
+		ch   chan []*Change
+		done chan error
+	}
+	feeds := make([]feed, len(sinks)-1)
+	for i, s := range sinks[1:] {
+		f := feed{ch: make(chan []*Change, 16), done: make(chan error, 1)}
+		feeds[i] = f
+		go func() {
+			var err error
+			for batch := range f.ch {
+				for _, c := range batch {
+					if err == nil {
+						err = s.change(c)
+					}
+				}
+			}
+			f.done <- err
+		}()
+	}
+	var batch []*Change
+	send := func() {
+		for _, f := range feeds {
+			f.ch <- batch
+		}
+		batch = nil
+	}
+	err := p.EachChange(func(c *Change) error {
+		if len(feeds) > 0 {
+			if batch = append(batch, c); len(batch) == 256 {
+				send()
+			}
+		}
+		return sinks[0].change(c)
+	})
+	if len(batch) > 0 {
+		send()
+	}
+	for _, f := range feeds {
+		close(f.ch)
+		if ferr := <-f.done; err == nil {
+			err = ferr
+		}
+	}
+	if err != nil {
+		return err
+	}
+	for _, s := range sinks {
+		if err := s.end(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// textSink writes the text plan.
+type textSink struct {
+	p       *Plan
+	rate    float64
+	b       *bufio.Writer
+	started bool
+}
+
+func (t *textSink) begin() {
+	if t.started {
+		return
+	}
+	t.started = true
+	if sel := t.p.Options.Selection.String(); sel != "" {
+		t.b.WriteString("Selection in effect (" + sel + "): nothing outside it is read, changed, pruned or counted.\n")
+	}
+}
+
+func (t *textSink) change(c *Change) error {
+	t.begin()
+	t.b.WriteString(c.Line())
+	return t.b.WriteByte('\n')
+}
+
+func (t *textSink) end() error {
+	t.begin()
+	p, b := t.p, t.b
 	for _, c := range p.Conflicts {
 		b.WriteString(withSource(fmt.Sprintf("! conflict %s: %d Leaf users carry this externalId (%s); skipped",
 			c.ExternalID, len(c.LeafUserIDs), strings.Join(c.LeafUserIDs, ", ")), c.Source) + "\n")
@@ -176,7 +272,7 @@ func (p *Plan) RenderText(w io.Writer, rate float64) error {
 	if p.Empty() {
 		b.WriteString("No changes: Leaf matches the manifest.\n")
 	}
-	b.WriteString(p.Summary(rate) + "\n")
+	b.WriteString(p.Summary(t.rate) + "\n")
 	return b.Flush()
 }
 

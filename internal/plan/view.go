@@ -159,54 +159,73 @@ var changesMarker = []byte("\n  \"changes\": []")
 // growers is never held encoded whole in memory. The bytes are those of encoding the whole view
 // with json.Encoder (two-space indent, HTML not escaped).
 func (v *View) Write(w io.Writer) error {
+	js, err := v.sink(w)
+	if err != nil {
+		return err
+	}
+	if v.plan != nil {
+		return v.plan.render(js)
+	}
+	for j := range v.Changes {
+		if err := js.write(&v.Changes[j]); err != nil {
+			return err
+		}
+	}
+	return js.end()
+}
+
+// jsonSink writes a view: its head, then each change, then its tail.
+type jsonSink struct {
+	bw           *bufio.Writer
+	tail         []byte
+	compact, ind []byte
+	n            int
+}
+
+// sink starts writing the view to w: the head (everything before the changes) goes out now.
+func (v *View) sink(w io.Writer) (*jsonSink, error) {
 	head := *v
 	head.Changes, head.plan = []ChangeView{}, nil
 	var hb bytes.Buffer
 	if err := encodeIndented(&hb, &head, ""); err != nil {
-		return err
+		return nil, err
 	}
 	b := hb.Bytes()
 	i := bytes.Index(b, changesMarker)
 	if i < 0 {
-		return fmt.Errorf("plan view: no changes field")
+		return nil, fmt.Errorf("plan view: no changes field")
 	}
-	bw := bufio.NewWriterSize(w, 256<<10)
-	bw.Write(b[:i])
-	bw.WriteString("\n  \"changes\": [")
-	var compact, ind []byte
-	n := 0
-	write := func(cv *ChangeView) error {
-		compact = appendChangeJSON(compact[:0], cv)
-		if n > 0 {
-			bw.WriteByte(',')
-		}
-		bw.WriteString("\n    ")
-		ind = appendIndented(ind[:0], compact, "    ")
-		n++
-		_, err := bw.Write(ind)
-		return err
+	s := &jsonSink{bw: bufio.NewWriterSize(w, 256<<10), tail: b[i+len(changesMarker):]}
+	s.bw.Write(b[:i])
+	s.bw.WriteString("\n  \"changes\": [")
+	return s, nil
+}
+
+func (s *jsonSink) change(c *Change) error {
+	cv := changeView(c)
+	return s.write(&cv)
+}
+
+func (s *jsonSink) write(cv *ChangeView) error {
+	s.compact = appendChangeJSON(s.compact[:0], cv)
+	if s.n > 0 {
+		s.bw.WriteByte(',')
 	}
-	if v.plan != nil {
-		if err := v.plan.EachChange(func(c *Change) error {
-			cv := changeView(c)
-			return write(&cv)
-		}); err != nil {
-			return err
-		}
+	s.bw.WriteString("\n    ")
+	s.ind = appendIndented(s.ind[:0], s.compact, "    ")
+	s.n++
+	_, err := s.bw.Write(s.ind)
+	return err
+}
+
+func (s *jsonSink) end() error {
+	if s.n > 0 {
+		s.bw.WriteString("\n  ]")
 	} else {
-		for j := range v.Changes {
-			if err := write(&v.Changes[j]); err != nil {
-				return err
-			}
-		}
+		s.bw.WriteString("]")
 	}
-	if n > 0 {
-		bw.WriteString("\n  ]")
-	} else {
-		bw.WriteString("]")
-	}
-	bw.Write(b[i+len(changesMarker):])
-	return bw.Flush()
+	s.bw.Write(s.tail)
+	return s.bw.Flush()
 }
 
 // encodeIndented encodes v with a two-space indent after prefix, HTML not escaped.
