@@ -183,7 +183,7 @@ func applyCode(ctx context.Context, opts *ApplyOptions) error {
 		Options: common, ManifestPath: opts.Manifest, PlanFile: opts.PlanFile, SkipStale: opts.SkipStale, DryRun: opts.DryRun,
 		Concurrency: opts.Concurrency, LookupWindow: window, Patch: opts.Patch, Report: opts.Report, Journal: opts.Journal,
 		Resume: opts.Resume, Replan: opts.Replan, KeepRuns: opts.KeepRuns, ReportEvery: opts.ReportEvery,
-		Out: opts.IO.Out, Stop: in.stop, OnApplying: func() { in.draining.Store(true); boundMemory() },
+		Out: opts.IO.Out, Stop: in.stop, OnApplying: func() { in.draining.Store(true); boundMemory(applyMemoryFloor) },
 		NewProgress: func(total int) lifecycle.Progress { return newProgress(opts.IO, log, total, opts.ProgressEvery) },
 	})
 	var locked *workspace.LockedError

@@ -8,17 +8,21 @@ import (
 	"testing"
 )
 
-// minMemoryLimit is the least soft memory limit an apply sets: small pods run 512 MB, and the
-// process needs some 30 MB beyond the limit (its code, stacks, connections).
-const minMemoryLimit = 224 << 20
+// Least soft memory limits. An apply's runs 32 connections and its journal beside the plan,
+// and small pods run 512 MB (the process needs some 30 MB beyond the limit); a plan's is kept
+// low, so that it works with the same headroom over its live data at every size: the share of
+// time spent collecting garbage, and so the CPU per grower, does not grow with the manifest.
+const (
+	applyMemoryFloor = 224 << 20
+	planMemoryFloor  = 32 << 20
+)
 
 // boundMemory sets a soft memory limit for the rest of a command, once its live data is loaded:
 // 1.35 times the live heap (a plan's manifest and state, which its lazy plan does not grow;
-// an apply's manifest and plan, which shrink as changes are applied),
-// and at least minMemoryLimit. The garbage collector then works harder only while memory is
-// near the limit, instead of letting the heap grow to twice the live data. GOMEMLIMIT, when set,
-// wins.
-func boundMemory() {
+// an apply's manifest and plan, which shrink as changes are applied), and at least floor. The
+// garbage collector then works harder only while memory is near the limit, instead of letting
+// the heap grow to twice the live data. GOMEMLIMIT, when set, wins.
+func boundMemory(floor int64) {
 	if _, set := os.LookupEnv("GOMEMLIMIT"); set || testing.Testing() {
 		return // a test binary runs many applies in one process: the limit is the process's
 	}
@@ -29,5 +33,5 @@ func boundMemory() {
 	if sample[0].Value.Kind() == metrics.KindUint64 {
 		live = int64(sample[0].Value.Uint64())
 	}
-	debug.SetMemoryLimit(max(minMemoryLimit, live*135/100))
+	debug.SetMemoryLimit(max(floor, live*135/100))
 }

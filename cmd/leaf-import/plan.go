@@ -84,7 +84,7 @@ func runPlan(ctx context.Context, opts *PlanOptions) error {
 	if err != nil {
 		return reportProblems(opts.IO.ErrOut, opts.Manifest, err)
 	}
-	boundMemory() // the plan is computed as it is shown: the manifest and the state are the live data
+	boundMemory(planMemoryFloor) // the plan is computed as it is shown: the manifest and the state are the live data
 	if opts.Format == "json" || opts.Out != "" {
 		// The JSON head carries the counts, and a refusal stops the plan before any output.
 		if err := p.Count(); err != nil {
