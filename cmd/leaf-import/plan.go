@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"io"
 	"time"
 
@@ -9,6 +10,7 @@ import (
 
 	"github.com/leaf-import/leaf-import/internal/atomicfile"
 	"github.com/leaf-import/leaf-import/internal/lifecycle"
+	"github.com/leaf-import/leaf-import/internal/plan"
 )
 
 // PlanOptions are the options of `leaf-import plan`.
@@ -22,6 +24,9 @@ type PlanOptions struct {
 	AcceptNotices    bool
 	Diff             DiffFlags
 }
+
+// errNotSaved ends the saved plan of a plan that has refusals (they are reported after it).
+var errNotSaved = errors.New("the plan has refusals: not saved")
 
 // NewCmdPlan builds `leaf-import plan`.
 func NewCmdPlan(f *Factory, runF func(context.Context, *PlanOptions) error) *cobra.Command {
@@ -85,7 +90,7 @@ func runPlan(ctx context.Context, opts *PlanOptions) error {
 		return reportProblems(opts.IO.ErrOut, opts.Manifest, err)
 	}
 	boundMemory(planMemoryFloor) // the plan is computed as it is shown: the manifest and the state are the live data
-	if opts.Format == "json" || opts.Out != "" {
+	if opts.Format == "json" {
 		// The JSON head carries the counts, and a refusal stops the plan before any output.
 		if err := p.Count(); err != nil {
 			return err
@@ -94,23 +99,35 @@ func runPlan(ctx context.Context, opts *PlanOptions) error {
 			return reportProblems(opts.IO.ErrOut, opts.Manifest, p.Refused)
 		}
 	}
-	// With --out, one pass over the changes feeds the plan shown and the plan saved.
-	saving := opts.Out != "" && p.CheckValves(common.Valves) == nil
+	// With --out, one pass over the changes feeds the plan shown and the plan saved; the saved
+	// plan is kept only if the counted plan passes its valves and has no refusal.
+	saving := opts.Out != ""
+	meta := &plan.View{Tool: common.Tool, CreatedAt: time.Now().UTC().Format(time.RFC3339),
+		LeafURL: common.Client.BaseURL(), Account: common.Account.Owner, ManifestDigest: m.Digest}
+	check := func() error {
+		if len(p.Refused) > 0 {
+			return errNotSaved
+		}
+		return p.CheckValves(common.Valves)
+	}
 	switch {
+	case saving && opts.Format == "json":
+		if saving = check() == nil; saving {
+			v := p.View(opts.Diff.Rate)
+			v.Tool, v.CreatedAt, v.LeafURL, v.Account, v.ManifestDigest = meta.Tool, meta.CreatedAt, meta.LeafURL, meta.Account, meta.ManifestDigest
+			err = atomicfile.WriteFunc(opts.Out, 0o600, v.Write)
+		}
+		if err == nil {
+			err = p.View(opts.Diff.Rate).Write(opts.IO.Out)
+		}
 	case saving:
-		v := p.View(opts.Diff.Rate)
-		v.Tool = common.Tool
-		v.CreatedAt = time.Now().UTC().Format(time.RFC3339)
-		v.LeafURL, v.Account, v.ManifestDigest = common.Client.BaseURL(), common.Account.Owner, m.Digest
 		err = atomicfile.WriteFunc(opts.Out, 0o600, func(fw io.Writer) error {
-			if opts.Format == "json" {
-				if err := v.Write(fw); err != nil {
-					return err
-				}
-				return p.View(opts.Diff.Rate).Write(opts.IO.Out)
-			}
-			return p.RenderTextAndSave(opts.IO.Out, opts.Diff.Rate, v, fw)
+			return p.RenderTextAndSave(opts.IO.Out, opts.Diff.Rate, meta, fw, check)
 		})
+		var ve *plan.ValveError
+		if errors.Is(err, errNotSaved) || errors.As(err, &ve) {
+			saving, err = false, nil // the plan was shown; the checks below say why nothing was saved
+		}
 	case opts.Format == "json":
 		err = p.View(opts.Diff.Rate).Write(opts.IO.Out)
 	default:

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -270,4 +271,38 @@ func TestLiteralSecretsInAReadableManifestAreWarnedAbout(t *testing.T) {
 	require.NoError(t, os.Chmod(m, 0o600))
 	_, _, stderr = runCLI(t, nil, "validate", m)
 	assert.NotContains(t, stderr, "literal secrets")
+}
+
+// plan --out writes the plan shown and the plan saved in one pass: the saved plan lists its
+// changes before its summary and is read back like any saved plan; a plan whose valve trips is
+// shown but not saved.
+func TestPlanOutIsOnePassAndKeptOnlyWhenTheValvesPass(t *testing.T) {
+	ts := sandbox.NewServer(t)
+	dir := t.TempDir()
+	manifest := writeManifest(t, dir, growersOneConnection(5), nil, "")
+	env := sandboxEnv(ts, nil)
+	planPath := filepath.Join(dir, "plan.json")
+
+	code, out, stderr := runCLI(t, env, "plan", manifest, "--rate", "0", "--out", planPath, "--max-changes", "3")
+	assert.Equal(t, exitError, code, stderr)
+	assert.Contains(t, out, "Plan: 10 to create", "the plan is shown")
+	assert.Contains(t, stderr, "--max-changes")
+	assert.NoFileExists(t, planPath, "a plan over its valve is not saved")
+
+	code, out, stderr = runCLI(t, env, "plan", manifest, "--rate", "0", "--out", planPath)
+	require.Equal(t, 0, code, stderr)
+	assert.Contains(t, out, "Plan: 10 to create")
+	data, err := os.ReadFile(planPath)
+	require.NoError(t, err)
+	var saved map[string]json.RawMessage
+	require.NoError(t, json.Unmarshal(data, &saved))
+	assert.Less(t, bytes.Index(data, []byte(`"changes"`)), bytes.Index(data, []byte(`"summary"`)), "changes first")
+	v, err := plan.ReadSaved(bytes.NewReader(data))
+	require.NoError(t, err)
+	assert.Len(t, v.Changes, 10)
+	assert.Equal(t, 10, v.Summary.Create)
+
+	code, _, stderr = runCLI(t, env, "apply", manifest, "--rate", "0", "--plan", planPath)
+	require.Equal(t, 0, code, stderr)
+	assert.Equal(t, 5, ts.Stats().Mutations.UserCreates)
 }

@@ -140,14 +140,17 @@ func (p *Plan) RenderText(w io.Writer, rate float64) error {
 	return p.render(&textSink{p: p, rate: rate, b: bufio.NewWriterSize(w, 256<<10)})
 }
 
-// RenderTextAndSave writes the text plan to text and the view to saved in one pass over the
-// changes (plan --out). The plan must be counted (the view's head carries the counts).
-func (p *Plan) RenderTextAndSave(text io.Writer, rate float64, v *View, saved io.Writer) error {
-	js, err := v.sink(saved)
+// RenderTextAndSave writes the text plan to text and the saved plan to saved in one pass over
+// the changes (plan --out); meta holds the saved plan's metadata (tool, time, Leaf URL, account,
+// manifest digest). The saved plan lists its changes before its summary, so that nothing needs
+// counting first. check runs once the plan is counted, before the saved plan is finished: an
+// error from it (a valve, a refusal) leaves the saved plan unfinished, and is returned.
+func (p *Plan) RenderTextAndSave(text io.Writer, rate float64, meta *View, saved io.Writer, check func() error) error {
+	ss, err := p.savedSink(saved, rate, meta, check)
 	if err != nil {
 		return err
 	}
-	return p.render(&textSink{p: p, rate: rate, b: bufio.NewWriterSize(text, 256<<10)}, js)
+	return p.render(&textSink{p: p, rate: rate, b: bufio.NewWriterSize(text, 256<<10)}, ss)
 }
 
 // sink receives a plan's changes as one pass computes them.

@@ -228,6 +228,80 @@ func (s *jsonSink) end() error {
 	return s.bw.Flush()
 }
 
+// savedHead is the part of a saved plan written before its changes; savedTail the part after.
+type savedHead struct {
+	FormatVersion  int          `json:"formatVersion"`
+	Tool           string       `json:"tool,omitempty"`
+	CreatedAt      string       `json:"createdAt,omitempty"`
+	LeafURL        string       `json:"leafUrl,omitempty"`
+	Account        string       `json:"account,omitempty"`
+	ManifestDigest string       `json:"manifestDigest,omitempty"`
+	Options        *OptionsView `json:"options,omitempty"`
+	Changes        []ChangeView `json:"changes"`
+}
+
+type savedTail struct {
+	Summary   SummaryView    `json:"summary"`
+	Conflicts []ConflictView `json:"conflicts"`
+	Notices   []NoticeView   `json:"notices"`
+	InDoubt   []Doubt        `json:"inDoubt,omitempty"`
+	Estimate  Estimate       `json:"estimate"`
+}
+
+// savedSink writes a saved plan whose changes come first: the same fields as a View, read back
+// by ReadSaved, with the summary after the changes.
+type savedSink struct {
+	*jsonSink
+	p     *Plan
+	rate  float64
+	check func() error
+}
+
+func (p *Plan) savedSink(w io.Writer, rate float64, meta *View, check func() error) (*savedSink, error) {
+	head := savedHead{FormatVersion: FormatVersion, Tool: meta.Tool, CreatedAt: meta.CreatedAt, LeafURL: meta.LeafURL,
+		Account: meta.Account, ManifestDigest: meta.ManifestDigest, Changes: []ChangeView{},
+		Options: &OptionsView{Prune: p.Options.Prune, AdoptByEmail: p.Options.AdoptByEmail,
+			ReplaceCredentials: p.Options.ReplaceCredentials, UpdateApps: p.Options.UpdateApps,
+			Selection: p.Options.Selection.View()}}
+	var hb bytes.Buffer
+	if err := encodeIndented(&hb, &head, ""); err != nil {
+		return nil, err
+	}
+	b := hb.Bytes()
+	i := bytes.Index(b, changesMarker)
+	if i < 0 {
+		return nil, fmt.Errorf("saved plan: no changes field")
+	}
+	js := &jsonSink{bw: bufio.NewWriterSize(w, 256<<10)}
+	js.bw.Write(b[:i])
+	js.bw.WriteString("\n  \"changes\": [")
+	return &savedSink{jsonSink: js, p: p, rate: rate, check: check}, nil
+}
+
+// end writes the summary and the rest once the pass has counted the plan.
+func (s *savedSink) end() error {
+	if s.check != nil {
+		if err := s.check(); err != nil {
+			return err
+		}
+	}
+	v := s.p.View(s.rate)
+	var tb bytes.Buffer
+	if err := encodeIndented(&tb, &savedTail{Summary: v.Summary, Conflicts: v.Conflicts, Notices: v.Notices,
+		InDoubt: v.InDoubt, Estimate: v.Estimate}, ""); err != nil {
+		return err
+	}
+	tail := bytes.TrimPrefix(tb.Bytes(), []byte("{"))
+	if s.n > 0 {
+		s.bw.WriteString("\n  ]")
+	} else {
+		s.bw.WriteString("]")
+	}
+	s.bw.WriteByte(',')
+	s.bw.Write(tail)
+	return s.bw.Flush()
+}
+
 // encodeIndented encodes v with a two-space indent after prefix, HTML not escaped.
 func encodeIndented(buf *bytes.Buffer, v any, prefix string) error {
 	enc := json.NewEncoder(buf)
