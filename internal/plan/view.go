@@ -186,8 +186,14 @@ type jsonSink struct {
 func (v *View) sink(w io.Writer) (*jsonSink, error) {
 	head := *v
 	head.Changes, head.plan = []ChangeView{}, nil
+	return newJSONSink(w, &head)
+}
+
+// newJSONSink encodes head, whose changes are empty, writes what comes before them to w and
+// keeps what comes after for the end.
+func newJSONSink(w io.Writer, head any) (*jsonSink, error) {
 	var hb bytes.Buffer
-	if err := encodeIndented(&hb, &head, ""); err != nil {
+	if err := encodeIndented(&hb, head, ""); err != nil {
 		return nil, err
 	}
 	b := hb.Bytes()
@@ -263,18 +269,10 @@ func (p *Plan) savedSink(w io.Writer, rate float64, meta *View, check func() err
 		Options: &OptionsView{Prune: p.Options.Prune, AdoptByEmail: p.Options.AdoptByEmail,
 			ReplaceCredentials: p.Options.ReplaceCredentials, UpdateApps: p.Options.UpdateApps,
 			Selection: p.Options.Selection.View()}}
-	var hb bytes.Buffer
-	if err := encodeIndented(&hb, &head, ""); err != nil {
+	js, err := newJSONSink(w, &head)
+	if err != nil {
 		return nil, err
 	}
-	b := hb.Bytes()
-	i := bytes.Index(b, changesMarker)
-	if i < 0 {
-		return nil, fmt.Errorf("saved plan: no changes field")
-	}
-	js := &jsonSink{bw: bufio.NewWriterSize(w, 256<<10)}
-	js.bw.Write(b[:i])
-	js.bw.WriteString("\n  \"changes\": [")
 	return &savedSink{jsonSink: js, p: p, rate: rate, check: check}, nil
 }
 

@@ -123,40 +123,25 @@ func (s *Server) handleGetUserConfig(w http.ResponseWriter, r *http.Request) {
 // handleCreateUserConfig answers POST /configs/{id}: 201 with the configuration, 409 when the
 // user has one already (PATCH changes it).
 func (s *Server) handleCreateUserConfig(w http.ResponseWriter, r *http.Request) {
-	body, ok := configBody(w, r)
-	if !ok {
-		return
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	u := s.configUser(w, r)
-	switch {
-	case u == nil:
-	case u.Config != nil:
-		writeProblem(w, http.StatusConflict, "Conflict", "this Leaf user has a configuration already; PATCH changes it")
-	default:
+	s.writeUserConfig(w, r, func(u *User, body map[string]any) bool {
+		if u.Config != nil {
+			writeProblem(w, http.StatusConflict, "Conflict", "this Leaf user has a configuration already; PATCH changes it")
+			return false
+		}
 		u.Config = maps.Clone(body)
-		s.dirty = true
-		s.countConfigWrite(u)
 		writeJSON(w, http.StatusCreated, u.Config)
-	}
+		return true
+	})
 }
 
 // handlePatchUserConfig merges the body into the user's configuration; a null removes a flag
 // (the user inherits it again). 404 when the user has none.
 func (s *Server) handlePatchUserConfig(w http.ResponseWriter, r *http.Request) {
-	body, ok := configBody(w, r)
-	if !ok {
-		return
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	u := s.configUser(w, r)
-	switch {
-	case u == nil:
-	case u.Config == nil:
-		noUserConfig(w)
-	default:
+	s.writeUserConfig(w, r, func(u *User, body map[string]any) bool {
+		if u.Config == nil {
+			noUserConfig(w)
+			return false
+		}
 		for k, v := range body {
 			if v == nil {
 				delete(u.Config, k)
@@ -164,9 +149,23 @@ func (s *Server) handlePatchUserConfig(w http.ResponseWriter, r *http.Request) {
 				u.Config[k] = v
 			}
 		}
+		writeJSON(w, http.StatusOK, u.Config)
+		return true
+	})
+}
+
+// writeUserConfig checks the body, finds the user and lets write change its configuration
+// (and answer); a write that reports true is counted.
+func (s *Server) writeUserConfig(w http.ResponseWriter, r *http.Request, write func(u *User, body map[string]any) bool) {
+	body, ok := configBody(w, r)
+	if !ok {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if u := s.configUser(w, r); u != nil && write(u, body) {
 		s.dirty = true
 		s.countConfigWrite(u)
-		writeJSON(w, http.StatusOK, u.Config)
 	}
 }
 
