@@ -15,8 +15,9 @@ import (
 	"github.com/leaf-import/leaf-import/internal/workspace"
 )
 
-// configReaders bounds the config reads in flight; the client's limiter paces them.
-const configReaders = 8
+// readers bounds the reads one at a time per object (configs, users of a small --only) in
+// flight; the client's limiter paces them.
+const readers = 8
 
 // readConfigs reads the own configuration of the users the plan needs (plan.ConfigReads) into
 // snap.Configs and returns how many it read.
@@ -26,26 +27,31 @@ func readConfigs(ctx context.Context, c *leaf.Client, m *plan.Manifest, snap *le
 		return 0, nil
 	}
 	log.Info("reading Leaf users' config", "users", len(ids), "refresh", opts.RefreshConfig)
+	var err error
+	snap.Configs, err = userConfigs(ctx, c, ids)
+	return len(ids), err
+}
+
+// userConfigs reads the own configuration of each user of ids, one request each, readers at a
+// time; a user without one (404) reads as not existing.
+func userConfigs(ctx context.Context, c *leaf.Client, ids []string) (map[string]leaf.UserConfig, error) {
 	var mu sync.Mutex
-	snap.Configs = make(map[string]leaf.UserConfig, len(ids))
+	out := make(map[string]leaf.UserConfig, len(ids))
 	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(configReaders)
+	g.SetLimit(readers)
 	for _, id := range ids {
 		g.Go(func() error {
 			cfg, err := c.UserConfig(gctx, id)
-			uc := leaf.UserConfig{Exists: err == nil, Config: cfg}
-			switch {
-			case leaf.IsNotFound(err):
-			case err != nil:
+			if err != nil && !leaf.IsNotFound(err) {
 				return fmt.Errorf("reading the config of Leaf user %s: %w", id, err)
 			}
 			mu.Lock()
-			snap.Configs[id] = uc
+			out[id] = leaf.UserConfig{Exists: err == nil, Config: cfg}
 			mu.Unlock()
 			return nil
 		})
 	}
-	return len(ids), g.Wait()
+	return out, g.Wait()
 }
 
 // appliedConfigs reads the account's record of applied configs (empty without a workspace, or

@@ -7,9 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
-
-	"golang.org/x/sync/errgroup"
 
 	"github.com/leaf-import/leaf-import/internal/atomicfile"
 	"github.com/leaf-import/leaf-import/internal/leaf"
@@ -74,9 +71,8 @@ func orUnknown(s string) string {
 // exportConfigs reads the own config of the users an export names: those with an externalId
 // no other user carries.
 func exportConfigs(ctx context.Context, c *leaf.Client, snap *leaf.Snapshot, sel plan.Selection, log *slog.Logger) (map[string]leaf.UserConfig, error) {
-	out := map[string]leaf.UserConfig{}
 	if !sel.Kind(plan.KindConfig) {
-		return out, nil
+		return map[string]leaf.UserConfig{}, nil
 	}
 	count := map[string]int{}
 	for _, u := range snap.Users {
@@ -89,22 +85,7 @@ func exportConfigs(ctx context.Context, c *leaf.Client, snap *leaf.Snapshot, sel
 		}
 	}
 	log.Info("reading the growers' config", "users", len(ids))
-	var mu sync.Mutex
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(configReaders)
-	for _, id := range ids {
-		g.Go(func() error {
-			cfg, err := c.UserConfig(gctx, id)
-			if err != nil && !leaf.IsNotFound(err) {
-				return fmt.Errorf("reading the config of Leaf user %s: %w", id, err)
-			}
-			mu.Lock()
-			out[id] = leaf.UserConfig{Exists: err == nil, Config: cfg}
-			mu.Unlock()
-			return nil
-		})
-	}
-	return out, g.Wait()
+	return userConfigs(ctx, c, ids)
 }
 
 // writeExport writes the files of an export: secrets 0600 in 0700 directories, the rest

@@ -80,7 +80,7 @@ func readSelected(ctx context.Context, c *leaf.Client, sel plan.Selection, apps 
 	ids := slices.Sorted(maps.Keys(sel.Only))
 	found := make([][]leaf.User, len(ids))
 	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(configReaders)
+	g.SetLimit(readers)
 	for i, ext := range ids {
 		g.Go(func() error {
 			users, err := c.ListUsers(gctx, leaf.UserFilter{ExternalID: ext})

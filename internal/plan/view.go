@@ -138,20 +138,6 @@ func changeView(c *Change) ChangeView {
 	return cv
 }
 
-// ChangeViews returns the view's changes (converted from the plan when the view was made from
-// one).
-func (v *View) ChangeViews() []ChangeView {
-	if v.plan == nil {
-		return v.Changes
-	}
-	var out []ChangeView
-	_ = v.plan.EachChange(func(c *Change) error {
-		out = append(out, changeView(c))
-		return nil
-	})
-	return out
-}
-
 // changesMarker is where the changes go in the encoded head of a view.
 var changesMarker = []byte("\n  \"changes\": []")
 

@@ -107,15 +107,21 @@ func noUserConfig(w http.ResponseWriter) {
 	writeProblem(w, http.StatusNotFound, "Not Found", "this Leaf user has no configuration of its own")
 }
 
+// userWithConfig resolves /configs/{id} to a user that has a configuration of its own; it
+// answers 404 and returns nil otherwise. s.mu is held.
+func (s *Server) userWithConfig(w http.ResponseWriter, r *http.Request) *User {
+	u := s.configUser(w, r)
+	if u != nil && u.Config == nil {
+		noUserConfig(w)
+		return nil
+	}
+	return u
+}
+
 func (s *Server) handleGetUserConfig(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	u := s.configUser(w, r)
-	switch {
-	case u == nil:
-	case u.Config == nil:
-		noUserConfig(w)
-	default:
+	if u := s.userWithConfig(w, r); u != nil {
 		writeJSON(w, http.StatusOK, u.Config)
 	}
 }
@@ -172,12 +178,7 @@ func (s *Server) writeUserConfig(w http.ResponseWriter, r *http.Request, write f
 func (s *Server) handleDeleteUserConfig(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	u := s.configUser(w, r)
-	switch {
-	case u == nil:
-	case u.Config == nil:
-		noUserConfig(w)
-	default:
+	if u := s.userWithConfig(w, r); u != nil {
 		u.Config = nil
 		s.dirty = true
 		w.WriteHeader(http.StatusNoContent)
