@@ -18,8 +18,8 @@ const (
 )
 
 // boundMemory sets a soft memory limit for the rest of a command, once its live data is loaded:
-// 1.35 times the live heap (a plan's manifest and state, which its lazy plan does not grow;
-// an apply's manifest and plan, which shrink as changes are applied), and at least floor. The
+// 1.35 times the live heap (the manifest and the state: plan and apply both compute their
+// changes as they go and hold none beyond those in flight), and at least floor. The
 // garbage collector then works harder only while memory is near the limit, instead of letting
 // the heap grow to twice the live data. GOMEMLIMIT, when set, wins.
 func boundMemory(floor int64) {

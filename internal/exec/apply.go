@@ -3,6 +3,7 @@ package exec
 import (
 	"context"
 	"errors"
+	"iter"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -100,18 +101,14 @@ type task struct {
 	userID  string
 }
 
-func tasksOf(groups [][]*plan.Change) []task {
-	out := make([]task, len(groups))
-	for i, g := range groups {
-		out[i] = task{changes: g}
-	}
-	return out
-}
-
 // Apply runs the changes in plan order: apps first, then growers, each grower's changes in
 // order on one worker, growers in parallel. Per-change failures are recorded and the run goes
 // on; only fatal errors (authentication, the journal) stop it.
-func Apply(ctx context.Context, changes []*plan.Change, api API, opts Options) *Result {
+//
+// changes is iterated once, as workers free up: a lazy plan's changes are computed while the
+// run goes, and a change is garbage once applied, so that the run holds no more of the plan
+// than its changes in flight.
+func Apply(ctx context.Context, changes iter.Seq[*plan.Change], api API, opts Options) *Result {
 	if opts.Concurrency < 1 {
 		opts.Concurrency = 8
 	}
@@ -125,31 +122,58 @@ func Apply(ctx context.Context, changes []*plan.Change, api API, opts Options) *
 		opts.Log = slog.New(slog.DiscardHandler)
 	}
 	r := &runner{api: api, opts: opts, sem: make(chan struct{}, opts.Concurrency)}
-	var apps, growers [][]*plan.Change
-	for _, c := range changes {
-		if c.Kind == plan.KindApp {
-			apps = append(apps, []*plan.Change{c})
-			continue
+	var (
+		apps    []task
+		growers *pool // nil until the apps are done
+		grower  []*plan.Change
+		err     error
+		done    = make(chan struct{})
+		settled = make(chan error, 1)
+	)
+	// startGrowers applies the apps, which come first and must be done before any grower's
+	// credentials, then opens the growers' pool and the settler of parked creates beside it.
+	startGrowers := func() {
+		if err = r.schedule(ctx, apps); err != nil {
+			growers = r.halted(ctx) // every grower is then pending
+			settled <- nil
+			return
 		}
-		if n := len(growers); n > 0 && growers[n-1][0].ExternalID == c.ExternalID {
-			growers[n-1] = append(growers[n-1], c)
-			continue
-		}
-		growers = append(growers, []*plan.Change{c})
-	}
-	res := &Result{}
-	err := r.schedule(ctx, tasksOf(apps))
-	if err == nil {
-		done := make(chan struct{})
-		settled := make(chan error, 1)
+		growers = r.pool(ctx)
 		go func() { settled <- r.settleWhileRunning(ctx, done) }()
-		err = r.schedule(ctx, tasksOf(growers))
-		close(done)
-		if serr := <-settled; err == nil {
-			err = serr
+	}
+	for c := range changes {
+		if c.Kind == plan.KindApp && growers == nil {
+			apps = append(apps, task{changes: []*plan.Change{c}})
+			continue
 		}
-	} else {
-		r.pending(growers)
+		if growers == nil {
+			startGrowers()
+		}
+		if c.Kind == plan.KindApp { // plans list apps first; one listed later runs on its own
+			growers.submit(task{changes: []*plan.Change{c}})
+			continue
+		}
+		if len(grower) > 0 && grower[0].ExternalID == c.ExternalID {
+			grower = append(grower, c)
+			continue
+		}
+		if len(grower) > 0 {
+			growers.submit(task{changes: grower})
+		}
+		grower = []*plan.Change{c}
+	}
+	if growers == nil {
+		startGrowers()
+	}
+	if len(grower) > 0 {
+		growers.submit(task{changes: grower})
+	}
+	if gerr := growers.wait(); err == nil {
+		err = gerr
+	}
+	close(done)
+	if serr := <-settled; err == nil {
+		err = serr
 	}
 	// Creates whose answer was lost were parked while the workers went on: settle them now,
 	// together, once their lookup window has passed, and run what follows them.
@@ -166,6 +190,7 @@ func Apply(ctx context.Context, changes []*plan.Change, api API, opts Options) *
 	for _, p := range r.park.take() { // left by a fatal error or a cancelled run: in doubt
 		r.pendingParked(p)
 	}
+	res := &Result{}
 	var fe errFatal
 	if errors.As(err, &fe) {
 		res.Fatal = fe.err
@@ -178,30 +203,69 @@ func Apply(ctx context.Context, changes []*plan.Change, api API, opts Options) *
 
 // schedule runs tasks on the bounded pool and waits for them.
 func (r *runner) schedule(ctx context.Context, tasks []task) error {
-	g, gctx := errgroup.WithContext(ctx)
-	sem := r.sem
+	p := r.pool(ctx)
 	for i, t := range tasks {
-		if r.isStopped() || gctx.Err() != nil {
-			r.pendingTasks(tasks[i:])
-			break
-		}
-		select {
-		case sem <- struct{}{}:
-		case <-r.opts.Stop:
-		case <-gctx.Done():
-		}
-		if r.isStopped() || gctx.Err() != nil {
-			r.pendingTasks(tasks[i:])
-			break
-		}
 		tasks[i] = task{} // held by its worker only: a change done is garbage
-		g.Go(func() error {
-			defer func() { <-sem }()
-			return r.group(gctx, t)
-		})
+		p.submit(t)
 	}
-	return g.Wait()
+	return p.wait()
 }
+
+// pool runs tasks on the run's workers (bounded by r.sem) as they are submitted. Once the run
+// stops, is cancelled or meets a fatal error, what is submitted is recorded pending instead.
+type pool struct {
+	r      *runner
+	g      *errgroup.Group
+	ctx    context.Context
+	halted bool
+}
+
+func (r *runner) pool(ctx context.Context) *pool {
+	g, gctx := errgroup.WithContext(ctx)
+	return &pool{r: r, g: g, ctx: gctx}
+}
+
+// halted returns a pool that runs nothing: every task submitted is pending.
+func (r *runner) halted(ctx context.Context) *pool {
+	p := r.pool(ctx)
+	p.halted = true
+	return p
+}
+
+// submit waits for a free worker and runs t on it.
+func (p *pool) submit(t task) {
+	r := p.r
+	if !p.halted && !p.over() {
+		taken := false
+		select {
+		case r.sem <- struct{}{}:
+			taken = true
+		case <-r.opts.Stop:
+		case <-p.ctx.Done():
+		}
+		if p.over() {
+			if taken {
+				<-r.sem
+			}
+			p.halted = true
+		}
+	} else {
+		p.halted = true
+	}
+	if p.halted {
+		r.pendingTasks([]task{t})
+		return
+	}
+	p.g.Go(func() error {
+		defer func() { <-r.sem }()
+		return r.group(p.ctx, t)
+	})
+}
+
+// over reports whether the run stopped, was cancelled, or met a fatal error.
+func (p *pool) over() bool { return p.r.isStopped() || p.ctx.Err() != nil }
+
+func (p *pool) wait() error { return p.g.Wait() }
 
 func (r *runner) pendingTasks(tasks []task) {
 	for _, t := range tasks {

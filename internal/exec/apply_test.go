@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -332,7 +333,7 @@ func TestApplyOrdersAndParallelises(t *testing.T) {
 	}
 	var recMu sync.Mutex
 	var records []report.Record
-	res := Apply(context.Background(), p.Changes, f, Options{Concurrency: 8, RunID: "r1", Clock: &instantClock{},
+	res := Apply(context.Background(), slices.Values(p.Changes), f, Options{Concurrency: 8, RunID: "r1", Clock: &instantClock{},
 		OnRecord: func(r report.Record) { recMu.Lock(); records = append(records, r); recMu.Unlock() }})
 	require.Nil(t, res.Fatal)
 	assert.Empty(t, res.Records, "with OnRecord the caller holds the records")
@@ -370,7 +371,7 @@ func TestApplySkipsCredentialsOfAUserNotCreated(t *testing.T) {
 		}
 		return nil, false
 	}
-	res := Apply(context.Background(), planFor(t, f, manifestOf(3)).Changes, f, Options{Concurrency: 2, Clock: &instantClock{}})
+	res := Apply(context.Background(), slices.Values(planFor(t, f, manifestOf(3)).Changes), f, Options{Concurrency: 2, Clock: &instantClock{}})
 	recs := byID(res.Records)
 	assert.Equal(t, report.StatusFailed, recs["user:g01"].Status)
 	assert.Equal(t, "http-400", recs["user:g01"].ErrorCode)
@@ -403,7 +404,7 @@ func TestApplyResolvesAmbiguousCreatesByLookupNeverCreatingTwice(t *testing.T) {
 	dir := t.TempDir()
 	j, err := OpenJournal(filepath.Join(dir, "j.jsonl"), report.Header{RunID: "r1"})
 	require.NoError(t, err)
-	res := Apply(context.Background(), planFor(t, f, manifestOf(3)).Changes, f, Options{Concurrency: 3, Clock: &instantClock{},
+	res := Apply(context.Background(), slices.Values(planFor(t, f, manifestOf(3)).Changes), f, Options{Concurrency: 3, Clock: &instantClock{},
 		LookupWindow: 2 * time.Second, Journal: j, RunID: "r1"})
 	require.NoError(t, j.Close())
 	recs := byID(res.Records)
@@ -451,7 +452,7 @@ func TestApplyCredentialConflictIsLookedUp(t *testing.T) {
 	// Someone attaches g00's Valley credential (with other values) and g01's AgLeader (the same)
 	// between the plan and the apply.
 	f.onCreateUser = func(ext string) (error, bool) { return nil, false }
-	res := Apply(context.Background(), p.Changes[:1], f, Options{Clock: &instantClock{}}) // the app
+	res := Apply(context.Background(), slices.Values(p.Changes[:1]), f, Options{Clock: &instantClock{}}) // the app
 	require.Len(t, res.Records, 1)
 	done := map[string]string{}
 	f.onCreateCred = func(ext, provider string) (error, bool) {
@@ -476,7 +477,7 @@ func TestApplyCredentialConflictIsLookedUp(t *testing.T) {
 		done[ext+provider] = "x"
 		return nil, false
 	}
-	res = Apply(context.Background(), p.Changes[1:], f, Options{Clock: &instantClock{}})
+	res = Apply(context.Background(), slices.Values(p.Changes[1:]), f, Options{Clock: &instantClock{}})
 	recs := byID(res.Records)
 	assert.Equal(t, report.CodeExistsDifferent, recs["credential:g00/Valley"].ErrorCode)
 	assert.Equal(t, report.StatusSucceeded, recs["credential:g01/AgLeader"].Status)
@@ -493,7 +494,7 @@ func TestApplyStopsOnAuthFailureAndOnStop(t *testing.T) {
 		return nil, false
 	}
 	p := planFor(t, f, manifestOf(30))
-	res := Apply(context.Background(), p.Changes, f, Options{Concurrency: 1, Clock: &instantClock{}})
+	res := Apply(context.Background(), slices.Values(p.Changes), f, Options{Concurrency: 1, Clock: &instantClock{}})
 	require.Error(t, res.Fatal)
 	assert.True(t, leaf.IsAuth(res.Fatal))
 	counts := report.Summarize(res.Records, 0, nil, 0, 0)
@@ -504,7 +505,7 @@ func TestApplyStopsOnAuthFailureAndOnStop(t *testing.T) {
 	f2 := newFake()
 	stop := make(chan struct{})
 	close(stop)
-	res = Apply(context.Background(), planFor(t, f2, manifestOf(5)).Changes, f2, Options{Stop: stop, Clock: &instantClock{}})
+	res = Apply(context.Background(), slices.Values(planFor(t, f2, manifestOf(5)).Changes), f2, Options{Stop: stop, Clock: &instantClock{}})
 	assert.True(t, res.Interrupted)
 	for _, r := range res.Records {
 		assert.Equal(t, report.StatusPending, r.Status)
@@ -550,5 +551,47 @@ func TestJournalGroupCommitKeepsEveryLine(t *testing.T) {
 		fmt.Sscanf(jl.LeafID, "%d-%d", &w, &i)
 		assert.Equal(t, last[w], i, "a writer's lines stay in order")
 		last[w] = i + 1
+	}
+}
+
+// A lazy plan's changes are computed as the run goes: Apply takes a grower's changes only once
+// a worker is free for it, so that the run never holds more of the plan than what is in flight.
+func TestApplyTakesChangesAsWorkersFreeUp(t *testing.T) {
+	f := newFake()
+	p := planFor(t, f, manifestOf(40))
+	var yielded, finished atomic.Int64
+	var ahead atomic.Int64 // the most changes taken and not yet finished
+	changes := func(yield func(*plan.Change) bool) {
+		for _, c := range p.Changes {
+			n := yielded.Add(1) - finished.Load()
+			if n > ahead.Load() {
+				ahead.Store(n)
+			}
+			if !yield(c) {
+				return
+			}
+		}
+	}
+	const workers = 2
+	res := Apply(context.Background(), changes, f, Options{Concurrency: workers, Clock: &instantClock{},
+		OnRecord: func(report.Record) { finished.Add(1) }})
+	require.Nil(t, res.Fatal)
+	assert.Equal(t, int64(len(p.Changes)), finished.Load(), "every change has a record")
+	// A grower has three changes: the workers' growers, the one waiting for a worker, and the
+	// first change of the next grower (which tells the waiting grower is complete).
+	assert.LessOrEqual(t, ahead.Load(), int64((workers+1)*3+1), "changes were taken ahead of the workers")
+}
+
+// Plans list apps first; an app listed after growers is still applied, on its own.
+func TestApplyRunsAnAppListedLate(t *testing.T) {
+	f := newFake()
+	p := planFor(t, f, manifestOf(2))
+	require.Equal(t, plan.KindApp, p.Changes[0].Kind)
+	late := append(slices.Clone(p.Changes[1:]), p.Changes[0])
+	res := Apply(context.Background(), slices.Values(late), f, Options{Concurrency: 2, Clock: &instantClock{}})
+	require.Nil(t, res.Fatal)
+	require.Len(t, res.Records, len(p.Changes))
+	for _, r := range res.Records {
+		assert.Equal(t, report.StatusSucceeded, r.Status, r.ChangeID)
 	}
 }

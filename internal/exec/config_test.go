@@ -2,6 +2,7 @@ package exec
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 
@@ -27,7 +28,7 @@ growers:
 
 func TestApplySetsConfigAfterTheUserAndBeforeCredentials(t *testing.T) {
 	f := newFake()
-	res := Apply(context.Background(), planFor(t, f, configManifest).Changes, f, Options{Concurrency: 2, Clock: &instantClock{}})
+	res := Apply(context.Background(), slices.Values(planFor(t, f, configManifest).Changes), f, Options{Concurrency: 2, Clock: &instantClock{}})
 	require.Nil(t, res.Fatal)
 	for _, r := range res.Records {
 		assert.Equal(t, report.StatusSucceeded, r.Status, "%+v", r)
@@ -58,7 +59,7 @@ func TestApplySkipsCredentialsWhenConfigFails(t *testing.T) {
 		}
 		return nil, false
 	}
-	res := Apply(context.Background(), planFor(t, f, configManifest).Changes, f, Options{Concurrency: 2, Clock: &instantClock{}})
+	res := Apply(context.Background(), slices.Values(planFor(t, f, configManifest).Changes), f, Options{Concurrency: 2, Clock: &instantClock{}})
 	recs := byID(res.Records)
 	assert.Equal(t, report.StatusFailed, recs["config:g1"].Status)
 	assert.Equal(t, report.StatusSkipped, recs["credential:g1/AgLeader"].Status)
@@ -77,7 +78,7 @@ func TestApplySettlesALostConfigAnswerByReadingItBack(t *testing.T) {
 		}
 		return nil, false
 	}
-	res := Apply(context.Background(), planFor(t, f, configManifest).Changes, f, Options{Concurrency: 1, Clock: &instantClock{}})
+	res := Apply(context.Background(), slices.Values(planFor(t, f, configManifest).Changes), f, Options{Concurrency: 1, Clock: &instantClock{}})
 	recs := byID(res.Records)
 	assert.Equal(t, report.StatusSucceeded, recs["config:g1"].Status)
 	assert.True(t, recs["config:g1"].ResolvedByLookup, "the read found the flags set")

@@ -40,7 +40,7 @@ func TestParkedCreatesFreeTheirWorkerAndSettleInOneRead(t *testing.T) {
 		return nil, false
 	}
 	clock := &instantClock{}
-	res := Apply(context.Background(), planFor(t, f, manifestOf(8)).Changes, f, Options{Concurrency: 1, Clock: clock,
+	res := Apply(context.Background(), slices.Values(planFor(t, f, manifestOf(8)).Changes), f, Options{Concurrency: 1, Clock: clock,
 		LookupWindow: 5 * time.Second, ListPages: 1})
 	require.Nil(t, res.Fatal)
 	recs := byID(res.Records)
@@ -92,7 +92,7 @@ func TestOutageStopsTheRun(t *testing.T) {
 		return nil, false
 	}
 	p := planFor(t, f, manifestOf(20))
-	res := Apply(context.Background(), p.Changes, f, Options{Concurrency: 1, Clock: &instantClock{}})
+	res := Apply(context.Background(), slices.Values(p.Changes), f, Options{Concurrency: 1, Clock: &instantClock{}})
 	require.Error(t, res.Fatal)
 	assert.True(t, leaf.IsOutage(res.Fatal))
 	recs := byID(res.Records)

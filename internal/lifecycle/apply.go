@@ -3,6 +3,7 @@ package lifecycle
 import (
 	"context"
 	"fmt"
+	"iter"
 	"maps"
 	"os"
 	"path/filepath"
@@ -113,13 +114,25 @@ func Apply(ctx context.Context, o ApplyOptions) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := computePlan(m, snap, diffOpts, reads, configReads)
+	var p *plan.Plan
+	if saved == nil {
+		// The plan is lazy: its changes are computed for each pass over them (counting, showing,
+		// applying) and never held, so that the run holds its manifest and state but not its
+		// plan, and a change is garbage once applied.
+		p = plan.Lazy(m, snap, diffOpts)
+		if err := p.Count(); err != nil {
+			return nil, err
+		}
+		p.Reads = reads + configReads
+	} else {
+		p = computePlan(m, snap, diffOpts, reads, configReads)
+	}
 	if len(p.Refused) > 0 {
 		return nil, p.Refused
 	}
 	p.InDoubt = inDoubt
-	changes := p.Changes
 	var skipped []report.Record
+	total := p.Total().Changes()
 	if saved != nil {
 		st := saved.CompareSaved(p)
 		for _, c := range st.Stale {
@@ -132,9 +145,8 @@ func Apply(ctx context.Context, o ApplyOptions) (*Result, error) {
 		for _, c := range st.Extra {
 			log.Warn("a change not in the saved plan is not applied", "change", c.ID)
 		}
-		changes = st.Apply
 		skipped = staleRecords(st.Stale)
-		p.Changes = changes
+		p.Changes, total = st.Apply, len(st.Apply)
 	}
 	if err := p.RenderText(o.Out, o.Rate); err != nil {
 		return nil, err
@@ -153,24 +165,26 @@ func Apply(ctx context.Context, o ApplyOptions) (*Result, error) {
 	}
 	skipped = append(skipped, skippedRecords(p)...)
 	if res != nil {
-		skipped = append(skipped, settledRecords(res.prior, changes, skipped, m.Digest)...)
+		skipped = append(skipped, settledRecords(res.prior, p.All(), skipped, m.Digest)...)
 	}
-	users := len(snap.Users)
-	for _, c := range changes {
-		if c.Kind == plan.KindUser && c.Action == plan.ActionCreate {
-			users++
-		}
+	o.listPages = leaf.ReadRequests(len(snap.Users)+p.CountsOf(plan.KindUser).Create, 0)
+	// Only a plan with config changes is gone through for them. The records dropped are of
+	// configs the plan changes, which it compared unequal: a later pass plans them the same.
+	var configs iter.Seq[*plan.Change]
+	if p.CountsOf(plan.KindConfig).Changes() > 0 {
+		configs = p.All()
 	}
-	o.listPages = leaf.ReadRequests(users, 0)
-	cm, err := s.forgetConfigs(changes, diffOpts.ConfigApplied)
+	cm, err := s.forgetConfigs(configs, diffOpts.ConfigApplied)
 	if err != nil {
 		return nil, err
 	}
-	// From here on the changes hold what they apply: the plan and the manifest let go of them,
-	// so that a change (and its grower) is garbage once applied.
 	verified := p.ConfigVerified
-	o.Manifest = &plan.Manifest{Digest: o.Manifest.Digest}
-	result, err := s.apply(ctx, &o, runID, start, res, changes, skipped, cm.record)
+	if saved != nil {
+		// The saved plan's changes hold what they apply: the manifest lets go of them, so that
+		// a grower is garbage once its changes are applied.
+		o.Manifest = &plan.Manifest{Digest: o.Manifest.Digest}
+	}
+	result, err := s.apply(ctx, &o, runID, start, res, p.All(), total, skipped, cm.record)
 	if result != nil {
 		if err := cm.save(verified); err != nil {
 			log.Warn("cannot record the configs applied; the next run reads them from Leaf again", "err", err)
@@ -181,7 +195,7 @@ func Apply(ctx context.Context, o ApplyOptions) (*Result, error) {
 
 // apply creates (or continues) the run's directory and applies the changes.
 func (s *session) apply(ctx context.Context, o *ApplyOptions, runID string, start time.Time, res *resumed,
-	changes []*plan.Change, skipped []report.Record, onRecord func(report.Record)) (*Result, error) {
+	changes iter.Seq[*plan.Change], total int, skipped []report.Record, onRecord func(report.Record)) (*Result, error) {
 	log := o.Log
 	run, err := s.runDir(o, runID, start, res)
 	if err != nil {
@@ -218,7 +232,7 @@ func (s *session) apply(ctx context.Context, o *ApplyOptions, runID string, star
 	rw.Start(o.ReportEvery)
 	var prog Progress = noProgress{}
 	if o.NewProgress != nil {
-		prog = o.NewProgress(len(changes))
+		prog = o.NewProgress(total)
 	}
 	before := o.Client.Stats()
 	applyStart := time.Now()

@@ -3,6 +3,7 @@ package lifecycle
 import (
 	"context"
 	"fmt"
+	"iter"
 	"log/slog"
 	"sync"
 
@@ -83,10 +84,13 @@ type configMemory struct {
 
 // forget starts the memory of a run: the users its config changes touch lose their record, on
 // disk, before any request.
-func (s *session) forgetConfigs(changes []*plan.Change, applied workspace.AppliedConfigs) (*configMemory, error) {
+func (s *session) forgetConfigs(changes iter.Seq[*plan.Change], applied workspace.AppliedConfigs) (*configMemory, error) {
 	cm := &configMemory{ws: s.ws, applied: applied, want: map[string]string{}, done: map[string]string{}}
 	dirty := false
-	for _, c := range changes {
+	if changes == nil {
+		changes = func(func(*plan.Change) bool) {}
+	}
+	for c := range changes {
 		if c.Kind != change.KindConfig || c.Grower == nil {
 			continue
 		}

@@ -2,6 +2,7 @@ package lifecycle
 
 import (
 	"fmt"
+	"iter"
 	"strings"
 
 	"github.com/leaf-import/leaf-import/internal/plan"
@@ -39,17 +40,31 @@ func skippedRecords(p *plan.Plan) []report.Record {
 // plan no longer needs: Leaf already matches (their answer was lost, or a later run's lookup
 // found them done). After --replan they may instead have left the manifest: then they are
 // skipped.
-func settledRecords(prior *report.Prior, changes []*plan.Change, skipped []report.Record, digest string) []report.Record {
-	planned := map[string]bool{}
-	for _, c := range changes {
-		planned[c.ID] = true
+func settledRecords(prior *report.Prior, changes iter.Seq[*plan.Change], skipped []report.Record, digest string) []report.Record {
+	// The prior records not done are few beside the plan: note them, then go through the plan
+	// once for those it still needs.
+	open := map[string]bool{}
+	for _, r := range prior.All() {
+		if r.Status != report.StatusSucceeded {
+			open[r.ChangeID] = false
+		}
+	}
+	if len(open) == 0 {
+		return nil
+	}
+	for c := range changes {
+		if _, ok := open[c.ID]; ok {
+			open[c.ID] = true
+		}
 	}
 	for _, r := range skipped {
-		planned[r.ChangeID] = true
+		if _, ok := open[r.ChangeID]; ok {
+			open[r.ChangeID] = true
+		}
 	}
 	var out []report.Record
 	for _, r := range prior.All() {
-		if r.Status == report.StatusSucceeded || planned[r.ChangeID] {
+		if r.Status == report.StatusSucceeded || open[r.ChangeID] {
 			continue
 		}
 		r.Attempts, r.HTTPStatus, r.DurationMs, r.ErrorCode, r.Error = 0, 0, 0, "", ""

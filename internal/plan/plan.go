@@ -1,6 +1,8 @@
 package plan
 
 import (
+	"errors"
+	"iter"
 	"strconv"
 
 	"github.com/leaf-import/leaf-import/internal/change"
@@ -263,6 +265,22 @@ func (p *Plan) each(fn func(*Change) error, counting bool) error {
 	return nil
 }
 
+// All iterates the plan's changes in plan order, like EachChange: a lazy plan computes them for
+// the loop, and a change the loop is done with is garbage.
+func (p *Plan) All() iter.Seq[*Change] {
+	return func(yield func(*Change) bool) {
+		_ = p.EachChange(func(c *Change) error {
+			if !yield(c) {
+				return errStopped
+			}
+			return nil
+		})
+	}
+}
+
+// errStopped ends an iteration its loop left early.
+var errStopped = errors.New("iteration stopped")
+
 // Count sets a lazy plan's counts with one pass that keeps no change (nothing for a plan
 // whose counts are known).
 func (p *Plan) Count() error {
@@ -270,6 +288,14 @@ func (p *Plan) Count() error {
 		return nil
 	}
 	return p.each(func(*Change) error { return nil }, true)
+}
+
+// CountsOf returns the counts of kind k (zero when the plan has none).
+func (p *Plan) CountsOf(k Kind) Counts {
+	if c := p.ByKind[k]; c != nil {
+		return *c
+	}
+	return Counts{}
 }
 
 // Empty reports whether the plan has no change.
