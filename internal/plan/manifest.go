@@ -2,6 +2,7 @@ package plan
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/leaf-import/leaf-import/internal/leaf"
@@ -23,7 +24,17 @@ func (l Loc) String() string {
 	if l.Line == 0 {
 		return l.File
 	}
-	return fmt.Sprintf("%s:%d", l.File, l.Line)
+	var buf [96]byte
+	return string(l.appendTo(buf[:0]))
+}
+
+// appendTo appends what String returns.
+func (l Loc) appendTo(dst []byte) []byte {
+	dst = append(dst, l.File...)
+	if l.Line == 0 {
+		return dst
+	}
+	return strconv.AppendInt(append(dst, ':'), int64(l.Line), 10)
 }
 
 // Manifest is the desired state: growers with their provider connections, and the API owner's

@@ -69,11 +69,14 @@ type FieldChange struct {
 }
 
 // show renders a value of the change for people: plain values quoted.
-func (f FieldChange) show(v string) string {
+func (f FieldChange) show(v string) string { return string(f.appendShown(nil, v)) }
+
+// appendShown appends what show returns.
+func (f FieldChange) appendShown(dst []byte, v string) []byte {
 	if f.Secret {
-		return v
+		return append(dst, v...)
 	}
-	return strconv.Quote(v)
+	return strconv.AppendQuote(dst, v)
 }
 
 // Change is one planned change. The exported fields are its saved (secret-free) form; the

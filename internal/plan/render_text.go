@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/leaf-import/leaf-import/internal/leaf"
 )
@@ -17,32 +18,51 @@ const sourceColumn = 56
 var actionSymbols = map[Action]string{ActionCreate: "+", ActionUpdate: "~", ActionReplace: "±", ActionDelete: "-"}
 
 // Line renders one change as the text plan shows it.
-func (c *Change) Line() string {
-	var b strings.Builder
-	b.WriteString(actionSymbols[c.Action] + " " + c.Kind.String() + " " + c.Subject())
+func (c *Change) Line() string { return string(c.appendLine(nil)) }
+
+// appendLine appends c's line to dst: a text plan writes a million of them from one buffer.
+func (c *Change) appendLine(dst []byte) []byte {
+	start := len(dst)
+	dst = append(dst, actionSymbols[c.Action]...)
+	dst = append(dst, ' ')
+	dst = append(dst, c.Kind.String()...)
+	dst = append(dst, ' ')
+	dst = c.appendSubject(dst)
 	switch {
 	case c.Action == ActionDelete:
-		b.WriteString(" (" + string(c.Reason) + ")")
+		dst = append(append(append(dst, " ("...), c.Reason...), ')')
 	case c.Kind == KindUser && c.Action == ActionCreate:
 		if len(c.Fields) > 0 && c.Fields[0].Name == "name" {
-			b.WriteString(" " + c.Fields[0].show(c.Fields[0].New))
+			dst = c.Fields[0].appendShown(append(dst, ' '), c.Fields[0].New)
 		}
 	case c.Kind == KindCredential && c.Action == ActionCreate:
 		if len(c.Fields) > 0 {
-			b.WriteString(" (" + c.Fields[0].Name + " " + c.Fields[0].show(c.Fields[0].New) + ")")
+			dst = append(append(append(dst, " ("...), c.Fields[0].Name...), ' ')
+			dst = append(c.Fields[0].appendShown(dst, c.Fields[0].New), ')')
 		}
 	case c.Kind == KindConfig:
-		b.WriteString(": " + configFieldList(c.Fields))
+		dst = append(append(dst, ": "...), configFieldList(c.Fields)...)
 	case c.Reason == ReasonForced || c.Reason == ReasonUpdateApps:
-		b.WriteString(": " + string(c.Reason))
+		dst = append(append(dst, ": "...), c.Reason...)
 	case c.Reason == ReasonUnhealthy:
-		b.WriteString(": status " + c.Status + " -> replace (" + fieldList(c.Fields) + ")")
+		dst = append(dst, ": status "+c.Status+" -> replace ("+fieldList(c.Fields)+")"...)
 	case c.Reason == ReasonAdopt:
-		b.WriteString(": adopt Leaf user " + c.LeafUserID + " by email; " + fieldList(c.Fields))
+		dst = append(dst, ": adopt Leaf user "+c.LeafUserID+" by email; "+fieldList(c.Fields)...)
 	case len(c.Fields) > 0:
-		b.WriteString(": " + fieldList(c.Fields))
+		dst = append(append(dst, ": "...), fieldList(c.Fields)...)
 	}
-	return withSource(b.String(), c.Source)
+	return appendSource(dst, start, c.Source)
+}
+
+// appendSubject appends what Subject returns.
+func (c *Change) appendSubject(dst []byte) []byte {
+	switch c.Kind {
+	case KindUser, KindConfig:
+		return append(dst, c.ExternalID...)
+	case KindCredential:
+		return append(append(append(dst, c.ExternalID...), '/'), c.Provider...)
+	}
+	return append(dst, c.Subject()...)
 }
 
 // Subject names the object: externalId, externalId/provider or provider/appName (env).
@@ -89,16 +109,18 @@ func configFieldList(fs []FieldChange) string {
 	return strings.Join(parts, ", ")
 }
 
-func withSource(s string, l Loc) string {
-	src := l.String()
-	if src == "" {
-		return s
+func withSource(s string, l Loc) string { return string(appendSource([]byte(s), 0, l)) }
+
+// appendSource pads the line that starts at dst[start] to the source column and appends l.
+func appendSource(dst []byte, start int, l Loc) []byte {
+	if l.File == "" {
+		return dst
 	}
-	pad := sourceColumn - len([]rune(s))
-	if pad < 2 {
-		pad = 2
+	pad := max(sourceColumn-utf8.RuneCount(dst[start:]), 2)
+	for range pad {
+		dst = append(dst, ' ')
 	}
-	return s + strings.Repeat(" ", pad) + src
+	return l.appendTo(dst)
 }
 
 // Summary is the last line of a text plan.
@@ -225,6 +247,7 @@ type textSink struct {
 	rate    float64
 	b       *bufio.Writer
 	started bool
+	line    []byte // the buffer each change's line is made in
 }
 
 func (t *textSink) begin() {
@@ -239,8 +262,9 @@ func (t *textSink) begin() {
 
 func (t *textSink) change(c *Change) error {
 	t.begin()
-	t.b.WriteString(c.Line())
-	return t.b.WriteByte('\n')
+	t.line = append(c.appendLine(t.line[:0]), '\n')
+	_, err := t.b.Write(t.line)
+	return err
 }
 
 func (t *textSink) end() error {

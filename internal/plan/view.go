@@ -127,10 +127,13 @@ func (p *Plan) View(rate float64) *View {
 }
 
 // changeView is the JSON form of one change.
-func changeView(c *Change) ChangeView {
+func changeView(c *Change) ChangeView { return changeViewIn(c, make([]string, 0, len(c.Fields))) }
+
+// changeViewIn is changeView with the field names appended to names (a sink reuses them).
+func changeViewIn(c *Change, names []string) ChangeView {
 	cv := ChangeView{ID: c.ID, Kind: c.Kind, Action: c.Action, ExternalID: c.ExternalID,
 		Provider: c.Provider, AppName: c.AppName, Environment: c.Environment, Reason: string(c.Reason),
-		Fields: make([]string, 0, len(c.Fields)), FieldChanges: c.Fields, Status: c.Status, LeafUserID: c.LeafUserID,
+		Fields: names, FieldChanges: c.Fields, Status: c.Status, LeafUserID: c.LeafUserID,
 		Source: c.Source.String(), Base: c.Base}
 	for _, f := range c.Fields {
 		cv.Fields = append(cv.Fields, f.Name)
@@ -165,6 +168,7 @@ type jsonSink struct {
 	bw           *bufio.Writer
 	tail         []byte
 	compact, ind []byte
+	names        []string // a change's field names, made anew for each
 	n            int
 }
 
@@ -194,7 +198,11 @@ func newJSONSink(w io.Writer, head any) (*jsonSink, error) {
 }
 
 func (s *jsonSink) change(c *Change) error {
-	cv := changeView(c)
+	if s.names == nil {
+		s.names = make([]string, 0, 8) // never nil: "fields" is [] when a change has none
+	}
+	cv := changeViewIn(c, s.names[:0])
+	s.names = cv.Fields[:0]
 	return s.write(&cv)
 }
 
