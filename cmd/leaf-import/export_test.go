@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/leaf-import/leaf-import/internal/leaf"
 	"github.com/leaf-import/leaf-import/internal/leaf/sandbox"
+	"github.com/leaf-import/leaf-import/internal/plan"
 )
 
 // exportAccount builds the mixed account export is tried on: every provider (16 new growers
@@ -149,6 +151,17 @@ func TestExportKeptSecretIsRefusedWhenAChangeMustSendIt(t *testing.T) {
 	assert.Regexp(t, `manifest\.yaml:\d+: grower-0001/JohnDeere\.clientSecret: clientSecret is \$\{keep\}.*creates the credential`, stderr)
 	assert.Contains(t, stderr, "supply the value")
 	assert.Zero(t, mutations(ts.Stats()), "nothing was sent")
+
+	// A JSON plan learns the refusal as it is written: it is printed whole, and the plan exits 1;
+	// a saved plan is not kept.
+	saved := filepath.Join(t.TempDir(), "saved.json")
+	code, out, stderr = runCLI(t, env, "plan", manifest, "--rate", "0", "--format", "json", "--out", saved)
+	assert.Equal(t, 1, code, stderr)
+	assert.Contains(t, stderr, "grower-0001/JohnDeere.clientSecret")
+	var shown plan.View
+	require.NoError(t, json.Unmarshal([]byte(out), &shown), "the JSON plan is whole")
+	assert.Equal(t, 1, shown.Summary.Create)
+	assert.NoFileExists(t, saved)
 
 	// --update-apps must send every app's kept secrets.
 	code, _, stderr = runCLI(t, env, "plan", manifest, "--rate", "0", "--update-apps", "--only", "grower-0002")

@@ -90,17 +90,9 @@ func runPlan(ctx context.Context, opts *PlanOptions) error {
 		return reportProblems(opts.IO.ErrOut, opts.Manifest, err)
 	}
 	boundMemory(planMemoryFloor) // the plan is computed as it is shown: the manifest and the state are the live data
-	if opts.Format == "json" {
-		// The JSON head carries the counts, and a refusal stops the plan before any output.
-		if err := p.Count(); err != nil {
-			return err
-		}
-		if len(p.Refused) > 0 {
-			return reportProblems(opts.IO.ErrOut, opts.Manifest, p.Refused)
-		}
-	}
-	// With --out, one pass over the changes feeds the plan shown and the plan saved; the saved
-	// plan is kept only if the counted plan passes its valves and has no refusal.
+	// One pass over the changes makes the plan shown (text, or JSON with its summary after the
+	// changes) and, with --out, the plan saved; the saved plan is kept only if the counted plan
+	// passes its valves and has no refusal.
 	saving := opts.Out != ""
 	meta := &plan.View{Tool: common.Tool, CreatedAt: time.Now().UTC().Format(time.RFC3339),
 		LeafURL: common.Client.BaseURL(), Account: common.Account.Owner, ManifestDigest: m.Digest}
@@ -111,17 +103,11 @@ func runPlan(ctx context.Context, opts *PlanOptions) error {
 		return p.CheckValves(common.Valves)
 	}
 	switch {
-	case saving && opts.Format == "json":
-		if saving = check() == nil; saving {
-			v := p.View(opts.Diff.Rate)
-			v.Tool, v.CreatedAt, v.LeafURL, v.Account, v.ManifestDigest = meta.Tool, meta.CreatedAt, meta.LeafURL, meta.Account, meta.ManifestDigest
-			err = atomicfile.WriteFunc(opts.Out, 0o600, v.Write)
-		}
-		if err == nil {
-			err = p.View(opts.Diff.Rate).Write(opts.IO.Out)
-		}
 	case saving:
 		err = atomicfile.WriteFunc(opts.Out, 0o600, func(fw io.Writer) error {
+			if opts.Format == "json" {
+				return p.RenderJSONAndSave(opts.IO.Out, opts.Diff.Rate, meta, fw, check)
+			}
 			return p.RenderTextAndSave(opts.IO.Out, opts.Diff.Rate, meta, fw, check)
 		})
 		var ve *plan.ValveError
@@ -129,14 +115,14 @@ func runPlan(ctx context.Context, opts *PlanOptions) error {
 			saving, err = false, nil // the plan was shown; the checks below say why nothing was saved
 		}
 	case opts.Format == "json":
-		err = p.View(opts.Diff.Rate).Write(opts.IO.Out)
+		err = p.RenderJSON(opts.IO.Out, opts.Diff.Rate)
 	default:
 		err = p.RenderText(opts.IO.Out, opts.Diff.Rate)
 	}
 	if err != nil {
 		return withCode(exitError, err)
 	}
-	if len(p.Refused) > 0 { // a text plan learns its refusals as it is shown
+	if len(p.Refused) > 0 { // a plan learns its refusals as it is shown
 		return reportProblems(opts.IO.ErrOut, opts.Manifest, p.Refused)
 	}
 	if err := p.CheckValves(common.Valves); err != nil {

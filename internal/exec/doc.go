@@ -1,5 +1,6 @@
 // Package exec applies a plan to Leaf: it schedules the changes (apps first; per grower the
-// user before its credentials; one worker owns a grower at a time), runs them on a bounded pool
+// user before its credentials; one worker owns a grower at a time), taking them from the plan
+// only as workers free up (a lazy plan is computed while it is applied), runs them on a bounded pool
 // through the client (whose shared pacer every request passes), reconciles ambiguous creates by
 // looking the object up (a create goes out again only when the lookup proves it absent), writes
 // the crash-safe journal (an intent before each mutating request, an outcome after), resolves a

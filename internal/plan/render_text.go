@@ -168,7 +168,7 @@ func (p *Plan) RenderText(w io.Writer, rate float64) error {
 // counting first. check runs once the plan is counted, before the saved plan is finished: an
 // error from it (a valve, a refusal) leaves the saved plan unfinished, and is returned.
 func (p *Plan) RenderTextAndSave(text io.Writer, rate float64, meta *View, saved io.Writer, check func() error) error {
-	ss, err := p.savedSink(saved, rate, meta, check)
+	ss, err := p.viewSink(saved, rate, meta, check)
 	if err != nil {
 		return err
 	}

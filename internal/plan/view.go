@@ -28,17 +28,15 @@ type View struct {
 	ManifestDigest string       `json:"manifestDigest,omitempty"`
 	Options        *OptionsView `json:"options,omitempty"`
 
-	Summary   SummaryView    `json:"summary"`
+	// The changes come before the summary: a plan is written in one pass over its changes,
+	// which counts them.
 	Changes   []ChangeView   `json:"changes"`
+	Summary   SummaryView    `json:"summary"`
 	Conflicts []ConflictView `json:"conflicts"`
 	Notices   []NoticeView   `json:"notices"`
 	// InDoubt lists earlier runs' requests whose outcome is unknown (apply settles them first).
 	InDoubt  []Doubt  `json:"inDoubt,omitempty"`
 	Estimate Estimate `json:"estimate"`
-
-	// plan is the plan the view was made from: its changes are converted while the view is
-	// written, never all at once (nil for a view read back from a file).
-	plan *Plan
 }
 
 // OptionsView records the diff options a saved plan was computed with.
@@ -93,8 +91,8 @@ type NoticeView struct {
 	Source     string `json:"source,omitempty"`
 }
 
-// View returns the JSON form of the plan with its estimate at rate requests per second (a lazy
-// plan is counted first).
+// View returns the JSON form of the plan without its changes, with its estimate at rate
+// requests per second (a lazy plan is counted first). RenderJSON writes it with the changes.
 func (p *Plan) View(rate float64) *View {
 	_ = p.Count() // counting emits to nothing, which cannot fail
 	t := p.Total()
@@ -114,7 +112,6 @@ func (p *Plan) View(rate float64) *View {
 			v.Summary.ByKind[k.String()] = Counts{}
 		}
 	}
-	v.plan = p // the changes are converted as they are written, one at a time
 	for _, c := range p.Conflicts {
 		v.Conflicts = append(v.Conflicts, ConflictView{ExternalID: c.ExternalID, LeafUserIDs: c.LeafUserIDs,
 			Reason: string(c.Reason), Source: c.Source.String()})
@@ -144,16 +141,12 @@ func changeViewIn(c *Change, names []string) ChangeView {
 // changesMarker is where the changes go in the encoded head of a view.
 var changesMarker = []byte("\n  \"changes\": []")
 
-// Write encodes the view as indented JSON, streamed change by change: a plan of 100,000
-// growers is never held encoded whole in memory. The bytes are those of encoding the whole view
-// with json.Encoder (two-space indent, HTML not escaped).
+// Write encodes the view as indented JSON, streamed change by change. The bytes are those of
+// encoding the whole view with json.Encoder (two-space indent, HTML not escaped).
 func (v *View) Write(w io.Writer) error {
 	js, err := v.sink(w)
 	if err != nil {
 		return err
-	}
-	if v.plan != nil {
-		return v.plan.render(js)
 	}
 	for j := range v.Changes {
 		if err := js.write(&v.Changes[j]); err != nil {
@@ -161,6 +154,31 @@ func (v *View) Write(w io.Writer) error {
 		}
 	}
 	return js.end()
+}
+
+// RenderJSON writes the plan as JSON (a View) in one pass over its changes: a plan of 100,000
+// growers is never held, nor encoded whole in memory. The summary, conflicts, notices and
+// estimate follow the changes, once the pass has counted them.
+func (p *Plan) RenderJSON(w io.Writer, rate float64) error {
+	s, err := p.viewSink(w, rate, &View{}, nil)
+	if err != nil {
+		return err
+	}
+	return p.render(s)
+}
+
+// RenderJSONAndSave writes the JSON plan to shown and the saved plan to saved in one pass, like
+// RenderTextAndSave.
+func (p *Plan) RenderJSONAndSave(shown io.Writer, rate float64, meta *View, saved io.Writer, check func() error) error {
+	js, err := p.viewSink(shown, rate, &View{}, nil)
+	if err != nil {
+		return err
+	}
+	ss, err := p.viewSink(saved, rate, meta, check)
+	if err != nil {
+		return err
+	}
+	return p.render(js, ss)
 }
 
 // jsonSink writes a view: its head, then each change, then its tail.
@@ -175,7 +193,7 @@ type jsonSink struct {
 // sink starts writing the view to w: the head (everything before the changes) goes out now.
 func (v *View) sink(w io.Writer) (*jsonSink, error) {
 	head := *v
-	head.Changes, head.plan = []ChangeView{}, nil
+	head.Changes = []ChangeView{}
 	return newJSONSink(w, &head)
 }
 
@@ -228,8 +246,8 @@ func (s *jsonSink) end() error {
 	return s.bw.Flush()
 }
 
-// savedHead is the part of a saved plan written before its changes; savedTail the part after.
-type savedHead struct {
+// viewHead is the part of a View written before its changes; viewTail the part after.
+type viewHead struct {
 	FormatVersion  int          `json:"formatVersion"`
 	Tool           string       `json:"tool,omitempty"`
 	CreatedAt      string       `json:"createdAt,omitempty"`
@@ -240,7 +258,7 @@ type savedHead struct {
 	Changes        []ChangeView `json:"changes"`
 }
 
-type savedTail struct {
+type viewTail struct {
 	Summary   SummaryView    `json:"summary"`
 	Conflicts []ConflictView `json:"conflicts"`
 	Notices   []NoticeView   `json:"notices"`
@@ -248,17 +266,17 @@ type savedTail struct {
 	Estimate  Estimate       `json:"estimate"`
 }
 
-// savedSink writes a saved plan whose changes come first: the same fields as a View, read back
-// by ReadSaved, with the summary after the changes.
-type savedSink struct {
+// viewSink writes a plan as a View (a saved plan when its metadata is filled in, read back by
+// ReadSaved) as one pass goes over its changes.
+type viewSink struct {
 	*jsonSink
 	p     *Plan
 	rate  float64
 	check func() error
 }
 
-func (p *Plan) savedSink(w io.Writer, rate float64, meta *View, check func() error) (*savedSink, error) {
-	head := savedHead{FormatVersion: FormatVersion, Tool: meta.Tool, CreatedAt: meta.CreatedAt, LeafURL: meta.LeafURL,
+func (p *Plan) viewSink(w io.Writer, rate float64, meta *View, check func() error) (*viewSink, error) {
+	head := viewHead{FormatVersion: FormatVersion, Tool: meta.Tool, CreatedAt: meta.CreatedAt, LeafURL: meta.LeafURL,
 		Account: meta.Account, ManifestDigest: meta.ManifestDigest, Changes: []ChangeView{},
 		Options: &OptionsView{Prune: p.Options.Prune, AdoptByEmail: p.Options.AdoptByEmail,
 			ReplaceCredentials: p.Options.ReplaceCredentials, UpdateApps: p.Options.UpdateApps,
@@ -267,11 +285,11 @@ func (p *Plan) savedSink(w io.Writer, rate float64, meta *View, check func() err
 	if err != nil {
 		return nil, err
 	}
-	return &savedSink{jsonSink: js, p: p, rate: rate, check: check}, nil
+	return &viewSink{jsonSink: js, p: p, rate: rate, check: check}, nil
 }
 
 // end writes the summary and the rest once the pass has counted the plan.
-func (s *savedSink) end() error {
+func (s *viewSink) end() error {
 	if s.check != nil {
 		if err := s.check(); err != nil {
 			return err
@@ -279,7 +297,7 @@ func (s *savedSink) end() error {
 	}
 	v := s.p.View(s.rate)
 	var tb bytes.Buffer
-	if err := encodeIndented(&tb, &savedTail{Summary: v.Summary, Conflicts: v.Conflicts, Notices: v.Notices,
+	if err := encodeIndented(&tb, &viewTail{Summary: v.Summary, Conflicts: v.Conflicts, Notices: v.Notices,
 		InDoubt: v.InDoubt, Estimate: v.Estimate}, ""); err != nil {
 		return err
 	}

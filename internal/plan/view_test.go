@@ -1,0 +1,52 @@
+package plan
+
+import (
+	"bytes"
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/leaf-import/leaf-import/internal/leaf"
+)
+
+// A plan's JSON, shown or saved, is written in one pass over its changes, with the summary after
+// them: the bytes are still those of encoding the whole View, and a saved plan reads back whole.
+func TestRenderJSONIsTheWholeViewInOnePass(t *testing.T) {
+	m, ps := Parse("m.yaml", strings.NewReader("version: 1\ngrowers:\n  - externalId: g1\n    name: \"Jané <&>\"\n"+jdConn+
+		"  - externalId: g2\n  - externalId: g3\n    name: Other\n"), mapSource{})
+	require.Empty(t, ps, ps.Error())
+	users := []leaf.User{{ID: "u2", ExternalID: "g2"}, {ID: "u3", ExternalID: "g3", Name: "Old"}, {ID: "u4", ExternalID: "g3"},
+		{ID: "u9", ExternalID: "gone"}}
+	lazy := func() *Plan {
+		return Lazy(m, &leaf.Snapshot{Users: users}, Options{Prune: true, Fingerprints: NewFingerprinter([]byte("k"))})
+	}
+
+	var shown bytes.Buffer
+	p := lazy()
+	require.NoError(t, p.RenderJSON(&shown, 10))
+	whole := p.View(10)
+	require.NoError(t, p.EachChange(func(c *Change) error { whole.Changes = append(whole.Changes, changeView(c)); return nil }))
+	require.NotEmpty(t, whole.Changes)
+	require.NotEmpty(t, whole.Conflicts)
+	var want bytes.Buffer
+	require.NoError(t, encodeIndented(&want, whole, ""))
+	assert.Equal(t, want.String(), shown.String())
+	assert.Less(t, strings.Index(shown.String(), `"changes"`), strings.Index(shown.String(), `"summary"`))
+
+	var shown2, saved bytes.Buffer
+	p = lazy()
+	meta := &View{Tool: "t", CreatedAt: "now", LeafURL: "http://leaf", ManifestDigest: "d"}
+	require.NoError(t, p.RenderJSONAndSave(&shown2, 10, meta, &saved, nil))
+	assert.Equal(t, shown.String(), shown2.String(), "shown the same beside the saved plan")
+	savedJSON := saved.Bytes()
+	v, err := ReadSaved(bytes.NewReader(savedJSON))
+	require.NoError(t, err)
+	assert.Equal(t, whole.Changes, v.Changes)
+	assert.Equal(t, whole.Summary, v.Summary)
+	var js map[string]any
+	require.NoError(t, json.Unmarshal(savedJSON, &js))
+	assert.Equal(t, "http://leaf", js["leafUrl"])
+}
