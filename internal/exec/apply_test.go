@@ -595,3 +595,34 @@ func TestApplyRunsAnAppListedLate(t *testing.T) {
 		assert.Equal(t, report.StatusSucceeded, r.Status, r.ChangeID)
 	}
 }
+
+// A stop in the middle of a streamed plan: the changes in flight finish, and every change taken
+// after it, to the end of the plan, is recorded pending; none is sent.
+func TestApplyStopMidStreamLeavesTheRestPending(t *testing.T) {
+	f := newFake()
+	p := planFor(t, f, manifestOf(30))
+	stop := make(chan struct{})
+	var once sync.Once
+	var sentAfterStop atomic.Int64
+	var stopped atomic.Bool
+	f.onCreateUser = func(ext string) (error, bool) {
+		if stopped.Load() {
+			sentAfterStop.Add(1)
+		}
+		if ext == "g05" {
+			once.Do(func() { close(stop); stopped.Store(true) })
+		}
+		return nil, false
+	}
+	res := Apply(context.Background(), slices.Values(p.Changes), f, Options{Concurrency: 1, Stop: stop, Clock: &instantClock{}})
+	require.Nil(t, res.Fatal)
+	assert.True(t, res.Interrupted)
+	require.Len(t, res.Records, len(p.Changes), "every change has a record")
+	recs := byID(res.Records)
+	assert.Equal(t, report.StatusSucceeded, recs["user:g05"].Status, "the change in flight finished")
+	for _, ext := range []string{"g06", "g29"} {
+		assert.Equal(t, report.StatusPending, recs["user:"+ext].Status, ext)
+		assert.Equal(t, report.StatusPending, recs["credential:"+ext+"/AgLeader"].Status, ext)
+	}
+	assert.Zero(t, sentAfterStop.Load(), "no user create went out after the stop")
+}
