@@ -18,6 +18,7 @@ import (
 
 	"github.com/leaf-import/leaf-import/internal/leaf"
 	"github.com/leaf-import/leaf-import/internal/leaf/sandbox"
+	"github.com/leaf-import/leaf-import/internal/plan"
 	"github.com/leaf-import/leaf-import/internal/report"
 )
 
@@ -241,6 +242,22 @@ func TestApplySavedPlanRefusesStaleChanges(t *testing.T) {
 		}
 	}
 	assert.Equal(t, map[string]bool{"user:grower-0001": true, "credential:grower-0004/Trimble": true}, stale)
+	// Every other change of the saved plan was applied, and nothing else.
+	f, err := os.Open(planPath)
+	require.NoError(t, err)
+	saved, err := plan.ReadSaved(f)
+	f.Close()
+	require.NoError(t, err)
+	succeeded := map[string]bool{}
+	for _, r := range rep.Records {
+		if r.Status == report.StatusSucceeded {
+			succeeded[r.ChangeID] = true
+		}
+	}
+	for _, sc := range saved.Changes {
+		assert.Equal(t, !stale[sc.ID], succeeded[sc.ID], sc.ID)
+	}
+	assert.Len(t, succeeded, len(saved.Changes)-2)
 	users, err = c.ListUsers(t.Context(), leaf.UserFilter{ExternalID: "grower-0001"})
 	require.NoError(t, err)
 	assert.Equal(t, renamed, users[0].Name, "the stale change was not applied")

@@ -114,19 +114,14 @@ func Apply(ctx context.Context, o ApplyOptions) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	var p *plan.Plan
-	if saved == nil {
-		// The plan is lazy: its changes are computed for each pass over them (counting, showing,
-		// applying) and never held, so that the run holds its manifest and state but not its
-		// plan, and a change is garbage once applied.
-		p = plan.Lazy(m, snap, diffOpts)
-		if err := p.Count(); err != nil {
-			return nil, err
-		}
-		p.Reads = reads + configReads
-	} else {
-		p = computePlan(m, snap, diffOpts, reads, configReads)
+	// The plan is lazy: its changes are computed for each pass over them (counting, comparing
+	// with a saved plan, showing, applying) and never held, so that the run holds its manifest
+	// and state but not its plan, and a change is garbage once applied.
+	p := plan.Lazy(m, snap, diffOpts)
+	if err := p.Count(); err != nil {
+		return nil, err
 	}
+	p.Reads = reads + configReads
 	if len(p.Refused) > 0 {
 		return nil, p.Refused
 	}
@@ -142,11 +137,12 @@ func Apply(ctx context.Context, o ApplyOptions) (*Result, error) {
 			return nil, fmt.Errorf("%d change(s) of %s went stale since it was made; nothing was sent (re-plan, or --skip-stale to apply the rest)",
 				len(st.Stale), o.PlanFile)
 		}
-		for _, c := range st.Extra {
-			log.Warn("a change not in the saved plan is not applied", "change", c.ID)
+		for _, id := range st.Extra {
+			log.Warn("a change not in the saved plan is not applied", "change", id)
 		}
 		skipped = staleRecords(st.Stale)
-		p.Changes, total = st.Apply, len(st.Apply)
+		p.Only(st.Keep)
+		total = st.Applied
 	}
 	if err := p.RenderText(o.Out, o.Rate); err != nil {
 		return nil, err
@@ -179,11 +175,6 @@ func Apply(ctx context.Context, o ApplyOptions) (*Result, error) {
 		return nil, err
 	}
 	verified := p.ConfigVerified
-	if saved != nil {
-		// The saved plan's changes hold what they apply: the manifest lets go of them, so that
-		// a grower is garbage once its changes are applied.
-		o.Manifest = &plan.Manifest{Digest: o.Manifest.Digest}
-	}
 	result, err := s.apply(ctx, &o, runID, start, res, p.All(), total, skipped, cm.record)
 	if result != nil {
 		if err := cm.save(verified); err != nil {

@@ -214,6 +214,9 @@ type Plan struct {
 	// that a change would have to send): the plan is not applied while any is left.
 	Refused Problems
 
+	// keep, when set, narrows the changes iterated (see Only).
+	keep func(*Change) bool
+
 	// replay computes a lazy plan's changes again (see Lazy), without their fingerprints when
 	// only counting; counted says its counts are in.
 	replay  func(emit func([]*Change) error, counting bool) (*Plan, error)
@@ -241,7 +244,20 @@ func Lazy(desired *Manifest, current *leaf.Snapshot, opts Options) *Plan {
 // the plan is counted).
 func (p *Plan) EachChange(fn func(*Change) error) error { return p.each(fn, false) }
 
+// Only narrows the changes that EachChange and All go through to those keep accepts (apply
+// --plan: the saved changes that still hold). The counts stay those of the whole plan.
+func (p *Plan) Only(keep func(*Change) bool) { p.keep = keep }
+
 func (p *Plan) each(fn func(*Change) error, counting bool) error {
+	if keep := p.keep; keep != nil && !counting {
+		all := fn
+		fn = func(c *Change) error {
+			if !keep(c) {
+				return nil
+			}
+			return all(c)
+		}
+	}
 	if p.replay == nil {
 		for _, c := range p.Changes {
 			if err := fn(c); err != nil {

@@ -64,18 +64,19 @@ func TestCompareSaved(t *testing.T) {
 	}}
 	fresh.Changes = append(fresh.Changes, &Change{ID: "user:b2", Action: ActionCreate})
 	s := saved.CompareSaved(fresh)
+	fresh.Only(s.Keep)
 	var apply []string
-	for _, c := range s.Apply {
+	for c := range fresh.All() {
 		apply = append(apply, c.ID)
 	}
 	assert.Equal(t, []string{"user:a", "user:b"}, apply)
+	assert.Equal(t, 2, s.Applied)
 	require.Len(t, s.Stale, 3)
 	assert.Equal(t, "credential:c/JohnDeere", s.Stale[0].Saved.ID)
 	assert.Contains(t, s.Stale[0].Why, "changed since the plan was made")
 	assert.Contains(t, s.Stale[1].Why, "now a create")
 	assert.Contains(t, s.Stale[2].Why, "no longer needed")
-	require.Len(t, s.Extra, 1)
-	assert.Equal(t, "user:extra", s.Extra[0].ID)
+	assert.Equal(t, []string{"user:extra"}, s.Extra)
 
 	v := &View{LeafURL: "https://a", Account: "me", ManifestDigest: "sha256:1"}
 	assert.NoError(t, v.CheckTarget("https://a", "me", "sha256:1"))

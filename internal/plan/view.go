@@ -320,11 +320,12 @@ func encodeIndented(buf *bytes.Buffer, v any, prefix string) error {
 	return enc.Encode(v)
 }
 
-// ReadSaved decodes a saved plan.
+// ReadSaved decodes a saved plan change by change. Of each change it keeps what apply compares
+// and reports (id, kind, action, subject, reason, Leaf user, source, base), not the names and
+// values of its fields: a saved plan of 100,000 growers is read in a fraction of its size.
 func ReadSaved(r io.Reader) (*View, error) {
-	var v View
-	dec := json.NewDecoder(r)
-	if err := dec.Decode(&v); err != nil {
+	v, err := readView(json.NewDecoder(r))
+	if err != nil {
 		return nil, fmt.Errorf("not a saved plan: %w", err)
 	}
 	if v.FormatVersion != FormatVersion {
@@ -333,6 +334,66 @@ func ReadSaved(r io.Reader) (*View, error) {
 	if v.LeafURL == "" || v.ManifestDigest == "" || v.Options == nil {
 		return nil, fmt.Errorf("not a saved plan: it lacks the Leaf URL, manifest digest or options (was it written by plan --out?)")
 	}
+	return v, nil
+}
+
+// readView decodes a View whose changes are decoded one at a time, without their fields.
+func readView(dec *json.Decoder) (*View, error) {
+	if t, err := dec.Token(); err != nil {
+		return nil, err
+	} else if t != json.Delim('{') {
+		return nil, fmt.Errorf("a JSON object is expected")
+	}
+	rest := map[string]json.RawMessage{}
+	var changes []ChangeView
+	for dec.More() {
+		t, err := dec.Token()
+		if err != nil {
+			return nil, err
+		}
+		key, _ := t.(string)
+		if key != "changes" {
+			var raw json.RawMessage
+			if err := dec.Decode(&raw); err != nil {
+				return nil, err
+			}
+			rest[key] = raw
+			continue
+		}
+		if t, err = dec.Token(); err != nil {
+			return nil, err
+		}
+		if t == nil { // "changes": null
+			continue
+		}
+		if t != json.Delim('[') {
+			return nil, fmt.Errorf("changes: a JSON array is expected")
+		}
+		changes = []ChangeView{}
+		for dec.More() {
+			var cv ChangeView
+			if err := dec.Decode(&cv); err != nil {
+				return nil, fmt.Errorf("change %d: %w", len(changes)+1, err)
+			}
+			cv.Fields, cv.FieldChanges = nil, nil
+			changes = append(changes, cv)
+		}
+		if _, err := dec.Token(); err != nil { // the closing bracket
+			return nil, err
+		}
+	}
+	if _, err := dec.Token(); err != nil { // the closing brace
+		return nil, err
+	}
+	b, err := json.Marshal(rest) // the members other than the changes: a few hundred bytes
+	if err != nil {
+		return nil, err
+	}
+	var v View
+	if err := json.Unmarshal(b, &v); err != nil {
+		return nil, err
+	}
+	v.Changes = changes
 	return &v, nil
 }
 
@@ -367,39 +428,51 @@ type StaleChange struct {
 }
 
 // Staleness splits a saved plan against a fresh plan of the same manifest and options: the
-// changes to apply (the fresh ones, with their payload), the stale ones, and fresh changes the
-// saved plan did not contain (never applied).
+// changes to apply (the fresh ones, with their payload: Keep tells them), the stale ones, and
+// fresh changes the saved plan did not contain (never applied).
 type Staleness struct {
-	Apply []*Change
 	Stale []StaleChange
-	Extra []*Change
+	// Extra lists the ids of fresh changes that the saved plan does not contain.
+	Extra []string
+	// Applied is the number of changes to apply.
+	Applied int
+	// keep holds the ids of the saved changes that apply as reviewed.
+	keep map[string]bool
 }
 
-// CompareSaved compares the saved plan with a fresh one.
-func (v *View) CompareSaved(fresh *Plan) Staleness {
-	byID := map[string]*Change{}
-	for _, c := range fresh.Changes {
-		byID[c.ID] = c
+// Keep reports whether the fresh change c is applied: the saved plan has it, unchanged.
+func (s *Staleness) Keep(c *Change) bool { return s.keep[c.ID] }
+
+// CompareSaved compares the saved plan with a fresh one in one pass over the fresh plan's
+// changes (a lazy plan computes them for it, and none is held).
+func (v *View) CompareSaved(fresh *Plan) *Staleness {
+	index := make(map[string]int, len(v.Changes))
+	for i, sc := range v.Changes {
+		index[sc.ID] = i
 	}
-	var s Staleness
-	saved := map[string]bool{}
-	for _, sc := range v.Changes {
-		saved[sc.ID] = true
-		fc, ok := byID[sc.ID]
+	seen := make([]bool, len(v.Changes))
+	s := &Staleness{keep: map[string]bool{}}
+	for fc := range fresh.All() {
+		i, ok := index[fc.ID]
+		if !ok {
+			s.Extra = append(s.Extra, fc.ID)
+			continue
+		}
+		seen[i] = true
+		sc := v.Changes[i]
 		switch {
-		case !ok:
-			s.Stale = append(s.Stale, StaleChange{Saved: sc, Why: "Leaf changed: the change is no longer needed"})
 		case fc.Action != sc.Action:
 			s.Stale = append(s.Stale, StaleChange{Saved: sc, Why: fmt.Sprintf("Leaf changed: it is now a %s", fc.Action)})
 		case fc.Base != sc.Base:
 			s.Stale = append(s.Stale, StaleChange{Saved: sc, Why: "the Leaf object changed since the plan was made"})
 		default:
-			s.Apply = append(s.Apply, fc)
+			s.keep[sc.ID] = true // the saved plan's string: the fresh change is garbage once compared
+			s.Applied++
 		}
 	}
-	for _, c := range fresh.Changes {
-		if !saved[c.ID] {
-			s.Extra = append(s.Extra, c)
+	for i, sc := range v.Changes {
+		if !seen[i] {
+			s.Stale = append(s.Stale, StaleChange{Saved: sc, Why: "Leaf changed: the change is no longer needed"})
 		}
 	}
 	sort.SliceStable(s.Stale, func(i, j int) bool { return s.Stale[i].Saved.ID < s.Stale[j].Saved.ID })

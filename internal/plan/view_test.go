@@ -44,7 +44,11 @@ func TestRenderJSONIsTheWholeViewInOnePass(t *testing.T) {
 	savedJSON := saved.Bytes()
 	v, err := ReadSaved(bytes.NewReader(savedJSON))
 	require.NoError(t, err)
-	assert.Equal(t, whole.Changes, v.Changes)
+	require.Len(t, v.Changes, len(whole.Changes))
+	for i, cv := range whole.Changes {
+		cv.Fields, cv.FieldChanges = nil, nil // a saved plan is read back without its changes' fields
+		assert.Equal(t, cv, v.Changes[i])
+	}
 	assert.Equal(t, whole.Summary, v.Summary)
 	var js map[string]any
 	require.NoError(t, json.Unmarshal(savedJSON, &js))
