@@ -100,10 +100,7 @@ func (p *Plan) View(rate float64) *View {
 		FormatVersion: FormatVersion,
 		Summary:       SummaryView{Counts: t, ByKind: map[string]Counts{}},
 		Changes:       []ChangeView{}, Conflicts: []ConflictView{}, Notices: []NoticeView{},
-		Estimate: p.Estimate(rate), InDoubt: p.InDoubt,
-		Options: &OptionsView{Prune: p.Options.Prune, AdoptByEmail: p.Options.AdoptByEmail,
-			ReplaceCredentials: p.Options.ReplaceCredentials, UpdateApps: p.Options.UpdateApps,
-			Selection: p.Options.Selection.View()},
+		Estimate: p.Estimate(rate), InDoubt: p.InDoubt, Options: p.optionsView(),
 	}
 	for _, k := range change.Kinds {
 		if c := p.ByKind[k]; c != nil {
@@ -121,6 +118,13 @@ func (p *Plan) View(rate float64) *View {
 			Reason: string(n.Reason), Source: n.Source.String()})
 	}
 	return v
+}
+
+// optionsView records the plan's diff options.
+func (p *Plan) optionsView() *OptionsView {
+	return &OptionsView{Prune: p.Options.Prune, AdoptByEmail: p.Options.AdoptByEmail,
+		ReplaceCredentials: p.Options.ReplaceCredentials, UpdateApps: p.Options.UpdateApps,
+		Selection: p.Options.Selection.View()}
 }
 
 // changeView is the JSON form of one change.
@@ -246,46 +250,30 @@ func (s *jsonSink) end() error {
 	return s.bw.Flush()
 }
 
-// viewHead is the part of a View written before its changes; viewTail the part after.
-type viewHead struct {
-	FormatVersion  int          `json:"formatVersion"`
-	Tool           string       `json:"tool,omitempty"`
-	CreatedAt      string       `json:"createdAt,omitempty"`
-	LeafURL        string       `json:"leafUrl,omitempty"`
-	Account        string       `json:"account,omitempty"`
-	ManifestDigest string       `json:"manifestDigest,omitempty"`
-	Options        *OptionsView `json:"options,omitempty"`
-	Changes        []ChangeView `json:"changes"`
-}
-
-type viewTail struct {
-	Summary   SummaryView    `json:"summary"`
-	Conflicts []ConflictView `json:"conflicts"`
-	Notices   []NoticeView   `json:"notices"`
-	InDoubt   []Doubt        `json:"inDoubt,omitempty"`
-	Estimate  Estimate       `json:"estimate"`
-}
-
 // viewSink writes a plan as a View (a saved plan when its metadata is filled in, read back by
-// ReadSaved) as one pass goes over its changes.
+// ReadSaved) as one pass goes over its changes: what comes before the changes is written first,
+// what comes after them (the summary and the rest) once the pass has counted them.
 type viewSink struct {
 	*jsonSink
 	p     *Plan
 	rate  float64
+	meta  *View
 	check func() error
 }
 
 func (p *Plan) viewSink(w io.Writer, rate float64, meta *View, check func() error) (*viewSink, error) {
-	head := viewHead{FormatVersion: FormatVersion, Tool: meta.Tool, CreatedAt: meta.CreatedAt, LeafURL: meta.LeafURL,
-		Account: meta.Account, ManifestDigest: meta.ManifestDigest, Changes: []ChangeView{},
-		Options: &OptionsView{Prune: p.Options.Prune, AdoptByEmail: p.Options.AdoptByEmail,
-			ReplaceCredentials: p.Options.ReplaceCredentials, UpdateApps: p.Options.UpdateApps,
-			Selection: p.Options.Selection.View()}}
-	js, err := newJSONSink(w, &head)
+	head := withMeta(&View{FormatVersion: FormatVersion, Options: p.optionsView(), Changes: []ChangeView{}}, meta)
+	js, err := newJSONSink(w, head)
 	if err != nil {
 		return nil, err
 	}
-	return &viewSink{jsonSink: js, p: p, rate: rate, check: check}, nil
+	return &viewSink{jsonSink: js, p: p, rate: rate, meta: meta, check: check}, nil
+}
+
+// withMeta copies a saved plan's metadata from meta into v, and returns v.
+func withMeta(v, meta *View) *View {
+	v.Tool, v.CreatedAt, v.LeafURL, v.Account, v.ManifestDigest = meta.Tool, meta.CreatedAt, meta.LeafURL, meta.Account, meta.ManifestDigest
+	return v
 }
 
 // end writes the summary and the rest once the pass has counted the plan.
@@ -295,21 +283,12 @@ func (s *viewSink) end() error {
 			return err
 		}
 	}
-	v := s.p.View(s.rate)
-	var tb bytes.Buffer
-	if err := encodeIndented(&tb, &viewTail{Summary: v.Summary, Conflicts: v.Conflicts, Notices: v.Notices,
-		InDoubt: v.InDoubt, Estimate: v.Estimate}, ""); err != nil {
+	tail, err := newJSONSink(io.Discard, withMeta(s.p.View(s.rate), s.meta))
+	if err != nil {
 		return err
 	}
-	tail := bytes.TrimPrefix(tb.Bytes(), []byte("{"))
-	if s.n > 0 {
-		s.bw.WriteString("\n  ]")
-	} else {
-		s.bw.WriteString("]")
-	}
-	s.bw.WriteByte(',')
-	s.bw.Write(tail)
-	return s.bw.Flush()
+	s.tail = tail.tail
+	return s.jsonSink.end()
 }
 
 // encodeIndented encodes v with a two-space indent after prefix, HTML not escaped.
