@@ -184,6 +184,7 @@ func applyCode(ctx context.Context, opts *ApplyOptions) error {
 		Concurrency: opts.Concurrency, LookupWindow: window, Patch: opts.Patch, Report: opts.Report, Journal: opts.Journal,
 		Resume: opts.Resume, Replan: opts.Replan, KeepRuns: opts.KeepRuns, ReportEvery: opts.ReportEvery,
 		Out: opts.IO.Out, Stop: in.stop, OnApplying: func() { in.draining.Store(true); boundMemory(applyMemoryFloor) },
+		OnLoaded:    func() { boundMemory(applyMemoryFloor) }, // apply --plan holds the saved plan through its comparison
 		NewProgress: func(total int) lifecycle.Progress { return newProgress(opts.IO, log, total, opts.ProgressEvery) },
 	})
 	var locked *workspace.LockedError

@@ -117,6 +117,9 @@ func Apply(ctx context.Context, o ApplyOptions) (*Result, error) {
 	// The plan is lazy: its changes are computed for each pass over them (counting, comparing
 	// with a saved plan, showing, applying) and never held, so that the run holds its manifest
 	// and state but not its plan, and a change is garbage once applied.
+	if o.OnLoaded != nil {
+		o.OnLoaded()
+	}
 	p := plan.Lazy(m, snap, diffOpts)
 	if err := p.Count(); err != nil {
 		return nil, err

@@ -71,6 +71,9 @@ type ApplyOptions struct {
 	Out io.Writer
 	// Stop, once closed, stops scheduling; cancelling ctx aborts the requests in flight.
 	Stop <-chan struct{}
+	// OnLoaded is called once the manifest, the state and any saved plan are read, before the
+	// plan's passes (cmd bounds memory there, and again at OnApplying).
+	OnLoaded func()
 	// OnApplying is called once the run starts changing Leaf (a signal then drains instead of
 	// aborting).
 	OnApplying func()
