@@ -164,7 +164,7 @@ func (v *View) Write(w io.Writer) error {
 // growers is never held, nor encoded whole in memory. The summary, conflicts, notices and
 // estimate follow the changes, once the pass has counted them.
 func (p *Plan) RenderJSON(w io.Writer, rate float64) error {
-	s, err := p.viewSink(w, rate, &View{}, nil)
+	s, err := p.viewSink(w, rate, nil, nil)
 	if err != nil {
 		return err
 	}
@@ -174,7 +174,7 @@ func (p *Plan) RenderJSON(w io.Writer, rate float64) error {
 // RenderJSONAndSave writes the JSON plan to shown and the saved plan to saved in one pass, like
 // RenderTextAndSave.
 func (p *Plan) RenderJSONAndSave(shown io.Writer, rate float64, meta *View, saved io.Writer, check func() error) error {
-	js, err := p.viewSink(shown, rate, &View{}, nil)
+	js, err := p.viewSink(shown, rate, nil, nil)
 	if err != nil {
 		return err
 	}
@@ -192,6 +192,9 @@ type jsonSink struct {
 	compact, ind []byte
 	names        []string // a change's field names, made anew for each
 	n            int
+	// oneLine writes each change as one line of compact JSON (a saved plan, which tools read:
+	// a third smaller, and quicker to write, than indented).
+	oneLine bool
 }
 
 // sink starts writing the view to w: the head (everything before the changes) goes out now.
@@ -234,8 +237,12 @@ func (s *jsonSink) write(cv *ChangeView) error {
 		s.bw.WriteByte(',')
 	}
 	s.bw.WriteString("\n    ")
-	s.ind = appendIndented(s.ind[:0], s.compact, "    ")
 	s.n++
+	if s.oneLine {
+		_, err := s.bw.Write(s.compact)
+		return err
+	}
+	s.ind = appendIndented(s.ind[:0], s.compact, "    ")
 	_, err := s.bw.Write(s.ind)
 	return err
 }
@@ -250,9 +257,10 @@ func (s *jsonSink) end() error {
 	return s.bw.Flush()
 }
 
-// viewSink writes a plan as a View (a saved plan when its metadata is filled in, read back by
-// ReadSaved) as one pass goes over its changes: what comes before the changes is written first,
-// what comes after them (the summary and the rest) once the pass has counted them.
+// viewSink writes a plan as a View as one pass goes over its changes: what comes before the
+// changes is written first, what comes after them (the summary and the rest) once the pass has
+// counted them. With meta, it is a saved plan (read back by ReadSaved): the metadata is filled
+// in and each change is one line of compact JSON; without, the plan shown, indented throughout.
 type viewSink struct {
 	*jsonSink
 	p     *Plan
@@ -267,11 +275,15 @@ func (p *Plan) viewSink(w io.Writer, rate float64, meta *View, check func() erro
 	if err != nil {
 		return nil, err
 	}
+	js.oneLine = meta != nil // a saved plan
 	return &viewSink{jsonSink: js, p: p, rate: rate, meta: meta, check: check}, nil
 }
 
-// withMeta copies a saved plan's metadata from meta into v, and returns v.
+// withMeta copies a saved plan's metadata from meta (nil for a plan shown) into v, and returns v.
 func withMeta(v, meta *View) *View {
+	if meta == nil {
+		return v
+	}
 	v.Tool, v.CreatedAt, v.LeafURL, v.Account, v.ManifestDigest = meta.Tool, meta.CreatedAt, meta.LeafURL, meta.Account, meta.ManifestDigest
 	return v
 }

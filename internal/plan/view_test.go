@@ -42,6 +42,7 @@ func TestRenderJSONIsTheWholeViewInOnePass(t *testing.T) {
 	require.NoError(t, p.RenderJSONAndSave(&shown2, 10, meta, &saved, nil))
 	assert.Equal(t, shown.String(), shown2.String(), "shown the same beside the saved plan")
 	savedJSON := saved.Bytes()
+	assert.Equal(t, len(whole.Changes), strings.Count(string(savedJSON), "\n    {\"id\":"), "a saved change is one line")
 	v, err := ReadSaved(bytes.NewReader(savedJSON))
 	require.NoError(t, err)
 	require.Len(t, v.Changes, len(whole.Changes))
