@@ -21,9 +21,6 @@ func (l Loc) String() string {
 	if l.File == "" {
 		return ""
 	}
-	if l.Line == 0 {
-		return l.File
-	}
 	var buf [96]byte
 	return string(l.appendTo(buf[:0]))
 }

@@ -54,6 +54,9 @@ func (c *Change) appendLine(dst []byte) []byte {
 	return appendSource(dst, start, c.Source)
 }
 
+// Subject names the object: externalId, externalId/provider or provider/appName (env).
+func (c *Change) Subject() string { return string(c.appendSubject(nil)) }
+
 // appendSubject appends what Subject returns.
 func (c *Change) appendSubject(dst []byte) []byte {
 	switch c.Kind {
@@ -62,22 +65,11 @@ func (c *Change) appendSubject(dst []byte) []byte {
 	case KindCredential:
 		return append(append(append(dst, c.ExternalID...), '/'), c.Provider...)
 	}
-	return append(dst, c.Subject()...)
-}
-
-// Subject names the object: externalId, externalId/provider or provider/appName (env).
-func (c *Change) Subject() string {
-	switch c.Kind {
-	case KindUser, KindConfig:
-		return c.ExternalID
-	case KindCredential:
-		return c.ExternalID + "/" + c.Provider
-	}
-	s := c.Provider + "/" + c.AppName
+	dst = append(append(append(dst, c.Provider...), '/'), c.AppName...)
 	if c.Environment != "" {
-		s += " (" + c.Environment + ")"
+		dst = append(append(append(dst, " ("...), c.Environment...), ')')
 	}
-	return s
+	return dst
 }
 
 func fieldList(fs []FieldChange) string {

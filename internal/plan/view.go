@@ -145,21 +145,6 @@ func changeViewIn(c *Change, names []string) ChangeView {
 // changesMarker is where the changes go in the encoded head of a view.
 var changesMarker = []byte("\n  \"changes\": []")
 
-// Write encodes the view as indented JSON, streamed change by change. The bytes are those of
-// encoding the whole view with json.Encoder (two-space indent, HTML not escaped).
-func (v *View) Write(w io.Writer) error {
-	js, err := v.sink(w)
-	if err != nil {
-		return err
-	}
-	for j := range v.Changes {
-		if err := js.write(&v.Changes[j]); err != nil {
-			return err
-		}
-	}
-	return js.end()
-}
-
 // RenderJSON writes the plan as JSON (a View) in one pass over its changes: a plan of 100,000
 // growers is never held, nor encoded whole in memory. The summary, conflicts, notices and
 // estimate follow the changes, once the pass has counted them.
@@ -185,7 +170,7 @@ func (p *Plan) RenderJSONAndSave(shown io.Writer, rate float64, meta *View, save
 	return p.render(js, ss)
 }
 
-// jsonSink writes a view: its head, then each change, then its tail.
+// jsonSink writes a view: its head, then each change, then its tail (see viewSink).
 type jsonSink struct {
 	bw           *bufio.Writer
 	tail         []byte
@@ -197,29 +182,31 @@ type jsonSink struct {
 	oneLine bool
 }
 
-// sink starts writing the view to w: the head (everything before the changes) goes out now.
-func (v *View) sink(w io.Writer) (*jsonSink, error) {
-	head := *v
-	head.Changes = []ChangeView{}
-	return newJSONSink(w, &head)
-}
-
-// newJSONSink encodes head, whose changes are empty, writes what comes before them to w and
-// keeps what comes after for the end.
-func newJSONSink(w io.Writer, head any) (*jsonSink, error) {
-	var hb bytes.Buffer
-	if err := encodeIndented(&hb, head, ""); err != nil {
+// newJSONSink writes what comes before the changes of head (whose changes are empty) to w, and
+// keeps what comes after them for the end.
+func newJSONSink(w io.Writer, head *View) (*jsonSink, error) {
+	before, after, err := splitView(head)
+	if err != nil {
 		return nil, err
 	}
-	b := hb.Bytes()
-	i := bytes.Index(b, changesMarker)
-	if i < 0 {
-		return nil, fmt.Errorf("plan view: no changes field")
-	}
-	s := &jsonSink{bw: bufio.NewWriterSize(w, 256<<10), tail: b[i+len(changesMarker):]}
-	s.bw.Write(b[:i])
+	s := &jsonSink{bw: bufio.NewWriterSize(w, 256<<10), tail: after}
+	s.bw.Write(before)
 	s.bw.WriteString("\n  \"changes\": [")
 	return s, nil
+}
+
+// splitView encodes v, whose changes are empty, as indented JSON and returns what comes before
+// its changes and what comes after them.
+func splitView(v *View) (before, after []byte, err error) {
+	var b bytes.Buffer
+	if err := encodeIndented(&b, v, ""); err != nil {
+		return nil, nil, err
+	}
+	i := bytes.Index(b.Bytes(), changesMarker)
+	if i < 0 {
+		return nil, nil, fmt.Errorf("plan view: no changes field")
+	}
+	return b.Bytes()[:i], b.Bytes()[i+len(changesMarker):], nil
 }
 
 func (s *jsonSink) change(c *Change) error {
@@ -295,11 +282,11 @@ func (s *viewSink) end() error {
 			return err
 		}
 	}
-	tail, err := newJSONSink(io.Discard, withMeta(s.p.View(s.rate), s.meta))
+	_, tail, err := splitView(withMeta(s.p.View(s.rate), s.meta))
 	if err != nil {
 		return err
 	}
-	s.tail = tail.tail
+	s.tail = tail
 	return s.jsonSink.end()
 }
 
