@@ -127,10 +127,8 @@ func (p *Plan) optionsView() *OptionsView {
 		Selection: p.Options.Selection.View()}
 }
 
-// changeView is the JSON form of one change.
-func changeView(c *Change) ChangeView { return changeViewIn(c, make([]string, 0, len(c.Fields))) }
-
-// changeViewIn is changeView with the field names appended to names (a sink reuses them).
+// changeViewIn is the JSON form of one change, its field names appended to names (a sink
+// reuses them).
 func changeViewIn(c *Change, names []string) ChangeView {
 	cv := ChangeView{ID: c.ID, Kind: c.Kind, Action: c.Action, ExternalID: c.ExternalID,
 		Provider: c.Provider, AppName: c.AppName, Environment: c.Environment, Reason: string(c.Reason),

@@ -28,7 +28,7 @@ func TestRenderJSONIsTheWholeViewInOnePass(t *testing.T) {
 	p := lazy()
 	require.NoError(t, p.RenderJSON(&shown, 10))
 	whole := p.View(10)
-	require.NoError(t, p.EachChange(func(c *Change) error { whole.Changes = append(whole.Changes, changeView(c)); return nil }))
+	require.NoError(t, p.EachChange(func(c *Change) error { whole.Changes = append(whole.Changes, changeViewIn(c, []string{})); return nil }))
 	require.NotEmpty(t, whole.Changes)
 	require.NotEmpty(t, whole.Conflicts)
 	var want bytes.Buffer
