@@ -216,6 +216,10 @@ func commonOptions(f *Factory, m *plan.Manifest, d *DiffFlags, concurrency int, 
 		return lifecycle.Options{}, err
 	}
 	acct, acctErr := f.account(client.BaseURL())
+	var mismatch *workspace.MismatchError
+	if errors.As(acctErr, &mismatch) {
+		return lifecycle.Options{}, withCode(exitError, acctErr)
+	}
 	root, err := workspace.Root(f.stateDir, f.Getenv)
 	if err != nil {
 		return lifecycle.Options{}, withCode(exitError, err)

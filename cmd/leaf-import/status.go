@@ -110,7 +110,7 @@ func runStatus(ctx context.Context, opts *StatusOptions) error {
 		return err
 	}
 	if opts.MetricsFile != "" {
-		if err := metrics.WriteStatus(opts.MetricsFile, metrics.Status{Account: rep.Account, At: time.Now(),
+		if err := metrics.WriteStatus(opts.MetricsFile, metrics.Status{Account: common.Account.String(), At: time.Now(),
 			Credentials: rep.Totals, Attention: rep.Attention()}); err != nil {
 			return withCode(exitError, err)
 		}

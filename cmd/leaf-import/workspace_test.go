@@ -52,8 +52,9 @@ func emptyDir(t *testing.T, dir string) {
 }
 
 // Two applies of one account started 2 s apart, from different directories with different
-// report names: the second exits 5 having sent nothing, and Leaf holds no duplicate. A token
-// run of the same API owner is the same account.
+// report names and two spellings of one Leaf URL (127.0.0.1 and localhost with a trailing
+// slash): the second exits 5 having sent nothing, and Leaf holds no duplicate. A token run of
+// the same API owner is the same account; one with --account naming someone else is refused.
 func TestAccountLockKeepsOverlappingRunsApart(t *testing.T) {
 	ts := sandbox.NewServer(t, sandbox.WithFaults("latency=20ms"))
 	dir, a, b := t.TempDir(), t.TempDir(), t.TempDir()
@@ -65,11 +66,12 @@ func TestAccountLockKeepsOverlappingRunsApart(t *testing.T) {
 	require.False(t, first.exited(), "the first run still runs")
 
 	auths := ts.Stats().Requests.Auth
-	second := startProcIn(t, ts, dir, b, []string{"apply", manifest, "--rate", "0", "--report", "second.csv"})
+	otherSpelling := strings.Replace(ts.URL, "127.0.0.1", "LocalHost", 1) + "/"
+	second := startProcIn(t, ts, dir, b, []string{"apply", manifest, "--rate", "0", "--report", "second.csv"}, "LEAF_API_URL="+otherSpelling)
 	assert.Equal(t, exitLocked, second.wait(t, 20*time.Second))
 	assert.Equal(t, auths, ts.Stats().Requests.Auth, "the second run sent nothing: not even an authentication")
 	errLog := readLog(t, dir, "err.log")
-	assert.Contains(t, errLog, "another leaf-import run holds the lock of account sandbox at "+ts.URL)
+	assert.Contains(t, errLog, "another leaf-import run holds the lock of account sandbox at "+leaf.CanonicalURL(ts.URL))
 	assert.Regexp(t, `\(run [0-9TZ]+-[0-9a-f]+, pid [0-9]+ on [^,]+, started 20`, errLog, "the holder is named")
 	emptyDir(t, b)
 
@@ -77,6 +79,13 @@ func TestAccountLockKeepsOverlappingRunsApart(t *testing.T) {
 	code, _, stderr := runCLI(t, map[string]string{"LEAF_API_URL": ts.URL, "LEAF_TOKEN": token, "LEAF_IMPORT_STATE_DIR": stateDirOf(ts)},
 		"apply", manifest, "--rate", "0")
 	assert.Equal(t, exitLocked, code, "a token run of the same owner is the same account: %s", stderr)
+	requests := ts.Stats().Requests.Total
+	code, _, stderr = runCLI(t, map[string]string{"LEAF_API_URL": ts.URL, "LEAF_TOKEN": token, "LEAF_IMPORT_STATE_DIR": stateDirOf(ts)},
+		"apply", manifest, "--rate", "0", "--account", "someone-else")
+	assert.Equal(t, exitError, code, "--account that is not the token's subject is refused: %s", stderr)
+	assert.Contains(t, stderr, `"someone-else"`)
+	assert.Contains(t, stderr, "LEAF_TOKEN's subject")
+	assert.Equal(t, requests, ts.Stats().Requests.Total, "the refused run sent nothing")
 
 	assert.Equal(t, 0, first.wait(t, time.Minute), readLog(t, dir, "err.log"))
 	assert.Zero(t, duplicateUsers(ts))

@@ -19,6 +19,7 @@ import (
 // API is what applying a plan needs of Leaf; *leaf.Client implements it.
 type API interface {
 	ListUsers(ctx context.Context, f leaf.UserFilter) ([]leaf.User, error)
+	ReadUsers(ctx context.Context) ([]leaf.User, bool, error)
 	GetUser(ctx context.Context, id string) (*leaf.User, error)
 	CreateUser(ctx context.Context, f leaf.UserFields) (*leaf.User, error)
 	UpdateUser(ctx context.Context, id string, f leaf.UserFields) (*leaf.User, error)
@@ -34,14 +35,17 @@ type API interface {
 	SetUserConfig(ctx context.Context, userID string, cfg leaf.Config, exists bool) error
 }
 
-// DefaultLookupWindow is how long a user just created may take to appear in lists.
+// DefaultLookupWindow is how long a user just created may take to appear in lists: the floor of
+// the lookup window, which what a run measures only raises (only --lookup-window given on the
+// command line may lower it).
 const DefaultLookupWindow = 5 * time.Second
 
 // Options configure Apply.
 type Options struct {
 	// Concurrency is the number of workers (default 8).
 	Concurrency int
-	// LookupWindow bounds the re-checks of a user lookup after an ambiguous create.
+	// LookupWindow is how long a lookup waits for a user created in doubt to appear before it
+	// concludes the create did not happen. The run grows it on the lag it observes.
 	LookupWindow time.Duration
 	RunID        string
 	// Journal receives intents, outcomes and records; nil for none.
@@ -72,6 +76,9 @@ type Result struct {
 	Fatal error
 	// Interrupted is set when Stop or ctx ended the run early.
 	Interrupted bool
+	// LookupWindow is the window at the end of the run, grown past any lag it observed;
+	// ObservedLag is the longest list lag it observed (0: none).
+	LookupWindow, ObservedLag time.Duration
 }
 
 // errFatal marks an error that must stop the whole run.
@@ -89,6 +96,7 @@ type runner struct {
 	records []report.Record
 	stopped atomic.Bool
 	park    parking
+	lag     *lagWindow
 	// sem bounds the changes in flight across every schedule of the run (the growers, and what
 	// settled parked creates let go on).
 	sem chan struct{}
@@ -121,7 +129,7 @@ func Apply(ctx context.Context, changes iter.Seq[*plan.Change], api API, opts Op
 	if opts.Log == nil {
 		opts.Log = slog.New(slog.DiscardHandler)
 	}
-	r := &runner{api: api, opts: opts, sem: make(chan struct{}, opts.Concurrency)}
+	r := &runner{api: api, opts: opts, sem: make(chan struct{}, opts.Concurrency), lag: newLagWindow(opts.LookupWindow, opts.Log)}
 	var (
 		apps    []task
 		growers *pool // nil until the apps are done
@@ -176,14 +184,24 @@ func Apply(ctx context.Context, changes iter.Seq[*plan.Change], api API, opts Op
 		err = serr
 	}
 	// Creates whose answer was lost were parked while the workers went on: settle them now,
-	// together, once their lookup window has passed, and run what follows them.
+	// as their lookup windows end (those ready together), and run what follows them.
 	for err == nil {
-		parked := r.park.take()
-		if len(parked) == 0 {
+		at, ok := r.park.earliest(r.lag.get())
+		if !ok {
 			break
 		}
+		if wait := at.Sub(r.opts.Clock.Now()); wait > 0 {
+			r.opts.Log.Debug("waiting for Leaf's list lag before looking up creates whose answer was lost", "wait", wait)
+			if err = r.opts.Clock.Sleep(ctx, wait); err != nil {
+				break
+			}
+		}
+		ready := r.park.takeReady(r.opts.Clock.Now(), r.lag.get(), 1)
+		if len(ready) == 0 {
+			continue
+		}
 		var next []task
-		if next, err = r.settleParked(ctx, parked); err == nil {
+		if next, err = r.settleParked(ctx, ready); err == nil {
 			err = r.schedule(ctx, next)
 		}
 	}
@@ -198,6 +216,7 @@ func Apply(ctx context.Context, changes iter.Seq[*plan.Change], api API, opts Op
 	res.Records = r.records
 	res.Lookups = r.lookups.Load()
 	res.Interrupted = r.stopped.Load() || ctx.Err() != nil
+	res.LookupWindow, res.ObservedLag = r.lag.get(), r.lag.longest()
 	return res
 }
 
@@ -409,22 +428,20 @@ func (r *runner) run(ctx context.Context, c *plan.Change) (report.Record, *parke
 	switch {
 	case err == nil && res.code == "":
 		rec.Status = report.StatusSucceeded
+	case err == nil:
+		refused(&rec, res.code, res.msg)
+		if res.httpStatus != 0 {
+			rec.HTTPStatus = res.httpStatus
+		}
 	default:
 		rec.Status = report.StatusFailed
 		rec.ErrorCode = res.code
-		if err != nil {
-			if rec.ErrorCode == "" {
-				rec.ErrorCode = leaf.ErrorCode(err)
-			}
-			rec.Error = err.Error()
-			if s := leaf.StatusCode(err); s != 0 {
-				rec.HTTPStatus = s
-			}
-		} else {
-			rec.Error = res.msg
-			if res.httpStatus != 0 {
-				rec.HTTPStatus = res.httpStatus
-			}
+		if rec.ErrorCode == "" {
+			rec.ErrorCode = leaf.ErrorCode(err)
+		}
+		rec.Error = err.Error()
+		if s := leaf.StatusCode(err); s != 0 {
+			rec.HTTPStatus = s
 		}
 	}
 	var fe errFatal

@@ -3,11 +3,13 @@ package exec
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/leaf-import/leaf-import/internal/change"
 	"github.com/leaf-import/leaf-import/internal/leaf"
 	"github.com/leaf-import/leaf-import/internal/plan"
 	"github.com/leaf-import/leaf-import/internal/report"
@@ -89,6 +91,20 @@ func (p *parking) setSent(id string, n int) {
 	p.posts[id] = n
 }
 
+// earliest returns when the first parked create's window (counted from its lost answer) ends;
+// false when nothing is parked.
+func (p *parking) earliest(window time.Duration) (time.Time, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var t time.Time
+	for _, it := range p.items {
+		if end := it.since.Add(window); t.IsZero() || end.Before(t) {
+			t = end
+		}
+	}
+	return t, !t.IsZero()
+}
+
 // takeReady takes the parked creates whose lookup window has passed at now, when there are at
 // least min of them.
 func (p *parking) takeReady(now time.Time, window time.Duration, least int) []*parkedChange {
@@ -134,7 +150,7 @@ func (r *runner) settleWhileRunning(ctx context.Context, done <-chan struct{}) e
 		if r.isStopped() {
 			continue // the end of the run settles what is parked
 		}
-		items := r.park.takeReady(r.opts.Clock.Now(), r.opts.LookupWindow, least)
+		items := r.park.takeReady(r.opts.Clock.Now(), r.lag.get(), least)
 		if len(items) == 0 {
 			continue
 		}
@@ -166,7 +182,7 @@ func (r *runner) settleParked(ctx context.Context, items []*parkedChange) ([]tas
 			latest = it.since
 		}
 	}
-	if wait := latest.Add(r.opts.LookupWindow).Sub(r.opts.Clock.Now()); wait > 0 {
+	if wait := latest.Add(r.lag.get()).Sub(r.opts.Clock.Now()); wait > 0 {
 		r.opts.Log.Debug("waiting for the lookup window of parked creates", "creates", len(items), "wait", wait)
 		if err := r.opts.Clock.Sleep(ctx, wait); err != nil {
 			r.park.mu.Lock()
@@ -184,6 +200,26 @@ func (r *runner) settleParked(ctx context.Context, items []*parkedChange) ([]tas
 		// rather than guess, and the next run settles them from the journal.
 		return nil, errFatal{fmt.Errorf("looking up creates whose answer was lost: %w", err)}
 	}
+	if early, err := r.windowTooShort(ctx, items, results); err != nil || early {
+		// Leaf's lists lag more than the window: what the lookups did not find may yet
+		// appear. Those creates wait again, under the grown window; the rest settle now.
+		var keep []*parkedChange
+		var keptFound []found
+		for i, it := range items {
+			if results[i].ok {
+				keep, keptFound = append(keep, it), append(keptFound, results[i])
+			} else {
+				r.park.add(it)
+			}
+		}
+		if err != nil {
+			for _, it := range keep {
+				r.park.add(it)
+			}
+			return nil, errFatal{fmt.Errorf("looking up creates whose answer was lost: %w", err)}
+		}
+		items, results = keep, keptFound
+	}
 	stopped := r.isStopped()
 	var next []task
 	for i, it := range items {
@@ -196,7 +232,7 @@ func (r *runner) settleParked(ctx context.Context, items []*parkedChange) ([]tas
 		userID := it.userID
 		switch {
 		case f.ok && f.code != "":
-			rec.Status, rec.ErrorCode, rec.Error = report.StatusFailed, f.code, f.msg
+			refused(&rec, f.code, f.msg)
 		case f.ok:
 			rec.Status, rec.ResolvedByLookup = report.StatusSucceeded, true
 			if it.c.Kind == plan.KindUser {
@@ -226,8 +262,47 @@ func (r *runner) settleParked(ctx context.Context, items []*parkedChange) ([]tas
 	return next, nil
 }
 
+// windowTooShort checks, before creates that lookups did not find are taken as not done, that
+// Leaf's lists show a user this run created (and was answered for) no later than the earliest of
+// them: the canary. If they do not, the lag of the moment is longer than the window, which grows
+// past it, and the creates must wait again. It costs one lookup per settle, only when a create
+// was not found.
+func (r *runner) windowTooShort(ctx context.Context, items []*parkedChange, results []found) (bool, error) {
+	var earliest time.Time
+	for i, it := range items {
+		if !results[i].ok && it.c.Kind == plan.KindUser && (earliest.IsZero() || it.since.Before(earliest)) {
+			earliest = it.since
+		}
+	}
+	if earliest.IsZero() {
+		return false, nil
+	}
+	c, ok := r.lag.canary(earliest)
+	if !ok {
+		return false, nil
+	}
+	if r.lag.get() >= MaxLookupWindow {
+		return false, fmt.Errorf("Leaf's user list still does not show a user created %s ago: it is stuck, not lagging",
+			r.opts.Clock.Now().Sub(c.at).Round(time.Second))
+	}
+	r.lookups.Add(1)
+	users, err := r.api.ListUsers(ctx, leaf.UserFilter{ExternalID: c.externalID})
+	if err != nil {
+		return false, err
+	}
+	for _, u := range exactly(users, c.externalID) {
+		if u.ID == c.id {
+			return false, nil
+		}
+	}
+	r.lag.observe(r.opts.Clock.Now().Sub(c.at), "a user this run created is not in Leaf's list yet")
+	return true, nil
+}
+
 // findParked looks every parked create up: with one read of every user page (credentials
-// come embedded) when that costs fewer requests than a lookup each, else one lookup each.
+// come embedded) when that costs fewer requests than a lookup each, else one lookup each. A read
+// that saw the account move under it (the run's own creates appearing as Leaf's lists catch up)
+// still proves what it shows; what it does not show is looked up one by one.
 func (r *runner) findParked(ctx context.Context, items []*parkedChange) ([]found, error) {
 	out := make([]found, len(items))
 	stats := &leaf.CallStats{}
@@ -240,70 +315,28 @@ func (r *runner) findParked(ctx context.Context, items []*parkedChange) ([]found
 		}
 		r.lookups.Add(int64(max(stats.Attempts, least)))
 	}()
+	each := make([]int, 0, len(items))
 	if batch {
-		// A read of every page is complete only while no user is being created (Leaf restarts
-		// the count under it, and pages may shift): the workers pause for its length. At the
-		// rate limit this costs no time, since the pages use the same budget.
-		held := 0
-		defer func() {
-			for range held {
-				<-r.sem
-			}
-		}()
-		for range cap(r.sem) {
-			select {
-			case r.sem <- struct{}{}:
-				held++
-			case <-ctx.Done():
-				return nil, ctx.Err()
-			}
-		}
-		all, err := r.api.ListUsers(ctx, leaf.UserFilter{})
-		if err != nil {
+		var err error
+		if each, err = r.readParked(ctx, items, out); err != nil {
 			return nil, err
 		}
-		byExt := map[string][]*leaf.User{}
-		byID := map[string]*leaf.User{}
-		for i := range all {
-			u := &all[i]
-			byExt[u.ExternalID] = append(byExt[u.ExternalID], u)
-			byID[u.ID] = u
+	} else {
+		for i := range items {
+			each = append(each, i)
 		}
-		for i, it := range items {
-			switch it.c.Kind {
-			case plan.KindUser:
-				out[i] = userFound(byExt[it.c.ExternalID])
-			case plan.KindCredential:
-				u := byID[it.c.LeafUserID]
-				if u == nil {
-					f, err := r.findCredential(ctx, it.c)
-					if err != nil {
-						return nil, err
-					}
-					out[i] = f
-					continue
-				}
-				out[i] = credentialFound(it.c, u.Credential(it.c.Connection.Provider))
-			}
-		}
-		return out, nil
 	}
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(r.opts.Concurrency)
-	for i, it := range items {
+	for _, i := range each {
+		it := items[i]
 		g.Go(func() error {
 			var err error
 			switch it.c.Kind {
 			case plan.KindUser:
 				var users []leaf.User
 				users, err = r.api.ListUsers(gctx, leaf.UserFilter{ExternalID: it.c.ExternalID})
-				var exact []*leaf.User
-				for j := range users {
-					if users[j].ExternalID == it.c.ExternalID {
-						exact = append(exact, &users[j])
-					}
-				}
-				out[i] = userFound(exact)
+				out[i] = userFound(exactly(users, it.c.ExternalID))
 			case plan.KindCredential:
 				out[i], err = r.findCredential(gctx, it.c)
 			}
@@ -311,6 +344,84 @@ func (r *runner) findParked(ctx context.Context, items []*parkedChange) ([]found
 		})
 	}
 	return out, g.Wait()
+}
+
+// readParked settles parked creates with one read of every user page and returns the indexes of
+// the items it could not settle (the read was not complete and did not show them).
+//
+// A read of every page is complete only while no user is being created (Leaf restarts the count
+// under it, and pages may shift): the workers pause for its length, holding every slot of the
+// run's scheduler. At the rate limit this costs no time, since the pages use the same budget.
+func (r *runner) readParked(ctx context.Context, items []*parkedChange, out []found) ([]int, error) {
+	held := 0
+	defer func() {
+		for range held {
+			<-r.sem
+		}
+	}()
+	for range cap(r.sem) {
+		select {
+		case r.sem <- struct{}{}:
+			held++
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+	readStart := r.opts.Clock.Now()
+	all, complete, err := r.api.ReadUsers(ctx)
+	if err != nil {
+		return nil, err
+	}
+	byExt := map[string][]*leaf.User{}
+	byID := map[string]*leaf.User{}
+	for i := range all {
+		u := &all[i]
+		byExt[u.ExternalID] = append(byExt[u.ExternalID], u)
+		byID[u.ID] = u
+	}
+	if complete {
+		r.lag.checkRead(readStart, func(id string) bool { return byID[id] != nil })
+	} else {
+		r.opts.Log.Debug("the user list moved while it was read: looking up one by one what the read did not show")
+	}
+	var rest []int
+	for i, it := range items {
+		switch it.c.Kind {
+		case plan.KindUser:
+			if us := byExt[it.c.ExternalID]; len(us) > 0 || complete {
+				out[i] = userFound(us)
+				continue
+			}
+		case plan.KindCredential:
+			if u := byID[it.c.LeafUserID]; u != nil {
+				out[i] = credentialFound(it.c, u.Credential(it.c.Connection.Provider))
+				continue
+			}
+		}
+		rest = append(rest, i)
+	}
+	return rest, nil
+}
+
+// exactly returns the users whose externalId is ext exactly (a filter may match loosely).
+func exactly(users []leaf.User, ext string) []*leaf.User {
+	var out []*leaf.User
+	for i := range users {
+		if users[i].ExternalID == ext {
+			out = append(out, &users[i])
+		}
+	}
+	return out
+}
+
+// refused ends the record of a create whose lookup found an object that is not simply ours:
+// several users with its externalId are a conflict for a person (a skipped record that the run's
+// exit code reports as needing a person), another credential a failure.
+func refused(rec *report.Record, code, msg string) {
+	rec.Status, rec.ErrorCode, rec.Error = report.StatusFailed, code, msg
+	if code == report.CodeConflict {
+		rec.Status, rec.Action = report.StatusSkipped, change.ActionConflict
+	}
 }
 
 // userFound is what a lookup of a user create found among the users carrying its externalId.
@@ -321,8 +432,12 @@ func userFound(users []*leaf.User) found {
 	case 1:
 		return found{ok: true, id: users[0].ID}
 	}
-	return found{ok: true, id: users[0].ID, code: report.CodeConflict,
-		msg: "several Leaf users now carry this externalId"}
+	ids := make([]string, len(users))
+	for i, u := range users {
+		ids[i] = u.ID
+	}
+	return found{ok: true, code: report.CodeConflict,
+		msg: fmt.Sprintf("%d Leaf users now carry this externalId (ids %s): a person must merge them", len(users), strings.Join(ids, ", "))}
 }
 
 // credentialFound is what a lookup of a credential create found.

@@ -30,7 +30,10 @@ func Resolve(ctx context.Context, api API, intents []report.Intent, settle Settl
 	if clock == nil {
 		clock = leaf.SystemClock{}
 	}
-	r := &runner{api: api, opts: Options{LookupWindow: window, Clock: clock}}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	r := &runner{api: api, opts: Options{LookupWindow: window, Clock: clock, Log: log}, lag: newLagWindow(window, log)}
 	since := clock.Now()
 	var mu sync.Mutex
 	created := map[string]string{}
@@ -54,10 +57,8 @@ func Resolve(ctx context.Context, api API, intents []report.Intent, settle Settl
 			if err := settle(in, status, id); err != nil {
 				return err
 			}
-			if log != nil {
-				log.Info("resolved an unfinished request of an earlier run by lookup", "change", in.ChangeID,
-					"step", in.Step, "found", found)
-			}
+			log.Debug("resolved an unfinished request of an earlier run by lookup", "change", in.ChangeID,
+				"step", in.Step, "found", found)
 			return nil
 		})
 	}

@@ -227,28 +227,35 @@ func (r *runner) create(ctx context.Context, c *plan.Change, phase int, post fun
 
 // createUser posts the user; a lost answer is settled by looking the user up by externalId,
 // re-checking for the lookup window, since a new user can take a moment to appear in lists.
+// Two users found is a conflict, never a success: the grower is reported with both ids.
 func (r *runner) createUser(ctx context.Context, c *plan.Change) (stepResult, error) {
 	return r.create(ctx, c, 0, func() (string, error) {
 		u, err := r.api.CreateUser(ctx, userFields(c))
+		if err == nil {
+			r.lag.created(idOf(u), c.ExternalID, r.opts.Clock.Now())
+		}
 		return idOf(u), err
 	}, func() (found, error) {
 		users, err := r.lookupUser(ctx, c.ExternalID, r.opts.Clock.Now())
-		switch {
-		case err != nil || len(users) == 0:
+		if err != nil {
 			return found{}, err
-		case len(users) > 1:
-			return found{ok: true, id: users[0].ID, code: report.CodeConflict,
-				msg: fmt.Sprintf("%d Leaf users now carry this externalId", len(users))}, nil
 		}
-		return found{ok: true, id: users[0].ID}, nil
+		ptrs := make([]*leaf.User, len(users))
+		for i := range users {
+			ptrs[i] = &users[i]
+		}
+		return userFound(ptrs), nil
 	})
 }
 
 // lookupUser lists the users with an externalId, re-checking until one appears or the lookup
-// window counted from since ends (for a create just answered ambiguously, now).
+// window counted from since ends (for a create just answered ambiguously, now). A user found
+// after a miss tells the list's lag: at least the time from since to the miss, and the run's
+// window grows past it.
 func (r *runner) lookupUser(ctx context.Context, ext string, since time.Time) ([]leaf.User, error) {
-	deadline := since.Add(r.opts.LookupWindow)
+	var missed time.Time
 	for {
+		at := r.opts.Clock.Now()
 		users, err := r.api.ListUsers(ctx, leaf.UserFilter{ExternalID: ext})
 		if err != nil {
 			return nil, err
@@ -259,9 +266,16 @@ func (r *runner) lookupUser(ctx context.Context, ext string, since time.Time) ([
 				exact = append(exact, u)
 			}
 		}
-		left := deadline.Sub(r.opts.Clock.Now())
-		if len(exact) > 0 || left <= 0 {
+		if len(exact) > 0 {
+			if !missed.IsZero() {
+				r.lag.observe(missed.Sub(since), "a lookup found a user an earlier lookup missed")
+			}
 			return exact, nil
+		}
+		missed = at
+		left := since.Add(r.lag.get()).Sub(r.opts.Clock.Now())
+		if left <= 0 {
+			return nil, nil
 		}
 		if err := r.opts.Clock.Sleep(ctx, min(left, 500*time.Millisecond)); err != nil {
 			return nil, err

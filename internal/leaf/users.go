@@ -148,14 +148,9 @@ var ErrListUnstable = errors.New("leaf: user list kept changing while paging; tr
 // (docs/leaf-api.md §2.3). If X-Total-Count changes between pages the read starts over, since a page
 // boundary moved and a user could have been missed.
 func (c *Client) ListUsers(ctx context.Context, filter UserFilter) ([]User, error) {
-	q := url.Values{"size": {strconv.Itoa(UsersPageSize)}, "sort": {"id,asc"}}
-	for k, v := range map[string]string{"externalId": filter.ExternalID, "email": filter.Email, "name": filter.Name} {
-		if v != "" {
-			q.Set(k, v)
-		}
-	}
+	q := userQuery(filter)
 	for restart := 0; restart <= maxListRestarts; restart++ {
-		users, stable, err := c.listUsersOnce(ctx, q)
+		users, stable, err := c.listUsersOnce(ctx, q, false)
 		if err != nil {
 			return nil, err
 		}
@@ -167,11 +162,31 @@ func (c *Client) ListUsers(ctx context.Context, filter UserFilter) ([]User, erro
 	return nil, ErrListUnstable
 }
 
+// ReadUsers reads every user page once and returns what it saw, and whether the read is
+// complete: the total did not move while it paged, so a user it does not show was not in
+// Leaf's list. An incomplete read (the account grew or shrank under it, as it does while users
+// just created appear) still proves that the users it shows exist; the caller looks up the rest
+// one by one rather than read again.
+func (c *Client) ReadUsers(ctx context.Context) ([]User, bool, error) {
+	return c.listUsersOnce(ctx, userQuery(UserFilter{}), true)
+}
+
+func userQuery(filter UserFilter) url.Values {
+	q := url.Values{"size": {strconv.Itoa(UsersPageSize)}, "sort": {"id,asc"}}
+	for k, v := range map[string]string{"externalId": filter.ExternalID, "email": filter.Email, "name": filter.Name} {
+		if v != "" {
+			q.Set(k, v)
+		}
+	}
+	return q
+}
+
 // listUsersOnce reads every page. The first page tells the total (X-Total-Count); the others
 // are then read in parallel, up to the client's concurrency, each through the pacer like every
-// request. A page whose total differs means the list moved: stable is false and the caller
-// starts over. Without a total the pages are read one after another.
-func (c *Client) listUsersOnce(ctx context.Context, q url.Values) ([]User, bool, error) {
+// request. A page whose total differs means the list moved: stable is false. With whole, every
+// page is read even then and users holds what they showed; without it, the pages left are
+// skipped (the caller reads again). Without a total the pages are read one after another.
+func (c *Client) listUsersOnce(ctx context.Context, q url.Values, whole bool) ([]User, bool, error) {
 	first := cloneQuery(q)
 	first.Set("page", "0")
 	var users []User
@@ -196,7 +211,7 @@ func (c *Client) listUsersOnce(ctx context.Context, q url.Values) ([]User, bool,
 	g.SetLimit(max(c.concurrency, 1))
 	for page := 1; page < pages; page++ {
 		g.Go(func() error {
-			if moved.Load() {
+			if moved.Load() && !whole {
 				return nil
 			}
 			pq := cloneQuery(q)
@@ -220,14 +235,17 @@ func (c *Client) listUsersOnce(ctx context.Context, q url.Values) ([]User, bool,
 	if err := g.Wait(); err != nil {
 		return nil, false, err
 	}
-	if moved.Load() {
-		return nil, false, nil
-	}
 	all := make([]User, 0, total)
+	seen := make(map[string]bool, total)
 	for _, us := range results {
-		all = append(all, us...)
+		for _, u := range us {
+			if !seen[u.ID] { // a shifted boundary can show a user on two pages
+				seen[u.ID] = true
+				all = append(all, u)
+			}
+		}
 	}
-	return all, true, nil
+	return all, !moved.Load(), nil
 }
 
 func cloneQuery(q url.Values) url.Values {

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/leaf-import/leaf-import/internal/leaf"
 	"github.com/leaf-import/leaf-import/internal/report"
 	"github.com/leaf-import/leaf-import/internal/workspace"
 )
@@ -91,7 +92,7 @@ func gapUntil(p *report.Prior, now time.Time, window time.Duration) time.Time {
 // --replan) from another manifest.
 func checkResumable(prior *report.Prior, leafURL, account, digest string, replan bool) error {
 	switch {
-	case prior.LeafURL != "" && prior.LeafURL != leafURL:
+	case prior.LeafURL != "" && leaf.CanonicalURL(prior.LeafURL) != leaf.CanonicalURL(leafURL):
 		return fmt.Errorf("cannot resume: the run was made against %s, not %s", prior.LeafURL, leafURL)
 	case prior.Account != "" && account != "" && workspace.NormalizeOwner(prior.Account) != account:
 		return fmt.Errorf("cannot resume: the run was made for API owner %q, not %q", prior.Account, account)

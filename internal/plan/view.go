@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/leaf-import/leaf-import/internal/change"
+	"github.com/leaf-import/leaf-import/internal/leaf"
 )
 
 // FormatVersion is the version of the JSON plan (--format json) and of the saved plan.
@@ -387,7 +388,7 @@ func (v *View) DiffOptions() (Options, error) {
 // another manifest.
 func (v *View) CheckTarget(leafURL, account, manifestDigest string) error {
 	switch {
-	case v.LeafURL != leafURL:
+	case leaf.CanonicalURL(v.LeafURL) != leaf.CanonicalURL(leafURL):
 		return fmt.Errorf("the plan was made against %s, not %s", v.LeafURL, leafURL)
 	case v.Account != "" && account != "" && v.Account != account:
 		return fmt.Errorf("the plan was made for API owner %q, not %q", v.Account, account)

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+
+	"github.com/leaf-import/leaf-import/internal/leaf"
 )
 
 // Account is a Leaf account: the API's base URL and the API owner that authenticates to it.
@@ -31,34 +33,54 @@ type AccountSettings struct {
 	TokenSubject string
 }
 
-// ResolveAccount names the account: the URL plus the owner, which is the login username, else
-// the explicit --account, else the token's subject. A token run and a password run of one owner
-// resolve to the same account. The owner is "" (and ErrNoAccount returned) when none is known.
+// MismatchError refuses an account named two ways that disagree: --account (or LEAF_ACCOUNT)
+// beside a token whose subject is someone else, or a login and a token of two owners. Running
+// would put one owner's runs under another's lock and history.
+type MismatchError struct {
+	// What and Other name the two sources ("--account/LEAF_ACCOUNT", "LEAF_TOKEN's subject",
+	// "LEAF_USERNAME"); Name and OtherName are what they said.
+	What, Name, Other, OtherName string
+}
+
+func (e *MismatchError) Error() string {
+	return fmt.Sprintf("%s names API owner %q but %s is %q: they must name the same owner (--account is only needed "+
+		"for a token without a subject); nothing was sent", e.What, e.Name, e.Other, e.OtherName)
+}
+
+// ResolveAccount names the account: the canonical URL (leaf.CanonicalURL: every spelling of one
+// Leaf is one account) plus the owner. The owner is what authenticates: the subject of the
+// token, the login username, and --account for a token without a subject. Every source given
+// must name the same owner, or a *MismatchError refuses the run; none at all is ErrNoAccount.
 func ResolveAccount(s AccountSettings) (Account, error) {
-	a := Account{URL: normalizeURL(s.URL)}
-	for _, name := range []string{s.Username, s.Explicit, s.TokenSubject} {
-		if o := NormalizeOwner(name); o != "" {
-			a.Owner = o
-			return a, nil
+	a := Account{URL: leaf.CanonicalURL(s.URL)}
+	sources := []struct{ what, name string }{
+		{"LEAF_TOKEN's subject", s.TokenSubject},
+		{"LEAF_USERNAME", s.Username},
+		{"--account/LEAF_ACCOUNT", s.Explicit},
+	}
+	first := -1
+	for i, src := range sources {
+		o := NormalizeOwner(src.name)
+		if o == "" {
+			continue
+		}
+		if first < 0 {
+			first, a.Owner = i, o
+			continue
+		}
+		if o != a.Owner {
+			return Account{URL: a.URL}, &MismatchError{What: src.what, Name: strings.TrimSpace(src.name),
+				Other: sources[first].what, OtherName: strings.TrimSpace(sources[first].name)}
 		}
 	}
-	return a, ErrNoAccount
+	if a.Owner == "" {
+		return a, ErrNoAccount
+	}
+	return a, nil
 }
 
 // NormalizeOwner trims and lower-cases an owner name (Leaf logins are case-insensitive).
 func NormalizeOwner(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
-
-func normalizeURL(raw string) string {
-	u, err := url.Parse(strings.TrimSpace(raw))
-	if err != nil || u.Host == "" {
-		return strings.TrimRight(strings.TrimSpace(raw), "/")
-	}
-	u.Scheme = strings.ToLower(u.Scheme)
-	u.Host = strings.ToLower(u.Host)
-	u.Path = strings.TrimRight(u.Path, "/")
-	u.User, u.RawQuery, u.Fragment = nil, "", ""
-	return u.String()
-}
 
 // String names the account for people: "sandbox at http://127.0.0.1:8089".
 func (a Account) String() string { return fmt.Sprintf("%s at %s", a.Owner, a.URL) }
@@ -73,6 +95,12 @@ func (a Account) dirName() string {
 	}
 	sum := sha256.Sum256([]byte(a.URL + "\n" + a.Owner))
 	return clean(host, 60) + "--" + clean(a.Owner, 60) + "--" + hex.EncodeToString(sum[:])[:8]
+}
+
+// ownerFileName names the owner's lock file: readable and unique, like dirName.
+func (a Account) ownerFileName() string {
+	sum := sha256.Sum256([]byte(a.Owner))
+	return clean(a.Owner, 60) + "--" + hex.EncodeToString(sum[:])[:8]
 }
 
 func clean(s string, max int) string {

@@ -1,6 +1,7 @@
 package workspace
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -16,33 +17,95 @@ import (
 
 func TestResolveAccount(t *testing.T) {
 	cases := []struct {
-		name string
-		in   AccountSettings
-		want Account
-		err  bool
+		name     string
+		in       AccountSettings
+		want     Account
+		err      error
+		mismatch bool
 	}{
 		{"username", AccountSettings{URL: "https://API.withleaf.io/", Username: " Owner@Acme.com "},
-			Account{URL: "https://api.withleaf.io", Owner: "owner@acme.com"}, false},
-		{"username wins over the token's subject", AccountSettings{URL: "https://api.withleaf.io", Username: "a", TokenSubject: "b"},
-			Account{URL: "https://api.withleaf.io", Owner: "a"}, false},
-		{"token with --account", AccountSettings{URL: "https://api.withleaf.io", Explicit: "Owner@acme.com", TokenSubject: "x"},
-			Account{URL: "https://api.withleaf.io", Owner: "owner@acme.com"}, false},
+			Account{URL: "https://api.withleaf.io", Owner: "owner@acme.com"}, nil, false},
+		{"a token of the login's owner", AccountSettings{URL: "https://api.withleaf.io", Username: "A", TokenSubject: "a"},
+			Account{URL: "https://api.withleaf.io", Owner: "a"}, nil, false},
+		{"a token of another owner than the login", AccountSettings{URL: "https://api.withleaf.io", Username: "a", TokenSubject: "b"},
+			Account{URL: "https://api.withleaf.io"}, nil, true},
+		{"--account that agrees with the subject", AccountSettings{URL: "https://api.withleaf.io", Explicit: "Owner@acme.com", TokenSubject: "owner@ACME.com"},
+			Account{URL: "https://api.withleaf.io", Owner: "owner@acme.com"}, nil, false},
+		{"--account that disagrees with the subject", AccountSettings{URL: "https://api.withleaf.io", Explicit: "someone-else", TokenSubject: "sandbox"},
+			Account{URL: "https://api.withleaf.io"}, nil, true},
+		{"--account that disagrees with the login", AccountSettings{URL: "https://api.withleaf.io", Explicit: "someone-else", Username: "sandbox"},
+			Account{URL: "https://api.withleaf.io"}, nil, true},
+		{"--account for a token without a subject", AccountSettings{URL: "https://api.withleaf.io", Explicit: "Owner"},
+			Account{URL: "https://api.withleaf.io", Owner: "owner"}, nil, false},
 		{"token subject", AccountSettings{URL: "http://127.0.0.1:8089", TokenSubject: "sandbox"},
-			Account{URL: "http://127.0.0.1:8089", Owner: "sandbox"}, false},
-		{"token without subject", AccountSettings{URL: "http://127.0.0.1:8089"}, Account{URL: "http://127.0.0.1:8089"}, true},
+			Account{URL: "http://localhost:8089", Owner: "sandbox"}, nil, false},
+		{"token without subject", AccountSettings{URL: "http://127.0.0.1:8089"}, Account{URL: "http://localhost:8089"}, ErrNoAccount, false},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			got, err := ResolveAccount(c.in)
 			assert.Equal(t, c.want, got)
-			assert.Equal(t, c.err, err != nil, "%v", err)
+			var mm *MismatchError
+			assert.Equal(t, c.mismatch, errors.As(err, &mm), "%v", err)
+			if c.err != nil {
+				assert.ErrorIs(t, err, c.err)
+			}
+			if !c.mismatch && c.err == nil {
+				assert.NoError(t, err)
+			}
 		})
 	}
 }
 
+func TestOneAccountWhateverTheURLsSpelling(t *testing.T) {
+	spellings := []string{"http://127.0.0.1:8089", "http://localhost:8089/", "HTTP://LocalHost.:8089//", "http://[::1]:8089",
+		"http://127.0.0.2:8089", "http://user@localhost:8089?x=1#f", "http://app.localhost:8089"}
+	first, err := ResolveAccount(AccountSettings{URL: spellings[0], Username: "sandbox"})
+	require.NoError(t, err)
+	for _, u := range spellings[1:] {
+		a, err := ResolveAccount(AccountSettings{URL: u, Username: "Sandbox"})
+		require.NoError(t, err)
+		assert.Equal(t, first, a, "%s", u)
+		assert.Equal(t, first.dirName(), a.dirName(), "%s", u)
+	}
+	for _, pair := range [][2]string{{"https://api.withleaf.io", "https://API.withleaf.io:443/"}, {"http://example.com", "http://example.com:80"}} {
+		a, _ := ResolveAccount(AccountSettings{URL: pair[0], Username: "o"})
+		b, _ := ResolveAccount(AccountSettings{URL: pair[1], Username: "o"})
+		assert.Equal(t, a, b, "%v", pair)
+	}
+	a, _ := ResolveAccount(AccountSettings{URL: "http://localhost:8089", Username: "o"})
+	b, _ := ResolveAccount(AccountSettings{URL: "http://localhost:8090", Username: "o"})
+	assert.NotEqual(t, a, b, "another port is another server")
+}
+
+func TestOneLockPerOwnerAcrossURLs(t *testing.T) {
+	root := t.TempDir()
+	a, err := Open(root, Account{URL: "http://localhost:8089", Owner: "sandbox"})
+	require.NoError(t, err)
+	b, err := Open(root, Account{URL: "https://leaf.example", Owner: "sandbox"})
+	require.NoError(t, err)
+	other, err := Open(root, Account{URL: "https://leaf.example", Owner: "someone"})
+	require.NoError(t, err)
+	l, err := a.Lock(Holder{RunID: "r1", PID: os.Getpid()})
+	require.NoError(t, err)
+	_, err = b.Lock(Holder{RunID: "r2", PID: os.Getpid()})
+	var le *LockedError
+	require.ErrorAs(t, err, &le, "the owner's lock is held whatever the URL")
+	assert.Equal(t, "r1", le.Holder.RunID)
+	lo, err := other.Lock(Holder{RunID: "r3", PID: os.Getpid()})
+	require.NoError(t, err, "another owner is another lock")
+	lo.Release()
+	l.Release()
+	lb, err := b.Lock(Holder{RunID: "r4", PID: os.Getpid()})
+	require.NoError(t, err)
+	_, err = a.Lock(Holder{RunID: "r5", PID: os.Getpid()})
+	require.ErrorAs(t, err, &le)
+	lb.Release()
+}
+
 func TestAccountDirectoriesAreReadableAndDistinct(t *testing.T) {
-	a := Account{URL: "http://127.0.0.1:8089", Owner: "sandbox"}
-	assert.True(t, strings.HasPrefix(a.dirName(), "127.0.0.1_8089--sandbox--"), a.dirName())
+	a := Account{URL: "http://localhost:8089", Owner: "sandbox"}
+	assert.True(t, strings.HasPrefix(a.dirName(), "localhost_8089--sandbox--"), a.dirName())
 	seen := map[string]Account{}
 	for _, acct := range []Account{a, {URL: "http://127.0.0.1:8090", Owner: "sandbox"}, {URL: "http://127.0.0.1:8089", Owner: "sandbox2"},
 		{URL: "https://api.withleaf.io", Owner: "a/b"}, {URL: "https://api.withleaf.io", Owner: "a_b"}, {URL: "https://api.withleaf.io", Owner: "../../etc"}} {
