@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/leaf-import/leaf-import/internal/change"
+	"github.com/leaf-import/leaf-import/internal/leaf"
 	"github.com/leaf-import/leaf-import/internal/leaf/sandbox"
 	"github.com/leaf-import/leaf-import/internal/plan"
 	"github.com/leaf-import/leaf-import/internal/report"
@@ -207,7 +208,7 @@ func TestLockKeepsConcurrentRunsApart(t *testing.T) {
 	code, _, stderr := runCLI(t, sandboxEnv(ts, nil), "apply", manifest, "--rate", "0", "--report", reportPath)
 	assert.Equal(t, exitLocked, code)
 	assert.Less(t, time.Since(start), 5*time.Second, "at once, not after the first run (10 s or more)")
-	assert.Contains(t, stderr, "another leaf-import run holds the lock of account sandbox at "+ts.URL)
+	assert.Contains(t, stderr, "another leaf-import run holds the lock of account sandbox at "+leaf.CanonicalURL(ts.URL))
 	assert.Contains(t, stderr, "pid ")
 	assert.Contains(t, stderr, "started ")
 

@@ -79,13 +79,6 @@ func TestAccountLockKeepsOverlappingRunsApart(t *testing.T) {
 	code, _, stderr := runCLI(t, map[string]string{"LEAF_API_URL": ts.URL, "LEAF_TOKEN": token, "LEAF_IMPORT_STATE_DIR": stateDirOf(ts)},
 		"apply", manifest, "--rate", "0")
 	assert.Equal(t, exitLocked, code, "a token run of the same owner is the same account: %s", stderr)
-	requests := ts.Stats().Requests.Total
-	code, _, stderr = runCLI(t, map[string]string{"LEAF_API_URL": ts.URL, "LEAF_TOKEN": token, "LEAF_IMPORT_STATE_DIR": stateDirOf(ts)},
-		"apply", manifest, "--rate", "0", "--account", "someone-else")
-	assert.Equal(t, exitError, code, "--account that is not the token's subject is refused: %s", stderr)
-	assert.Contains(t, stderr, `"someone-else"`)
-	assert.Contains(t, stderr, "LEAF_TOKEN's subject")
-	assert.Equal(t, requests, ts.Stats().Requests.Total, "the refused run sent nothing")
 
 	assert.Equal(t, 0, first.wait(t, time.Minute), readLog(t, dir, "err.log"))
 	assert.Zero(t, duplicateUsers(ts))
@@ -159,7 +152,8 @@ func readJournal(t *testing.T, path string) []report.Line {
 	return lines
 }
 
-// A torn last journal line is cut off before anything is appended: repeated resumes work.
+// A torn last journal line (half a line written past what the journal last made durable) is cut
+// off before anything is appended: repeated resumes work.
 func TestResumeTwiceAfterATornJournalTail(t *testing.T) {
 	ts := sandbox.NewServer(t)
 	manifest := writeManifest(t, t.TempDir(), growersOneConnection(5), nil, "")
@@ -167,9 +161,11 @@ func TestResumeTwiceAfterATornJournalTail(t *testing.T) {
 	code, _, stderr := runCLI(t, env, "apply", manifest, "--rate", "0")
 	require.Equal(t, 0, code, stderr)
 	run := lastRun(t, env)
-	info, err := os.Stat(run.Journal)
+	f, err := os.OpenFile(run.Journal, os.O_WRONLY|os.O_APPEND, 0)
 	require.NoError(t, err)
-	require.NoError(t, os.Truncate(run.Journal, info.Size()-20))
+	_, err = f.WriteString(`{"type":"intent","at":"2026-12-02T00:00:00Z","runId":"`)
+	require.NoError(t, err)
+	require.NoError(t, f.Close())
 	for i := range 2 {
 		code, _, stderr := runCLI(t, env, "apply", manifest, "--rate", "0", "--resume", run.RunID)
 		require.Equal(t, 0, code, "resume %d: %s", i+1, stderr)
@@ -219,7 +215,7 @@ func TestRunsListsTheHistoryAndKeepRunsTrimsIt(t *testing.T) {
 	env := sandboxEnv(ts, nil)
 	code, out, _ := runCLI(t, env, "runs")
 	require.Equal(t, 0, code)
-	assert.Contains(t, out, "No runs yet for sandbox at "+ts.URL)
+	assert.Contains(t, out, "No runs yet for sandbox at "+leaf.CanonicalURL(ts.URL))
 	for i := range 3 {
 		manifest := writeManifest(t, dir, growersOneConnection(2+i), nil, "")
 		code, _, stderr := runCLI(t, env, "apply", manifest, "--rate", "0")
@@ -326,6 +322,8 @@ func TestReadersAndFailedRunsLeaveNothingBehind(t *testing.T) {
 }
 
 // A LEAF_TOKEN run needs to know its API owner before it may change anything.
+// A token without a subject needs --account; one with a subject and an --account naming someone
+// else is refused by every command, having sent nothing.
 func TestTokenWithoutOwnerIsRefused(t *testing.T) {
 	ts := sandbox.NewServer(t)
 	manifest := writeManifest(t, t.TempDir(), growersOneConnection(1), nil, "")
@@ -337,8 +335,57 @@ func TestTokenWithoutOwnerIsRefused(t *testing.T) {
 	assert.Zero(t, ts.Stats().Requests.Total, "nothing was sent")
 
 	env["LEAF_TOKEN"] = sandboxToken(t, ts)
+	requests := ts.Stats().Requests.Total
+	for _, cmd := range [][]string{{"apply", manifest}, {"plan", manifest}, {"status"}} {
+		code, _, stderr = runCLI(t, env, append(cmd, "--rate", "0", "--account", "someone-else")...)
+		assert.Equal(t, exitError, code, "%s: --account that is not the token's subject is refused: %s", cmd[0], stderr)
+		assert.Contains(t, stderr, `"someone-else"`)
+		assert.Contains(t, stderr, "LEAF_TOKEN's subject")
+	}
+	assert.Equal(t, requests, ts.Stats().Requests.Total, "the refused runs sent nothing")
 	env["LEAF_ACCOUNT"] = "Sandbox"
 	code, _, stderr = runCLI(t, env, "apply", manifest, "--rate", "0")
 	require.Equal(t, 0, code, stderr)
 	assert.Len(t, runsOf(t, sandboxEnv(ts, nil)), 1, "a token run of the owner is in the password runs' history")
+}
+
+// kill -9 under a 2 s list lag, then the journal cut (to half its bytes, or to its header line,
+// which leaves no request in doubt to look up): --resume refuses it (nothing sent), and the plain
+// apply that follows at once treats the killed run as wholly in doubt, waits out the list lag
+// from the journal's last write, and makes no duplicate of the users the lost lines recorded.
+func TestADamagedJournalIsRefusedForResumeAndCostsNoDuplicate(t *testing.T) {
+	for name, cut := range map[string]func(data []byte) int64{
+		"to half its bytes": func(data []byte) int64 { return int64(len(data) / 2) },
+		"to its header":     func(data []byte) int64 { return int64(bytes.IndexByte(data, '\n') + 1) },
+	} {
+		t.Run(name, func(t *testing.T) {
+			ts := sandbox.NewServer(t, sandbox.WithFaults("lag=2s,latency=10ms"))
+			dir := t.TempDir()
+			manifest := writeManifest(t, dir, growersOneConnection(160), nil, "")
+			p := startProc(t, ts, dir, "apply", manifest, "--rate", "0", "--concurrency", "4")
+			require.True(t, waitFor(20*time.Second, func() bool { return ts.Stats().Mutations.UserCreates >= 60 }))
+			require.NoError(t, p.cmd.Process.Signal(syscall.SIGKILL))
+			require.Equal(t, -int(syscall.SIGKILL), p.wait(t, 10*time.Second))
+			env := sandboxEnv(ts, nil)
+			killed := lastRun(t, env)
+			data, err := os.ReadFile(killed.Journal)
+			require.NoError(t, err)
+			require.NoError(t, os.Truncate(killed.Journal, cut(data)))
+
+			before := mutations(ts.Stats())
+			code, _, stderr := runCLI(t, env, "apply", manifest, "--rate", "0", "--resume", killed.RunID)
+			assert.Equal(t, exitError, code, stderr)
+			assert.Contains(t, stderr, "damaged")
+			assert.Contains(t, stderr, "it was cut")
+			assert.Contains(t, stderr, "run apply without --resume")
+			assert.Equal(t, before, mutations(ts.Stats()), "the refused resume sent nothing")
+
+			code, _, stderr = runCLI(t, env, "apply", manifest, "--rate", "0")
+			require.Equal(t, 0, code, stderr)
+			assert.Contains(t, stderr, "journal is damaged")
+			// Without the wait, the cut to its header left 60 duplicates (checked by removing it).
+			assert.Zero(t, duplicateUsers(ts))
+			assertConverged(t, ts, manifest, nil)
+		})
+	}
 }

@@ -40,13 +40,13 @@ type fakeAPI struct {
 	onSetConfig  func(ext string) (err error, afterCommit bool)
 	configs      map[string]leaf.Config // by user id
 	listHidden   bool
-	readMoves    bool             // ReadUsers says the list moved while it was read
+	readMoves    bool // ReadUsers says the list moved while it was read
 	// lag keeps a user out of lists until lag after its create, on clock.
-	lag   time.Duration
-	clock *instantClock
-	born  map[string]time.Time
-	onList       func(ext string) // runs before a list, outside the lock
-	lists        atomic.Int32
+	lag    time.Duration
+	clock  *instantClock
+	born   map[string]time.Time
+	onList func(ext string) // runs before a list, outside the lock
+	lists  atomic.Int32
 }
 
 func newFake() *fakeAPI {

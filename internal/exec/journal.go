@@ -17,9 +17,12 @@ import (
 // Journal is the append-only write-ahead journal of a migration (JSONL, mode 0600). Every line
 // is on disk (fsynced) before the call that wrote it returns: an intent before its request is
 // sent, an outcome after its answer. Concurrent writers share fsyncs (group commit), so the
-// journal costs one fsync per burst of lines, not one per line.
+// journal costs one fsync per burst of lines, not one per line. Each line carries a chained
+// checksum, and after each fsync the seal beside the journal records its size (report.Checksum
+// and report.Seal), so that a damaged or cut journal is told from a torn last line.
 type Journal struct {
 	f     *os.File
+	seal  *os.File
 	runID string
 	now   func() time.Time
 
@@ -34,6 +37,8 @@ type Journal struct {
 	// size is the length of the file up to its last complete line: a failed write (a full
 	// disk) is cut back to it, so that the file never keeps half a line.
 	size int64
+	// last is the checksum of the last line appended: the chain's next starting value.
+	last uint32
 	// open holds the steps with an intent and no outcome yet.
 	open map[string]bool
 	// syncs counts fsyncs (group commit makes them fewer than lines).
@@ -64,19 +69,37 @@ func AppendJournal(path, runID string) (*Journal, error) {
 		return nil, err
 	}
 	size, err := cutTornTail(f)
+	var last uint32
+	if err == nil {
+		last, err = lastChecksum(f, size)
+	}
 	if err == nil {
 		err = f.Chmod(0o600)
 	}
 	if err == nil {
 		_, err = f.Seek(size, io.SeekStart)
 	}
+	var seal *os.File
+	if err == nil {
+		seal, err = os.OpenFile(report.SealPath(path), os.O_RDWR|os.O_CREATE, 0o600)
+	}
 	if err != nil {
 		f.Close()
 		return nil, fmt.Errorf("journal %s: %w", path, err)
 	}
-	j := &Journal{f: f, runID: runID, now: time.Now, next: 1, size: size, open: map[string]bool{}}
+	j := &Journal{f: f, seal: seal, runID: runID, now: time.Now, next: 1, size: size, last: last, open: map[string]bool{}}
 	j.cond = sync.NewCond(&j.mu)
 	return j, nil
+}
+
+// lastChecksum reads the checksum of the journal's last line, ending at size.
+func lastChecksum(f *os.File, size int64) (uint32, error) {
+	start := max(size-64<<10, 0)
+	buf := make([]byte, size-start)
+	if _, err := f.ReadAt(buf, start); err != nil && err != io.EOF {
+		return 0, err
+	}
+	return report.LastChecksum(buf), nil
 }
 
 // cutTornTail truncates f after its last newline (a line without one was torn by a crash or a
@@ -136,6 +159,7 @@ func (j *Journal) append(l report.Line, wait bool) error {
 	if j.err != nil {
 		return j.err
 	}
+	b, j.last = report.Checksum(b, j.last)
 	switch l := l.(type) {
 	case *report.Intent:
 		j.open[l.Key()] = true
@@ -151,11 +175,11 @@ func (j *Journal) append(l report.Line, wait bool) error {
 		}
 		// Lead: write what has accumulated, then wake the others.
 		j.flushing = true
-		buf, batch := j.pending, j.next
+		buf, batch, last := j.pending, j.next, j.last
 		j.pending, j.spare = j.spare[:0], nil
 		j.next++
 		j.mu.Unlock()
-		err := j.flush(buf)
+		err := j.flush(buf, last)
 		j.mu.Lock()
 		j.flushing = false
 		if cap(buf) <= 1<<20 {
@@ -170,9 +194,12 @@ func (j *Journal) append(l report.Line, wait bool) error {
 	return j.err
 }
 
-// flush writes buf and fsyncs it. A failed or short write is cut back to the last complete
-// line, so that the journal stays readable and a later run can append to it.
-func (j *Journal) flush(buf []byte) error {
+// flush writes buf and fsyncs it, then records in the seal the size the journal now has and
+// last, the checksum of buf's last line. A failed or short write is cut back to the last
+// complete line, so that the journal stays readable and a later run can append to it. The seal
+// is not fsynced: a kill leaves it in the system's cache, and a power cut can only leave it
+// older than the journal, never ahead of it.
+func (j *Journal) flush(buf []byte, last uint32) error {
 	n, err := j.f.Write(buf)
 	if err == nil {
 		err = j.f.Sync()
@@ -186,6 +213,9 @@ func (j *Journal) flush(buf []byte) error {
 		return err
 	}
 	j.size += int64(n)
+	if _, err := j.seal.WriteAt(report.Seal{Size: j.size, Last: last}.Encode(), 0); err != nil {
+		return fmt.Errorf("seal: %w", err)
+	}
 	return nil
 }
 
@@ -195,14 +225,17 @@ func (j *Journal) Close() error {
 	for j.flushing {
 		j.cond.Wait()
 	}
-	buf := j.pending
+	buf, last := j.pending, j.last
 	j.pending = nil
 	j.mu.Unlock()
 	var err error
 	if len(buf) > 0 && j.err == nil {
-		err = j.flush(buf)
+		err = j.flush(buf, last)
 	}
 	if cerr := j.f.Close(); err == nil {
+		err = cerr
+	}
+	if cerr := j.seal.Close(); err == nil {
 		err = cerr
 	}
 	return err

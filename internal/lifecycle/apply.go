@@ -243,6 +243,7 @@ func (s *session) apply(ctx context.Context, o *ApplyOptions, runID string, star
 		},
 	})
 	prog.Finish()
+	s.saveLearned(o, out.ObservedLag)
 
 	stats := o.Client.Stats()
 	rrun.EndedAt = time.Now().UTC()
@@ -356,24 +357,45 @@ type noProgress struct{}
 func (noProgress) Record(report.Record) {}
 func (noProgress) Finish()              {}
 
-// useFacts applies what doctor measured of the account, unless a flag says otherwise: the
-// lookup window follows the measured list lag, and a missing PATCH is known in advance.
+// useFacts applies what doctor measured of the account and what its runs learned, unless a
+// flag says otherwise. The lookup window starts at its floor (exec.DefaultLookupWindow) and a
+// measured lag only raises it: doctor's list lag, and the longest lag a recent run saw of its own
+// creates, each used for workspace.FactsMaxAge. Only --lookup-window may go below the floor. A
+// damaged facts file is ignored with a warning that names it; a missing PATCH is known in
+// advance.
 func (s *session) useFacts(o *ApplyOptions) error {
 	var f *workspace.Facts
+	var learned workspace.Learned
 	if s.ws != nil {
 		var err error
 		if f, err = s.ws.Facts(); err != nil {
-			return err
+			o.Log.Warn("ignoring the account's facts: run leaf-import doctor again to measure them", "err", err)
+			f = nil
 		}
+		if learned, err = s.ws.Learned(); err != nil {
+			o.Log.Warn("ignoring what earlier runs learned of the account", "err", err)
+		}
+	}
+	now := time.Now()
+	if f != nil && !f.Fresh(now) {
+		o.Log.Info("the account's facts are too old to use: run leaf-import doctor again to measure them",
+			"measuredAt", f.MeasuredAt.Format(time.RFC3339), "maxAge", workspace.FactsMaxAge.String())
+		f = nil
 	}
 	if o.LookupWindow <= 0 {
 		o.LookupWindow = exec.DefaultLookupWindow
-		if f != nil {
+		if f != nil && LookupWindowFor(f.ListLagSeconds) > o.LookupWindow {
 			o.LookupWindow = LookupWindowFor(f.ListLagSeconds)
 			o.Log.Info("lookup window from the account's measured list lag (leaf-import doctor)", "listLagSeconds", f.ListLagSeconds,
 				"lookupWindow", o.LookupWindow.String(), "measuredAt", f.MeasuredAt.Format(time.RFC3339))
 		}
+		if lag, ok := learned.FreshLag(now); ok && LookupWindowFor(lag.Seconds()) > o.LookupWindow {
+			o.LookupWindow = LookupWindowFor(lag.Seconds())
+			o.Log.Info("lookup window from the list lag an earlier run saw of its own creates", "listLag", lag.String(),
+				"lookupWindow", o.LookupWindow.String(), "seenAt", learned.LagAt.Format(time.RFC3339))
+		}
 	}
+	o.LookupWindow = min(o.LookupWindow, exec.MaxLookupWindow)
 	switch {
 	case o.Patch == "put":
 		o.Client.SetPatchUnsupported(true)
@@ -384,6 +406,22 @@ func (s *session) useFacts(o *ApplyOptions) error {
 		o.Log.Info("user updates use GET and PUT: leaf-import doctor found no PATCH on this account")
 	}
 	return nil
+}
+
+// saveLearned keeps the longest list lag the run saw of its own creates, for the next runs.
+func (s *session) saveLearned(o *ApplyOptions, observed time.Duration) {
+	if s.ws == nil || observed <= 0 {
+		return
+	}
+	err := s.ws.UpdateLearned(func(l *workspace.Learned) {
+		if old, ok := l.FreshLag(time.Now()); ok && old >= observed {
+			return
+		}
+		l.ListLagSeconds, l.LagAt = observed.Seconds(), time.Now().UTC()
+	})
+	if err != nil {
+		o.Log.Warn("cannot keep the list lag this run saw", "err", err)
+	}
 }
 
 func orEverything(s string) string {

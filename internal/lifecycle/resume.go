@@ -38,8 +38,11 @@ func locate(ws *workspace.Workspace, ref string) (*resumed, error) {
 		}
 		if r != nil {
 			e, err := ws.Earlier(r)
+			if err == nil && e.Damaged != nil {
+				err = e.Damaged
+			}
 			if err != nil {
-				return nil, fmt.Errorf("cannot resume run %s: %w", r.Meta.RunID, err)
+				return nil, damagedResume(fmt.Errorf("cannot resume run %s: %w", r.Meta.RunID, err))
 			}
 			res := &resumed{run: r, prior: e.Prior, report: r.Meta.UserReport, fromReport: e.FromReport}
 			if !e.FromReport {
@@ -59,7 +62,7 @@ func locate(ws *workspace.Workspace, ref string) (*resumed, error) {
 	if report.IsJournal(ref) {
 		p, err := report.LoadPrior(ref)
 		if err != nil {
-			return nil, fmt.Errorf("cannot resume: %w", err)
+			return nil, damagedResume(fmt.Errorf("cannot resume: %w", err))
 		}
 		return &resumed{prior: p, journal: abs, report: p.ReportPath}, nil
 	}
@@ -70,11 +73,22 @@ func locate(ws *workspace.Workspace, ref string) (*resumed, error) {
 	if j := rep.Run.Journal; j != "" && report.IsJournal(j) {
 		p, err := report.LoadPrior(j)
 		if err != nil {
-			return nil, fmt.Errorf("cannot resume: %w", err)
+			return nil, damagedResume(fmt.Errorf("cannot resume: %w", err))
 		}
 		return &resumed{prior: p, journal: j, report: abs}, nil
 	}
 	return &resumed{prior: report.PriorFromReport(rep), report: abs, fromReport: true}, nil
+}
+
+// damagedResume adds to the refusal of a damaged journal what to do instead.
+func damagedResume(err error) error {
+	var corrupt *report.ErrCorrupt
+	if !errors.As(err, &corrupt) {
+		return err
+	}
+	return fmt.Errorf("%w; nothing was sent. A damaged journal cannot say which requests its run sent: run apply without "+
+		"--resume, which treats that run as wholly in doubt (it waits out Leaf's list lag from the run's last write and reads Leaf "+
+		"afresh before creating anything)", err)
 }
 
 // gapUntil is when Leaf's lists show every user a run read back from its report alone may have

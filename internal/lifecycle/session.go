@@ -88,7 +88,9 @@ func (s *session) lock(runID string, start time.Time) (*workspace.Lock, error) {
 func doubtfuls(h *workspace.History) []doubtful {
 	ds := make([]doubtful, 0, len(h.InDoubt)+1)
 	for _, e := range h.InDoubt {
-		d := doubtful{run: e.Run, prior: e.Prior, gap: e.FromReport}
+		// A run known from its report alone, or from a damaged journal, may have sent requests
+		// its record does not show: the next run waits out the list lag from its last write.
+		d := doubtful{run: e.Run, prior: e.Prior, gap: e.FromReport || e.Damaged != nil, damaged: e.Damaged}
 		if !e.FromReport {
 			d.journal = e.Run.Meta.Journal
 		}

@@ -17,8 +17,11 @@ type doubtful struct {
 	run     *workspace.Run // nil outside the workspace
 	prior   *report.Prior
 	journal string // "" when the journal is gone (prior read from a report)
-	// gap: prior was read from a report, which can miss the run's last requests.
+	// gap: prior was read from a report, or a damaged journal, which can miss the run's last
+	// requests.
 	gap bool
+	// damaged says how the journal is damaged (nil when it is not).
+	damaged error
 }
 
 // settle looks up every request the earlier runs left in doubt, all of them sharing one lookup
@@ -38,6 +41,10 @@ func settle(ctx context.Context, o *Options, window time.Duration, concurrency i
 	}()
 	var wait time.Time
 	for _, d := range ds {
+		if d.damaged != nil {
+			o.Log.Warn("an earlier run's journal is damaged: that run is in doubt as a whole, so this run waits out Leaf's list lag "+
+				"from its last write and reads Leaf afresh before creating anything", "err", d.damaged)
+		}
 		if d.gap {
 			if until := gapUntil(d.prior, time.Now(), window); until.After(wait) {
 				wait = until

@@ -1,8 +1,8 @@
 package report
 
 import (
-	"bufio"
 	"bytes"
+	"hash/crc32"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -11,8 +11,9 @@ import (
 	"github.com/leaf-import/leaf-import/internal/change"
 )
 
-// JournalFormatVersion is the version of the journal's lines.
-const JournalFormatVersion = 1
+// JournalFormatVersion is the version of the journal's lines. Version 2 ends every line with a
+// chained checksum (see Checksum); version 1 journals, without one, are still read.
+const JournalFormatVersion = 2
 
 // Journal line types.
 const (
@@ -203,49 +204,90 @@ func decodeLine(raw []byte) (Line, error) {
 	return l, nil
 }
 
-// ErrCorrupt is returned for a journal damaged before its last line.
+// ErrCorrupt is returned for a damaged journal: a line that does not decode or whose checksum
+// breaks the chain, anywhere but a torn last line, or a journal shorter than its seal.
 type ErrCorrupt struct {
 	Line int
 	Err  error
 }
 
 func (e *ErrCorrupt) Error() string {
-	return fmt.Sprintf("the journal is corrupt at line %d (%v); it cannot be resumed", e.Line, e.Err)
+	return fmt.Sprintf("the journal is damaged at line %d (%v)", e.Line, e.Err)
 }
 
-// ReadJournal reads every line of a journal. A torn last line (a crash while writing it) is
-// dropped; a bad line anywhere else is corruption. The first line must be a header.
+// ReadJournal reads every line of a journal and checks the chain of checksums of a version 2
+// journal. A torn last line (a crash while it was written) is dropped; any other damage is an
+// *ErrCorrupt, returned with the lines read before it. The first line must be a header.
 func ReadJournal(r io.Reader) ([]Line, error) {
+	lines, _, err := readJournal(r)
+	return lines, err
+}
+
+// readJournal is ReadJournal, also returning how many bytes of complete, checked lines it read.
+func readJournal(r io.Reader) ([]Line, int64, error) {
 	data, err := io.ReadAll(r)
+	if err != nil {
+		return nil, 0, err
+	}
+	var lines []Line
+	var prev uint32
+	checked := false // a version 2 header was read: every line carries a checksum
+	var good int64
+	n := 0
+	for off := 0; off < len(data); {
+		n++
+		end := bytes.IndexByte(data[off:], '\n')
+		torn := end < 0
+		if torn {
+			end = len(data) - off
+		}
+		raw := data[off : off+end]
+		off += end + 1
+		if len(bytes.TrimSpace(raw)) == 0 {
+			continue
+		}
+		l, err := checkLine(raw, &prev, &checked)
+		if err != nil {
+			if torn {
+				break // torn by a crash while it was being written
+			}
+			return lines, good, &ErrCorrupt{Line: n, Err: err}
+		}
+		if _, ok := l.(*Header); n == 1 && !ok {
+			return nil, 0, &ErrCorrupt{Line: 1, Err: fmt.Errorf("the first line is not a header")}
+		}
+		lines = append(lines, l)
+		if !torn {
+			good = int64(off)
+		}
+	}
+	if len(lines) == 0 {
+		return nil, 0, &ErrCorrupt{Line: 1, Err: fmt.Errorf("the journal is empty")}
+	}
+	return lines, good, nil
+}
+
+// checkLine decodes one line and checks its checksum against the chain.
+func checkLine(raw []byte, prev *uint32, checked *bool) (Line, error) {
+	body, sum, has := lineChecksum(raw)
+	switch {
+	case has && crc32.Update(*prev, castagnoli, body) != sum:
+		return nil, fmt.Errorf("its checksum does not match: the line was cut, edited, or a line before it removed")
+	case !has && *checked:
+		return nil, fmt.Errorf("it has no checksum")
+	}
+	l, err := decodeLine(raw)
 	if err != nil {
 		return nil, err
 	}
-	var lines []Line
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	sc.Buffer(make([]byte, 64<<10), 16<<20)
-	n := 0
-	for sc.Scan() {
-		n++
-		raw := sc.Bytes()
-		l, err := decodeLine(raw)
-		if err != nil {
-			if isLastLine(data, n) {
-				break // torn by a crash while it was being written
-			}
-			return nil, &ErrCorrupt{Line: n, Err: err}
+	if h, ok := l.(*Header); ok && h.FormatVersion >= 2 {
+		if !has {
+			return nil, fmt.Errorf("its header has no checksum")
 		}
-		if _, ok := l.(*Header); n == 1 && !ok {
-			return nil, &ErrCorrupt{Line: 1, Err: fmt.Errorf("the first line is not a header")}
-		}
-		lines = append(lines, l)
+		*checked = true
 	}
-	if err := sc.Err(); err != nil {
-		return nil, err
-	}
-	if len(lines) == 0 {
-		return nil, &ErrCorrupt{Line: 1, Err: fmt.Errorf("the journal is empty")}
-	}
-	return lines, nil
+	*prev = sum // 0 after a line without a checksum
+	return l, nil
 }
 
 // indexOfLine returns the byte offset where line n (1-based) starts.

@@ -1,6 +1,7 @@
 package report
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -33,8 +34,11 @@ type Prior struct {
 	// FromJournal is set when Prior was read from a journal.
 	FromJournal bool
 	// EndedAt is when the run of a report read back ended (zero for a report cut off by a
-	// kill, and for a journal).
+	// kill, and for a journal), or a damaged journal was last written.
 	EndedAt time.Time
+	// Damaged is set when the journal it was read from is damaged: it holds what the lines
+	// before the damage say, and the run may have sent requests it does not show.
+	Damaged bool
 }
 
 // Done returns the records of changes that succeeded, in the order they were recorded.
@@ -181,17 +185,43 @@ func LoadPrior(path string) (*Prior, error) {
 		return nil, err
 	}
 	if journal {
-		lines, err := ReadJournal(f)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", path, err)
-		}
-		return PriorFromJournal(lines), nil
+		return loadJournal(f, path)
 	}
 	rep, err := Load(path)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return PriorFromReport(rep), nil
+}
+
+// loadJournal reads a journal and checks it against its seal. A damaged journal returns an
+// error wrapping *ErrCorrupt together with what its lines before the damage say (Damaged set,
+// EndedAt the journal's last write): not enough to resume from, enough for the next run to
+// settle what they show and to wait out Leaf's list lag for the rest.
+func loadJournal(f *os.File, path string) (*Prior, error) {
+	lines, good, err := readJournal(f)
+	var corrupt *ErrCorrupt
+	if err != nil && !errors.As(err, &corrupt) {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if err == nil {
+		seal, ok, serr := ReadSeal(path)
+		switch {
+		case serr != nil:
+			err = &ErrCorrupt{Line: len(lines), Err: serr}
+		case ok && good < seal.Size:
+			err = &ErrCorrupt{Line: len(lines) + 1, Err: fmt.Errorf("it has %d bytes of complete lines but its run wrote %d: it was cut", good, seal.Size)}
+		}
+	}
+	p := PriorFromJournal(lines)
+	if err == nil {
+		return p, nil
+	}
+	p.Damaged = true
+	if info, serr := f.Stat(); serr == nil {
+		p.EndedAt = info.ModTime().UTC()
+	}
+	return p, fmt.Errorf("%s: %w", path, err)
 }
 
 // IsJournal reports whether path is a journal: its first line opens with a journal header.

@@ -3,7 +3,9 @@ package workspace
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io/fs"
+	"math"
 	"os"
 	"path/filepath"
 	"time"
@@ -20,20 +22,84 @@ type Facts struct {
 
 const factsFile = "facts.json"
 
-// Facts reads the account's facts; nil when doctor never ran.
+// FactsMaxAge is how long a measurement is used: a lag measured on a quiet Sunday says little
+// of a busy month later.
+const FactsMaxAge = 7 * 24 * time.Hour
+
+// MaxListLag is the longest list lag a fact may state: beyond it the file is not believed.
+const MaxListLag = time.Hour
+
+// FactsError says why a facts or learned file of the workspace is not used; it names the file.
+type FactsError struct {
+	Path string
+	Err  error
+}
+
+func (e *FactsError) Error() string { return fmt.Sprintf("%s: %v", e.Path, e.Err) }
+func (e *FactsError) Unwrap() error { return e.Err }
+
+// Facts reads the account's facts; nil when doctor never ran. A file that cannot be read as
+// facts, or that states a negative or absurd lag, is a *FactsError naming it.
 func (w *Workspace) Facts() (*Facts, error) {
-	b, err := os.ReadFile(filepath.Join(w.Dir, factsFile))
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
 	var f Facts
-	if err := json.Unmarshal(b, &f); err != nil {
+	path := filepath.Join(w.Dir, factsFile)
+	if ok, err := readJSON(path, &f); !ok || err != nil {
 		return nil, err
+	}
+	if err := checkLag(f.ListLagSeconds); err != nil {
+		return nil, &FactsError{Path: path, Err: fmt.Errorf("listLagSeconds: %w", err)}
 	}
 	return &f, nil
+}
+
+// Fresh reports whether the facts were measured less than FactsMaxAge before now (and not in
+// the future).
+func (f *Facts) Fresh(now time.Time) bool { return fresh(f.MeasuredAt, now) }
+
+func fresh(at, now time.Time) bool {
+	age := now.Sub(at)
+	return !at.IsZero() && age >= -time.Minute && age < FactsMaxAge
+}
+
+func checkLag(seconds float64) error {
+	switch {
+	case math.IsNaN(seconds) || math.IsInf(seconds, 0):
+		return errors.New("not a number")
+	case seconds < 0:
+		return fmt.Errorf("%g is negative", seconds)
+	case seconds > MaxListLag.Seconds():
+		return fmt.Errorf("%g s is more than %s: not believed", seconds, MaxListLag)
+	}
+	return nil
+}
+
+// readJSON decodes the file at path into v. ok is false (and err nil) when there is no file; a
+// file that cannot be read or decoded is a *FactsError naming it.
+func readJSON(path string, v any) (ok bool, err error) {
+	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, &FactsError{Path: path, Err: err}
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		return false, &FactsError{Path: path, Err: fmt.Errorf("not valid JSON: %w", jsonError(err))}
+	}
+	return true, nil
+}
+
+// jsonError keeps a decoding error from quoting the file.
+func jsonError(err error) error {
+	var se *json.SyntaxError
+	var te *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &se):
+		return fmt.Errorf("syntax error at offset %d", se.Offset)
+	case errors.As(err, &te):
+		return fmt.Errorf("field %q has the wrong type", te.Field)
+	}
+	return errors.New("cannot decode")
 }
 
 // SaveFacts records the account's facts.

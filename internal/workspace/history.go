@@ -20,6 +20,10 @@ type Earlier struct {
 	// FromReport is set when the run's journal is gone and Prior was read from its report,
 	// which can lag the run's last requests by a few seconds.
 	FromReport bool
+	// Damaged is the error that says how the run's journal is damaged (nil when it is not):
+	// Prior then holds what its lines before the damage say, and the run may have sent
+	// requests it does not show.
+	Damaged error
 }
 
 // History is what the account's earlier runs left that the next run must know.
@@ -33,8 +37,8 @@ type History struct {
 }
 
 // History reads the runs that are in doubt and those that started less than CreatedHorizon
-// before now. A journal damaged before its last line is an error: nothing may be sent until a
-// person looks at it.
+// before now. A damaged journal is not an error here: its run is in doubt as a whole (see
+// Earlier.Damaged), and the next apply waits out Leaf's list lag before it reads Leaf.
 func (w *Workspace) History(now time.Time) (*History, error) {
 	h := &History{Created: map[string]string{}}
 	runs, err := w.Runs()
@@ -68,6 +72,11 @@ func (w *Workspace) History(now time.Time) (*History, error) {
 func (w *Workspace) Earlier(r *Run) (*Earlier, error) {
 	e := &Earlier{Run: r}
 	p, err := report.LoadPrior(r.Meta.Journal)
+	var corrupt *report.ErrCorrupt
+	if errors.As(err, &corrupt) && p != nil {
+		e.Prior, e.Damaged = p, err
+		return e, nil
+	}
 	if errors.Is(err, fs.ErrNotExist) {
 		e.FromReport = true
 		p, err = report.LoadPrior(r.ReportPath())
