@@ -100,6 +100,9 @@ credentials to re-authorize; --accept-notices exits 0 for them), 130 interrupted
 			if opts.Patch != "auto" && opts.Patch != "patch" && opts.Patch != "put" {
 				return withCode(exitError, fmt.Errorf("--patch must be auto, patch or put, not %q", opts.Patch))
 			}
+			if opts.ProgressEvery <= 0 {
+				return withCode(exitError, fmt.Errorf("--progress-every must be more than 0"))
+			}
 			if opts.KeepRuns < 0 {
 				return withCode(exitError, fmt.Errorf("--keep-runs must be 0 (keep every run) or more"))
 			}
@@ -115,7 +118,9 @@ credentials to re-authorize; --accept-notices exits 0 for them), 130 interrupted
 	fl.BoolVar(&opts.SkipStale, "skip-stale", false, "with --plan: skip and report the changes whose Leaf object changed since, instead of refusing")
 	fl.BoolVar(&opts.DryRun, "dry-run", false, "print the plan with apply's flags and send no mutating request")
 	fl.IntVar(&opts.Concurrency, "concurrency", 8, "workers applying changes (each grower is owned by one worker at a time)")
-	fl.DurationVar(&opts.LookupWindow, "lookup-window", exec.DefaultLookupWindow, "how long to re-check for a user whose create answer was lost (default: from the list lag leaf-import doctor measured, else 5s)")
+	fl.DurationVar(&opts.LookupWindow, "lookup-window", exec.DefaultLookupWindow, "how long to wait for a user whose create answer was lost to show in Leaf's lists "+
+		"(default 5s, raised by the lag leaf-import doctor or an earlier run measured, and by the lag this run sees; only this flag goes lower)")
+	fl.DurationVar(&opts.ProgressEvery, "progress-every", opts.ProgressEvery, "how often a progress line is logged when stderr is not a terminal")
 	fl.StringVar(&opts.Patch, "patch", "auto", "how users are updated: auto (what doctor found, else PATCH with a GET+PUT fallback), patch, or put")
 	fl.StringVar(&opts.Report, "report", "", "also write the report to FILE, .json or .csv (it is always kept in the run's directory)")
 	fl.StringVar(&opts.Journal, "journal", "", "write the journal to FILE instead of the run's directory")
@@ -184,8 +189,10 @@ func applyCode(ctx context.Context, opts *ApplyOptions) error {
 		Concurrency: opts.Concurrency, LookupWindow: window, Patch: opts.Patch, Report: opts.Report, Journal: opts.Journal,
 		Resume: opts.Resume, Replan: opts.Replan, KeepRuns: opts.KeepRuns, ReportEvery: opts.ReportEvery,
 		Out: opts.IO.Out, Stop: in.stop, OnApplying: func() { in.draining.Store(true); boundMemory(applyMemoryFloor) },
-		OnLoaded:    func() { boundMemory(applyMemoryFloor) }, // apply --plan holds the saved plan through its comparison
-		NewProgress: func(total int) lifecycle.Progress { return newProgress(opts.IO, log, total, opts.ProgressEvery) },
+		OnLoaded: func() { boundMemory(applyMemoryFloor) }, // apply --plan holds the saved plan through its comparison
+		NewProgress: func(total int) lifecycle.Progress {
+			return newProgress(opts.IO, log, total, opts.ProgressEvery, common.Client.Pacer().Stats)
+		},
 	})
 	var locked *workspace.LockedError
 	switch {

@@ -101,16 +101,20 @@ func runChaos(t *testing.T, cfg chaosConfig) chaosResult {
 		}
 	}()
 
-	window := cfg.lookupWindow.String()
-	args := []string{"apply", manifest, "--rate", "0", "--report", reportPath, "--log-format", "json", "--lookup-window", window}
+	// A zero lookupWindow leaves the window to the tool (its 5 s floor, grown on the lag it sees).
+	var window []string
+	if cfg.lookupWindow > 0 {
+		window = []string{"--lookup-window", cfg.lookupWindow.String()}
+	}
+	args := append([]string{"apply", manifest, "--rate", "0", "--report", reportPath, "--log-format", "json"}, window...)
 	// After a kill the suite recovers in one of three ways, seeded: --resume of the killed run; a
 	// plain apply (which settles what the killed run left in doubt); a plain apply from another
 	// directory with another report name. Each must be as safe as the others.
 	other := t.TempDir()
 	recoveries := [][]string{
-		{"apply", manifest, "--rate", "0", "--resume", reportPath, "--log-format", "json", "--lookup-window", window},
+		append([]string{"apply", manifest, "--rate", "0", "--resume", reportPath, "--log-format", "json"}, window...),
 		args,
-		{"apply", manifest, "--rate", "0", "--report", "elsewhere.json", "--log-format", "json", "--lookup-window", window},
+		append([]string{"apply", manifest, "--rate", "0", "--report", "elsewhere.json", "--log-format", "json"}, window...),
 	}
 	cwd := ""
 	for {

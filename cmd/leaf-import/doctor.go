@@ -22,7 +22,7 @@ type DoctorOptions struct {
 	Manifest    string
 	Format      string
 	NoWrite     bool
-	Rate        float64
+	Rate        rateFlag
 	Concurrency int
 }
 
@@ -71,7 +71,7 @@ row), 1 error, 4 authentication failed.`,
 	fl := cmd.Flags()
 	fl.StringVar(&opts.Format, "format", "text", "output format: text or json")
 	fl.BoolVar(&opts.NoWrite, "no-write", false, "no probe grower: send no mutating request")
-	fl.Float64Var(&opts.Rate, "rate", 10, "requests per second to Leaf, and the rate of the estimate (0 = unlimited)")
+	registerRate(fl, &opts.Rate, "requests per second to Leaf, and the rate of the estimate")
 	fl.IntVar(&opts.Concurrency, "concurrency", 8, "workers assumed by the estimate")
 	return cmd
 }

@@ -18,7 +18,7 @@ type ExportOptions struct {
 	Out         string
 	Format      string
 	WithSecrets bool
-	Rate        float64
+	Rate        rateFlag
 	Select      SelectFlags
 }
 
@@ -65,8 +65,6 @@ not-exported.txt), 1 error, 4 authentication failed.`,
 				return withCode(exitError, fmt.Errorf("--out DIR is required"))
 			case opts.Format != "yaml" && opts.Format != "csv":
 				return withCode(exitError, fmt.Errorf("--format must be yaml or csv, not %q", opts.Format))
-			case opts.Rate < 0:
-				return withCode(exitError, fmt.Errorf("--rate must be 0 (unlimited) or more"))
 			}
 			if err := opts.Select.check(); err != nil {
 				return err
@@ -81,7 +79,7 @@ not-exported.txt), 1 error, 4 authentication failed.`,
 	fl.StringVar(&opts.Out, "out", "", "the directory to write manifest.yaml (and growers.csv, secrets/) into")
 	fl.StringVar(&opts.Format, "format", "yaml", "yaml (growers in manifest.yaml) or csv (growers in growers.csv)")
 	fl.BoolVar(&opts.WithSecrets, "with-secrets", false, "write the secrets Leaf returns into DIR/secrets/ (0600); see the warning on rotating tokens")
-	fl.Float64Var(&opts.Rate, "rate", 10, "requests per second to Leaf (0 = unlimited, for the sandbox)")
+	registerRate(fl, &opts.Rate, "requests per second to Leaf")
 	opts.Select.register(fl)
 	return cmd
 }

@@ -85,3 +85,24 @@ func TestARunLearnsTheLagOfItsOwnCreates(t *testing.T) {
 	assert.Contains(t, stderr, "lookup window from the list lag an earlier run saw")
 	assert.Zero(t, duplicateUsers(ts))
 }
+
+// Lag and faults at once, on 520 growers: the run's own creates keep appearing while parked
+// creates are settled by reads of every page (the total moves under them), and the run still
+// settles every create and exits 0, with no duplicate, for two seeds.
+func TestLagAndFaultsTogetherSettle(t *testing.T) {
+	for _, seed := range []int{2, 4} {
+		t.Run(fmt.Sprint("seed=", seed), func(t *testing.T) {
+			ts := sandbox.NewServer(t, sandbox.WithFaults(fmt.Sprintf(
+				"503=0.05,reset-after-commit=0.02,reset-before-commit=0.02,lag=1s,latency=20ms,seed=%d", seed)))
+			manifest := writeManifest(t, t.TempDir(), growersOneConnection(520), nil, "")
+			code, _, stderr := runCLI(t, sandboxEnv(ts, nil), "apply", manifest, "--rate", "0", "--concurrency", "8")
+			require.Equal(t, 0, code, stderr)
+			st := ts.Stats()
+			assert.Positive(t, st.Faults[sandbox.FaultLag], "the list lagged")
+			assert.Positive(t, st.Faults[sandbox.FaultResetAfterCommit], "answers were lost")
+			assert.Zero(t, duplicateUsers(ts))
+			assert.Zero(t, st.Mutations.DuplicateUserCreates)
+			assertConverged(t, ts, manifest, nil)
+		})
+	}
+}

@@ -24,7 +24,7 @@ type LinkKeysOptions struct {
 	ExpiresIn     time.Duration
 	Rotate        bool
 	RevokeExpired bool
-	Rate          float64
+	Rate          rateFlag
 	LookupWindow  time.Duration
 	KeepRuns      int
 }
@@ -80,7 +80,7 @@ the account's lock, 130 interrupted.`,
 	fl.DurationVar(&opts.ExpiresIn, "expires-in", 30*24*time.Hour, "lifetime of the keys (at least 15m)")
 	fl.BoolVar(&opts.Rotate, "rotate", false, "issue a new key even to growers holding a valid one, then revoke the old one")
 	fl.BoolVar(&opts.RevokeExpired, "revoke-expired", false, "revoke the expired and invalid keys leaf-import issued (one GET per managed grower)")
-	fl.Float64Var(&opts.Rate, "rate", 10, "requests per second to Leaf (0 = unlimited, for the sandbox)")
+	registerRate(fl, &opts.Rate, "requests per second to Leaf")
 	fl.DurationVar(&opts.LookupWindow, "lookup-window", exec.DefaultLookupWindow, "how long to re-check for a user whose create an earlier run left in doubt")
 	fl.IntVar(&opts.KeepRuns, "keep-runs", 50, "runs kept in the account's history (0 keeps all)")
 	return cmd

@@ -106,18 +106,18 @@ func runPlan(ctx context.Context, opts *PlanOptions) error {
 	case saving:
 		err = atomicfile.WriteFunc(opts.Out, 0o600, func(fw io.Writer) error {
 			if opts.Format == "json" {
-				return p.RenderJSONAndSave(opts.IO.Out, opts.Diff.Rate, meta, fw, check)
+				return p.RenderJSONAndSave(opts.IO.Out, common.Rate, meta, fw, check)
 			}
-			return p.RenderTextAndSave(opts.IO.Out, opts.Diff.Rate, meta, fw, check)
+			return p.RenderTextAndSave(opts.IO.Out, common.Rate, meta, fw, check)
 		})
 		var ve *plan.ValveError
 		if errors.Is(err, errNotSaved) || errors.As(err, &ve) {
 			saving, err = false, nil // the plan was shown; the checks below say why nothing was saved
 		}
 	case opts.Format == "json":
-		err = p.RenderJSON(opts.IO.Out, opts.Diff.Rate)
+		err = p.RenderJSON(opts.IO.Out, common.Rate)
 	default:
-		err = p.RenderText(opts.IO.Out, opts.Diff.Rate)
+		err = p.RenderText(opts.IO.Out, common.Rate)
 	}
 	if err != nil {
 		return withCode(exitError, err)

@@ -3,22 +3,26 @@ package main
 import (
 	"fmt"
 	"log/slog"
+	"math"
 	"sync"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
 
+	"github.com/leaf-import/leaf-import/internal/leaf"
 	"github.com/leaf-import/leaf-import/internal/report"
 )
 
 // progress shows how an apply advances: a progress bar on stderr when it is a terminal,
-// otherwise a log line every interval with done/total, rate and ETA.
+// otherwise a log line every interval with done/total, rate and ETA. Both say the pace Leaf's
+// requests go at and, when it is below the ceiling, why ("Leaf answered 429: pacing at 14/s").
 type progress struct {
 	total    int
 	bar      *progressbar.ProgressBar
 	log      *slog.Logger
 	interval time.Duration
 	start    time.Time
+	pace     func() leaf.PaceStats
 
 	mu   sync.Mutex
 	done int
@@ -27,8 +31,9 @@ type progress struct {
 	wg   sync.WaitGroup
 }
 
-func newProgress(io *IOStreams, log *slog.Logger, total int, interval time.Duration) *progress {
-	p := &progress{total: total, log: log, interval: interval, start: time.Now(), stop: make(chan struct{})}
+func newProgress(io *IOStreams, log *slog.Logger, total int, interval time.Duration, pace func() leaf.PaceStats) *progress {
+	p := &progress{total: total, log: log, interval: interval, start: time.Now(), stop: make(chan struct{}), pace: pace}
+	tick := interval
 	if io.ErrIsTerminal {
 		p.bar = progressbar.NewOptions(total,
 			progressbar.OptionSetWriter(io.ErrOut),
@@ -39,23 +44,42 @@ func newProgress(io *IOStreams, log *slog.Logger, total int, interval time.Durat
 			progressbar.OptionSetPredictTime(true),
 			progressbar.OptionThrottle(100*time.Millisecond),
 			progressbar.OptionClearOnFinish())
-		return p
+		tick = time.Second // the bar's description follows the pace
 	}
 	p.wg.Add(1)
 	go func() {
 		defer p.wg.Done()
-		t := time.NewTicker(interval)
+		t := time.NewTicker(tick)
 		defer t.Stop()
 		for {
 			select {
 			case <-p.stop:
 				return
 			case <-t.C:
+				if p.bar != nil {
+					p.bar.Describe("applying, " + p.paceText())
+					continue
+				}
 				p.logLine()
 			}
 		}
 	}()
 	return p
+}
+
+// paceText says the pace of the requests and why it is below the ceiling, when it is.
+func (p *progress) paceText() string {
+	if p.pace == nil {
+		return ""
+	}
+	st := p.pace()
+	if st.Reason != "" {
+		return st.Reason
+	}
+	if math.IsInf(st.Rate, 1) {
+		return "no rate limit"
+	}
+	return fmt.Sprintf("pacing at %.1f/s", st.Rate)
 }
 
 // record counts one finished change.
@@ -82,7 +106,7 @@ func (p *progress) logLine() {
 		eta = time.Duration(float64(p.total-done) / rate * float64(time.Second)).Round(time.Second).String()
 	}
 	p.log.Info("progress", "done", done, "total", p.total, "failed", fail,
-		"rate", fmt.Sprintf("%.1f/s", rate), "eta", eta)
+		"rate", fmt.Sprintf("%.1f/s", rate), "eta", eta, "pace", p.paceText())
 }
 
 // finish stops the bar or the log ticker.

@@ -8,6 +8,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/spf13/pflag"
 
@@ -19,7 +20,7 @@ import (
 
 // DiffFlags are the flags plan and apply share.
 type DiffFlags struct {
-	Rate               float64
+	Rate               rateFlag
 	Prune              bool
 	AdoptByEmail       bool
 	ReplaceCredentials bool
@@ -87,7 +88,7 @@ func (s *SelectFlags) check() error {
 }
 
 func (d *DiffFlags) register(fs *pflag.FlagSet) {
-	fs.Float64Var(&d.Rate, "rate", 10, "requests per second to Leaf, every request included (0 = unlimited, for the sandbox)")
+	registerRate(fs, &d.Rate, "requests per second to Leaf, every request included")
 	fs.BoolVar(&d.Prune, "prune", false, "delete Leaf users, credentials and apps that the manifest does not name")
 	fs.BoolVar(&d.AdoptByEmail, "adopt-by-email", false, "a grower without a Leaf user of its externalId adopts the only Leaf user (without externalId) of its email")
 	fs.BoolVar(&d.ReplaceCredentials, "replace-credentials", false, "replace every credential the manifest names (Leaf cannot show some secrets to compare)")
@@ -100,9 +101,6 @@ func (d *DiffFlags) register(fs *pflag.FlagSet) {
 
 // check validates the flag values.
 func (d *DiffFlags) check() error {
-	if d.Rate < 0 {
-		return withCode(exitError, fmt.Errorf("--rate must be 0 (unlimited) or more, not %v", d.Rate))
-	}
 	if err := d.Select.check(); err != nil {
 		return err
 	}
@@ -176,14 +174,14 @@ func (f *Factory) readConnEnv() (func(string) string, error) {
 	}, nil
 }
 
-// newClient builds the Leaf client from the environment, paced at rate.
-func newClient(f *Factory, rate float64, concurrency int, log *slog.Logger) (*leaf.Client, error) {
+// newClient builds the Leaf client from the environment, paced by pacer.
+func newClient(f *Factory, pacer *leaf.Pacer, concurrency int, log *slog.Logger) (*leaf.Client, error) {
 	getenv, err := f.connEnv()
 	if err != nil {
 		return nil, err
 	}
 	opts := append(leaf.EnvOptions(getenv),
-		leaf.WithPacer(leaf.NewPacer(rate, 2, nil)),
+		leaf.WithPacer(pacer),
 		leaf.WithConcurrency(concurrency),
 		leaf.WithUserAgent("leaf-import/"+version),
 		leaf.WithLogger(log))
@@ -193,6 +191,27 @@ func newClient(f *Factory, rate float64, concurrency int, log *slog.Logger) (*le
 		return nil, withCode(exitError, err)
 	}
 	return c, nil
+}
+
+// learnedPace is the pace the account's last --rate auto run ended at, when it is recent: where
+// the next one starts (0: none).
+func learnedPace(root string, acct workspace.Account, log *slog.Logger) float64 {
+	ws, err := workspace.At(root, acct)
+	if err != nil {
+		return 0
+	}
+	l, err := ws.Learned()
+	if err != nil {
+		log.Warn("ignoring what earlier runs learned of the account", "err", err)
+		return 0
+	}
+	pace, _, ok := l.FreshPace(time.Now())
+	if !ok {
+		return 0
+	}
+	log.Info("--rate auto starts from the pace an earlier run of the account learned", "pace", fmt.Sprintf("%.1f/s", pace),
+		"learnedAt", l.PaceAt.Format(time.RFC3339))
+	return pace
 }
 
 // reportProblems prints manifest problems on w and returns the error that ends the command.
@@ -208,14 +227,19 @@ func reportProblems(w io.Writer, name string, err error) error {
 }
 
 // commonOptions builds what plan and apply hand to the run lifecycle: the manifest, a client
-// (not yet authenticated), the account and its state directory.
+// (not yet authenticated), the account and its state directory. The account is resolved first:
+// a --rate auto client starts from the pace the account's earlier runs learned.
 func commonOptions(f *Factory, m *plan.Manifest, d *DiffFlags, concurrency int, fp *plan.Fingerprinter) (lifecycle.Options, error) {
 	log := f.Logger()
-	client, err := newClient(f, d.Rate, concurrency, log)
+	getenv, err := f.connEnv()
 	if err != nil {
 		return lifecycle.Options{}, err
 	}
-	acct, acctErr := f.account(client.BaseURL())
+	url := getenv("LEAF_API_URL")
+	if url == "" {
+		url = leaf.DefaultBaseURL
+	}
+	acct, acctErr := f.account(url)
 	var mismatch *workspace.MismatchError
 	if errors.As(acctErr, &mismatch) {
 		return lifecycle.Options{}, withCode(exitError, acctErr)
@@ -224,8 +248,16 @@ func commonOptions(f *Factory, m *plan.Manifest, d *DiffFlags, concurrency int, 
 	if err != nil {
 		return lifecycle.Options{}, withCode(exitError, err)
 	}
+	start := 0.0
+	if d.Rate.auto && acctErr == nil {
+		start = learnedPace(root, acct, log)
+	}
+	client, err := newClient(f, d.Rate.pacer(start), concurrency, log)
+	if err != nil {
+		return lifecycle.Options{}, err
+	}
 	valves, _ := d.valves()
 	return lifecycle.Options{Manifest: m, Client: client, Account: acct, AccountErr: acctErr, StateRoot: root,
-		FingerprintKey: f.Getenv("LEAF_IMPORT_FINGERPRINT_KEY"), Diff: d.options(fp), Valves: valves, Rate: d.Rate,
-		Tool: "leaf-import " + version, Log: log}, nil
+		FingerprintKey: f.Getenv("LEAF_IMPORT_FINGERPRINT_KEY"), Diff: d.options(fp), Valves: valves, Rate: d.Rate.estimate(start),
+		AutoRate: d.Rate.auto, Tool: "leaf-import " + version, Log: log}, nil
 }

@@ -26,7 +26,7 @@ type StatusOptions struct {
 	Format      string
 	MaxEvents   int
 	MetricsFile string
-	Rate        float64
+	Rate        rateFlag
 }
 
 // NewCmdStatus builds `leaf-import status`.
@@ -74,7 +74,7 @@ failed.`,
 	fl.StringVar(&opts.Format, "format", "text", "output format: text, json or csv (the entries)")
 	fl.IntVar(&opts.MaxEvents, "max-events", 100, "read the events of at most N unhealthy credentials (one request each)")
 	fl.StringVar(&opts.MetricsFile, "metrics-file", "", "also write Prometheus metrics to FILE (.prom, for node_exporter's textfile collector)")
-	fl.Float64Var(&opts.Rate, "rate", 10, "requests per second to Leaf (0 = unlimited, for the sandbox)")
+	registerRate(fl, &opts.Rate, "requests per second to Leaf")
 	return cmd
 }
 

@@ -90,6 +90,9 @@ func (c *Client) do(ctx context.Context, r *request, out any) (*response, error)
 		if status >= 200 && status < 300 {
 			c.lastSuccess.Store(c.clock.Now().UnixNano())
 		}
+		if status != 0 && status != http.StatusTooManyRequests {
+			c.pacer.Answered(header)
+		}
 		switch verdict {
 		case Success:
 			if out != nil && len(bytes.TrimSpace(body)) > 0 {
@@ -119,9 +122,13 @@ func (c *Client) do(ctx context.Context, r *request, out any) (*response, error)
 		if err == nil {
 			last = c.apiError(r, status, header, body)
 		}
-		var delay time.Duration
-		if status != http.StatusTooManyRequests {
-			delay = c.backoff.Delay(attempt)
+		delay := c.backoff.Delay(attempt)
+		if status == http.StatusTooManyRequests {
+			// The pacer decides: the refused request waits its Retry-After, or its backoff;
+			// when the 429 is the account's limit, every request pauses too.
+			if wait := c.pacer.RateLimited(parseRetryAfter(header.Get("Retry-After"), c.clock.Now())); wait > 0 {
+				delay = wait
+			}
 		}
 		now := c.clock.Now()
 		if spent, byTime := c.backoff.spent(attempt+1, start, now, delay); spent {
@@ -134,12 +141,6 @@ func (c *Client) do(ctx context.Context, r *request, out any) (*response, error)
 		}
 		call.retry(cause)
 		c.stats.retry(cause)
-		if status == http.StatusTooManyRequests {
-			ra := parseRetryAfter(header.Get("Retry-After"), c.clock.Now())
-			c.pacer.RateLimited(ra)
-			c.logger.Debug("leaf rate limit, pausing all requests", "method", r.method, "path", r.path, "retryAfter", ra)
-			continue
-		}
 		c.logger.Debug("retrying leaf request", "method", r.method, "path", r.path, "cause", cause, "delay", delay)
 		if err := c.clock.Sleep(ctx, delay); err != nil {
 			return nil, err

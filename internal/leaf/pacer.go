@@ -3,6 +3,7 @@ package leaf
 import (
 	"context"
 	"math"
+	"net/http"
 	"sync"
 	"time"
 
@@ -38,121 +39,171 @@ func (SystemClock) Sleep(ctx context.Context, d time.Duration) error {
 	}
 }
 
-// Pacer is the process-wide rate limiter that every request to Leaf passes, retries and
-// lookups included. It wraps a token bucket (golang.org/x/time/rate) and adds what Leaf's
-// shared 1000 requests/minute limit needs: a 429 pauses every caller until the stated time
-// and halves the rate (multiplicative decrease), which then recovers slowly to the target.
+// Pacer is the process-wide rate limiter that every request passes, retries and lookups
+// included. It is a token bucket (golang.org/x/time/rate) whose rate the pace model sets from
+// Leaf's answers (pace.go): clusters of 429s teach it the account's limit, isolated ones cost a
+// bounded slowdown, and a spent limit window pauses every caller until it resets. An explicit
+// rate is a ceiling it never passes; --rate auto (NewAutoPacer) looks for the limit itself.
 type Pacer struct {
 	clock Clock
 
-	mu         sync.Mutex
-	lim        *rate.Limiter // nil when unlimited
-	target     float64       // requests per second; 0 = unlimited
-	current    float64
-	pauseUntil time.Time
-	lastAdjust time.Time
-	pauses     int
+	mu    sync.Mutex
+	lim   *rate.Limiter
+	model *paceModel
+	set   float64 // the limiter's rate as last set
 }
 
-const (
-	// DefaultRetryAfter is the pause after a 429 that carries no Retry-After header.
-	DefaultRetryAfter = 5 * time.Second
-	// pacerRecoverEvery and pacerRecoverStep: after a decrease the rate climbs back by a tenth
-	// of the target every two seconds without a new 429.
-	pacerRecoverEvery = 2 * time.Second
-	pacerRecoverStep  = 0.1
-	pacerMinRate      = 0.5
-)
+// DefaultRetryAfter is how long a request refused with 429 and no Retry-After waits at least
+// before it is sent again, when the refusal is the account's limit.
+const DefaultRetryAfter = paceProbeEvery
 
-// NewPacer returns a pacer allowing perSecond requests per second with the given burst.
-// perSecond <= 0 means unlimited (429 pauses still apply). A nil clock uses SystemClock.
+// NewPacer returns a pacer allowing perSecond requests per second with the given burst: an
+// exact ceiling. perSecond <= 0 means no ceiling (the sandbox); 429s still slow it. A nil clock
+// uses SystemClock.
 func NewPacer(perSecond float64, burst int, clock Clock) *Pacer {
+	ceiling := perSecond
+	if ceiling <= 0 {
+		ceiling = math.Inf(1)
+	}
+	return newPacer(false, ceiling, ceiling, burst, clock)
+}
+
+// NewAutoPacer returns the pacer of --rate auto: it starts at start requests per second
+// (LeafDocumentedRate when start <= 0) and converges on the account's limit, under AutoMaxRate.
+func NewAutoPacer(start float64, burst int, clock Clock) *Pacer {
+	if start <= 0 {
+		start = LeafDocumentedRate
+	}
+	return newPacer(true, start, AutoMaxRate, burst, clock)
+}
+
+func newPacer(auto bool, start, ceiling float64, burst int, clock Clock) *Pacer {
 	if clock == nil {
 		clock = SystemClock{}
 	}
-	if burst < 1 {
-		burst = 1
-	}
-	p := &Pacer{clock: clock, target: math.Max(perSecond, 0), current: math.Max(perSecond, 0)}
-	if perSecond > 0 {
-		p.lim = rate.NewLimiter(rate.Limit(perSecond), burst)
-	}
+	p := &Pacer{clock: clock, model: newPaceModel(auto, start, ceiling, clock.Now())}
+	p.set = p.model.rate
+	p.lim = rate.NewLimiter(limitOf(p.set), max(burst, 1))
 	return p
 }
 
-// Wait blocks until the caller may send one request: past any 429 pause, then through the
-// token bucket.
+func limitOf(r float64) rate.Limit {
+	if math.IsInf(r, 1) {
+		return rate.Inf
+	}
+	return rate.Limit(r)
+}
+
+// sync gives the limiter the model's rate. p.mu is held.
+func (p *Pacer) sync(now time.Time) {
+	p.model.step(now)
+	if r := p.model.rate; r != p.set {
+		p.set = r
+		p.lim.SetLimitAt(now, limitOf(r))
+	}
+}
+
+// maxHold is the longest a caller holds a place in the token bucket: a longer wait is slept in
+// steps and the place taken again, so that a change of pace (a 429, a climb) applies within it
+// to every caller, not only to those who come after.
+const maxHold = 100 * time.Millisecond
+
+// Wait blocks until the caller may send one request: past any pause, then through the token
+// bucket.
 func (p *Pacer) Wait(ctx context.Context) error {
 	for {
 		p.mu.Lock()
 		now := p.clock.Now()
-		p.recover(now)
-		until := p.pauseUntil
-		p.mu.Unlock()
-		if !now.Before(until) {
-			break
+		p.sync(now)
+		if until := p.model.pauseUntil; now.Before(until) {
+			p.mu.Unlock()
+			if err := p.clock.Sleep(ctx, min(until.Sub(now), 4*maxHold)); err != nil {
+				return err
+			}
+			continue
 		}
-		if err := p.clock.Sleep(ctx, until.Sub(now)); err != nil {
+		r := p.lim.ReserveN(now, 1)
+		if !r.OK() {
+			p.mu.Unlock()
+			return context.Canceled
+		}
+		d := r.DelayFrom(now)
+		if d > maxHold {
+			r.CancelAt(now)
+			p.mu.Unlock()
+			if err := p.clock.Sleep(ctx, maxHold); err != nil {
+				return err
+			}
+			continue
+		}
+		p.model.grant(now)
+		p.mu.Unlock()
+		if err := p.clock.Sleep(ctx, d); err != nil {
 			return err
 		}
-	}
-	if p.lim == nil {
 		return ctx.Err()
 	}
-	r := p.lim.ReserveN(p.clock.Now(), 1)
-	if !r.OK() {
-		return context.Canceled
-	}
-	if err := p.clock.Sleep(ctx, r.DelayFrom(p.clock.Now())); err != nil {
-		r.Cancel()
-		return err
-	}
-	return nil
 }
 
-// RateLimited records a 429: every caller pauses until now+retryAfter (DefaultRetryAfter when
-// retryAfter is zero) and the rate is halved.
-func (p *Pacer) RateLimited(retryAfter time.Duration) {
-	if retryAfter <= 0 {
-		retryAfter = DefaultRetryAfter
-	}
+// Answered records an answer that was not a 429: Leaf accepted the request under its limit.
+// Its rate-limit headers, when it has any that say the window is spent, pause every caller
+// until the window resets.
+func (p *Pacer) Answered(h http.Header) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	now := p.clock.Now()
-	if until := now.Add(retryAfter); until.After(p.pauseUntil) {
-		p.pauseUntil = until
-		p.pauses++
+	p.model.answered(now)
+	if until, ok := headerPause(h, now); ok {
+		p.model.exhausted(until)
 	}
-	if p.lim != nil {
-		p.current = math.Max(p.current/2, math.Min(pacerMinRate, p.target))
-		p.lim.SetLimitAt(now, rate.Limit(p.current))
-	}
-	// Recovery starts counting when the pause ends.
-	p.lastAdjust = p.pauseUntil
+	p.sync(now)
 }
 
-// recover raises a lowered rate by one step per pacerRecoverEvery. p.mu is held.
-func (p *Pacer) recover(now time.Time) {
-	if p.lim == nil || p.current >= p.target || now.Sub(p.lastAdjust) < pacerRecoverEvery {
-		return
+// RateLimited records a 429 with its Retry-After (0 when absent) and returns how long the
+// refused request waits before it is sent again: its Retry-After, or 0 for its usual backoff.
+// When the 429 is the account's limit, every caller pauses too (Wait).
+func (p *Pacer) RateLimited(retryAfter time.Duration) time.Duration {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	now := p.clock.Now()
+	d := p.model.rateLimited(now, retryAfter)
+	p.sync(now)
+	return d.wait
+}
+
+// PaceStats is what the pacer learned and did, for the report and the next run.
+type PaceStats struct {
+	// Auto is set for --rate auto.
+	Auto bool
+	// Rate is the pace now (requests per second; +Inf when nothing limits it); Limit the
+	// account's limit as learned from 429s (0: none met).
+	Rate, Limit float64
+	// Reason says why the pace is below its ceiling ("" when it is not), for people.
+	Reason string
+	// Answers counts the answers, RateLimited the 429s among them, LimitHits the clusters of
+	// 429s taken for the account's limit.
+	Answers, RateLimited, LimitHits int
+}
+
+// Stats returns what the pacer learned and did.
+func (p *Pacer) Stats() PaceStats {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	now := p.clock.Now()
+	p.sync(now)
+	m := p.model
+	st := PaceStats{Auto: m.auto, Rate: m.rate, Limit: m.limit, Answers: m.answers, RateLimited: m.refused, LimitHits: m.clusters}
+	if m.reason != PaceAtCeiling {
+		st.Reason = m.describe()
 	}
-	steps := float64(now.Sub(p.lastAdjust) / pacerRecoverEvery)
-	p.current = math.Min(p.target, p.current+steps*pacerRecoverStep*p.target)
-	p.lim.SetLimitAt(now, rate.Limit(p.current))
-	p.lastAdjust = now
+	return st
 }
 
 // Limit returns the current rate in requests per second (0 = unlimited).
 func (p *Pacer) Limit() float64 {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.recover(p.clock.Now())
-	return p.current
-}
-
-// Pauses returns how many 429 pauses were started or extended.
-func (p *Pacer) Pauses() int {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.pauses
+	r := p.Stats().Rate
+	if math.IsInf(r, 1) {
+		return 0
+	}
+	return r
 }

@@ -22,28 +22,41 @@ func TestPacerKeepsTheRate(t *testing.T) {
 	assert.InDelta(t, 10*time.Second, clk.Now().Sub(start), float64(50*time.Millisecond))
 }
 
-func TestPacer429PausesEveryoneAndHalvesTheRate(t *testing.T) {
+// A cluster of 429s is the account's limit: with a Retry-After every caller waits it out, and
+// the pace drops under what Leaf accepted, not to half of the rate.
+func TestPacerLimitPausesEveryoneAndLowersTheRateToTheLimit(t *testing.T) {
 	clk := newFakeClock()
 	p := leaf.NewPacer(10, 1, clk)
-	require.NoError(t, p.Wait(context.Background()))
-	p.RateLimited(3 * time.Second)
-	assert.Equal(t, 5.0, p.Limit())
+	for range 30 {
+		require.NoError(t, p.Wait(context.Background()))
+		p.Answered(nil)
+	}
+	for range 3 {
+		p.RateLimited(3 * time.Second)
+	}
+	st := p.Stats()
+	assert.Equal(t, 1, st.LimitHits)
+	assert.Equal(t, 3, st.RateLimited)
+	assert.InDelta(t, 9.7, st.Rate, 1, "97% of the 10 a second Leaf accepted, not half of the rate")
+	assert.Contains(t, st.Reason, "Leaf answered 429: pacing at")
 	before := clk.Now()
 	require.NoError(t, p.Wait(context.Background()))
-	assert.GreaterOrEqual(t, clk.Now().Sub(before), 3*time.Second, "waits out the pause")
-	assert.Equal(t, 1, p.Pauses())
+	assert.GreaterOrEqual(t, clk.Now().Sub(before), 3*time.Second, "waits out the Retry-After")
+}
 
-	p.RateLimited(0)
-	assert.Equal(t, 2.5, p.Limit())
-	before = clk.Now()
+// An isolated 429 does not pause the others: the refused request waits its own Retry-After.
+func TestPacerSporadic429IsTheRequestsOwn(t *testing.T) {
+	clk := newFakeClock()
+	p := leaf.NewPacer(10, 1, clk)
+	for range 5 {
+		require.NoError(t, p.Wait(context.Background()))
+		p.Answered(nil)
+	}
+	assert.Equal(t, time.Second, p.RateLimited(time.Second))
+	before := clk.Now()
 	require.NoError(t, p.Wait(context.Background()))
-	assert.GreaterOrEqual(t, clk.Now().Sub(before), leaf.DefaultRetryAfter, "no Retry-After pauses for the default")
-
-	// Slow recovery: a tenth of the target every 2 s.
-	require.NoError(t, clk.Sleep(context.Background(), 2*time.Second))
-	assert.InDelta(t, 3.5, p.Limit(), 0.01)
-	require.NoError(t, clk.Sleep(context.Background(), time.Minute))
-	assert.Equal(t, 10.0, p.Limit(), "recovers to the target, never above")
+	assert.Less(t, clk.Now().Sub(before), 200*time.Millisecond, "no pause for the others")
+	assert.InDelta(t, 9.8, p.Limit(), 0.01)
 }
 
 func TestPacerUnlimited(t *testing.T) {
@@ -53,9 +66,11 @@ func TestPacerUnlimited(t *testing.T) {
 		require.NoError(t, p.Wait(context.Background()))
 	}
 	assert.Zero(t, clk.total())
-	p.RateLimited(time.Second)
+	for range 3 {
+		p.RateLimited(time.Second)
+	}
 	require.NoError(t, p.Wait(context.Background()))
-	assert.Equal(t, time.Second, clk.total(), "429 pauses even when unlimited")
+	assert.Equal(t, time.Second, clk.total(), "the limit's 429s pause even when unlimited")
 }
 
 func TestPacerWaitHonoursCancel(t *testing.T) {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"iter"
 	"maps"
+	"math"
 	"os"
 	"path/filepath"
 	"time"
@@ -252,8 +253,9 @@ func (s *session) apply(ctx context.Context, o *ApplyOptions, runID string, star
 	if userReport != "" {
 		copies = append(copies, userReport)
 	}
+	pace := s.savePace(o)
 	summary, records, werr := rw.Close(rrun, report.RunStats{Requests: stats.Requests, Retries: stats.Retries,
-		Lookups: out.Lookups, Duration: rrun.EndedAt.Sub(start)}, copies...)
+		Lookups: out.Lookups, Duration: rrun.EndedAt.Sub(start), Pace: pace}, copies...)
 	fmt.Fprint(o.Out, summary.Text())
 	log.Info("apply finished", "run", run.Meta.RunID, "report", run.ReportPath(), "records", records,
 		"requests", stats.Requests-before.Requests, "applySeconds", time.Since(applyStart).Round(time.Millisecond).Seconds())
@@ -406,6 +408,35 @@ func (s *session) useFacts(o *ApplyOptions) error {
 		o.Log.Info("user updates use GET and PUT: leaf-import doctor found no PATCH on this account")
 	}
 	return nil
+}
+
+// savePace returns what the run's pacer learned of the account's rate limit, and for --rate
+// auto keeps the pace it ended at as the next run's starting point.
+func (s *session) savePace(o *ApplyOptions) *report.Pace {
+	st := o.Client.Pacer().Stats()
+	p := &report.Pace{Mode: "fixed", Final: st.Rate, Limit: st.Limit, RateLimited: st.RateLimited, LimitHits: st.LimitHits}
+	if math.IsInf(p.Final, 1) {
+		p.Final = 0
+	}
+	if st.Auto {
+		p.Mode = "auto"
+	} else {
+		p.Ceiling = o.Rate
+	}
+	if !st.Auto || s.ws == nil || p.Final <= 0 {
+		return p
+	}
+	next := p.Final // where the next run starts: under the limit found, else where this one ended
+	if p.Limit > 0 {
+		next = p.Limit * 0.95
+	}
+	err := s.ws.UpdateLearned(func(l *workspace.Learned) {
+		l.PacePerSecond, l.LimitPerSecond, l.PaceAt = next, p.Limit, time.Now().UTC()
+	})
+	if err != nil {
+		o.Log.Warn("cannot keep the pace this run learned", "err", err)
+	}
+	return p
 }
 
 // saveLearned keeps the longest list lag the run saw of its own creates, for the next runs.

@@ -28,8 +28,11 @@ type Options struct {
 	FingerprintKey string
 	Diff           plan.Options
 	Valves         plan.Valves
-	// Rate is the --rate the plan's estimate is computed at.
+	// Rate is the rate the plan's estimate is computed at: --rate, or for --rate auto the pace
+	// it starts from.
 	Rate float64
+	// AutoRate is set for --rate auto: an apply keeps the pace it learned for the next run.
+	AutoRate bool
 	// Tool names leaf-import and its version in journals and reports.
 	Tool string
 	Log  *slog.Logger

@@ -2,9 +2,9 @@ package report
 
 import (
 	"bytes"
-	"hash/crc32"
 	"encoding/json"
 	"fmt"
+	"hash/crc32"
 	"io"
 	"time"
 

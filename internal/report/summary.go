@@ -56,6 +56,24 @@ type Summary struct {
 	Lookups    int64   `json:"lookups"`
 	DurationMs int64   `json:"durationMs"`
 	Rate       float64 `json:"achievedRate"`
+	// Pace is what the run's pacer learned of Leaf's rate limit (nil for a report of an older
+	// leaf-import).
+	Pace *Pace `json:"pace,omitempty"`
+}
+
+// Pace is what a run learned of the account's rate limit.
+type Pace struct {
+	// Mode is "auto" (--rate auto) or "fixed" (an explicit --rate, 0 for none).
+	Mode string `json:"mode"`
+	// Ceiling is the explicit --rate (0: none); Final the pace the run ended at, and Limit the
+	// account's limit it found (0: no 429 showed one), in requests per second.
+	Ceiling float64 `json:"ceiling,omitempty"`
+	Final   float64 `json:"final"`
+	Limit   float64 `json:"limit,omitempty"`
+	// RateLimited counts the answers that were 429; LimitHits the clusters of them taken for the
+	// account's limit (the rest were sporadic).
+	RateLimited int `json:"rateLimited"`
+	LimitHits   int `json:"limitHits"`
 }
 
 // Summarize counts the records and sets the request figures.
@@ -100,6 +118,7 @@ func (z *summarizer) add(r *Record) {
 func (z *summarizer) summary(st RunStats) Summary {
 	s := z.s
 	s.Requests, s.Retries, s.Lookups, s.DurationMs = st.Requests, st.Retries, st.Lookups, st.Duration.Milliseconds()
+	s.Pace = st.Pace
 	if s.Retries == nil {
 		s.Retries = map[string]int64{}
 	}
@@ -140,5 +159,12 @@ func (s Summary) Text() string {
 	}
 	fmt.Fprintf(&b, "Requests: %d in %s (%.1f/s); retries: %s; lookups: %d.\n",
 		s.Requests, (time.Duration(s.DurationMs) * time.Millisecond).Round(100*time.Millisecond), s.Rate, retries, s.Lookups)
+	if p := s.Pace; p != nil && (p.Mode == "auto" || p.RateLimited > 0) {
+		fmt.Fprintf(&b, "Pace (%s): ended at %.1f/s", p.Mode, p.Final)
+		if p.Limit > 0 {
+			fmt.Fprintf(&b, ", Leaf's limit for this account about %.1f/s", p.Limit)
+		}
+		fmt.Fprintf(&b, "; %d answer(s) were 429 (%d time(s) the limit).\n", p.RateLimited, p.LimitHits)
+	}
 	return b.String()
 }

@@ -148,6 +148,7 @@ type RunStats struct {
 	Retries  map[string]int64
 	Lookups  int64
 	Duration time.Duration
+	Pace     *Pace
 }
 
 // Close stops the periodic appends, appends what is left, and writes the final report (run,
