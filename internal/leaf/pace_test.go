@@ -57,17 +57,17 @@ func TestPaceDecisions(t *testing.T) {
 			run: func(m *paceModel) refusal {
 				acceptN(m, 80, at(time.Second))
 				var r refusal
-				for i := range 3 {
+				for i := range 4 {
 					r = m.rateLimited(at(time.Second+time.Duration(i)*time.Millisecond), 0)
 				}
 				return r
 			},
-			wantRate: 77.6, wantLimit: 80, wantReason: PaceLimited, wantPause: at(1052 * time.Millisecond)},
+			wantRate: 77.6, wantLimit: 80, wantReason: PaceLimited, wantPause: at(1053 * time.Millisecond)},
 		{name: "a cluster with Retry-After pauses everyone until then", rate: 100,
 			run: func(m *paceModel) refusal {
 				acceptN(m, 80, at(time.Second))
 				var r refusal
-				for range 3 {
+				for range 4 {
 					r = m.rateLimited(at(time.Second), 2*time.Second)
 				}
 				return r
@@ -87,8 +87,8 @@ func TestPaceDecisions(t *testing.T) {
 				}
 				return r
 			},
-			// two sporadic, then pauses of 0.05, 0.1, 0.2, 0.4 s, then spent: 0.8 s, 1 s.
-			wantRate: 1, wantLimit: 80, wantReason: PaceSpent, wantPause: at(1002*time.Millisecond + 750*time.Millisecond + 1800*time.Millisecond)},
+			// three sporadic, then pauses of 0.05, 0.1, 0.2, 0.4 s, then spent: 0.8 s.
+			wantRate: 1, wantLimit: 80, wantReason: PaceSpent, wantPause: at(1003*time.Millisecond + 750*time.Millisecond + 800*time.Millisecond)},
 		{name: "a 429 during a pause is old news: it neither extends the pause nor counts", rate: 100,
 			run: func(m *paceModel) refusal {
 				acceptN(m, 80, at(time.Second))
@@ -98,16 +98,16 @@ func TestPaceDecisions(t *testing.T) {
 				}
 				return r
 			},
-			wantRate: 77.6, wantLimit: 80, wantReason: PaceLimited, wantPause: at(1052 * time.Millisecond)},
+			wantRate: 77.6, wantLimit: 80, wantReason: PaceLimited, wantPause: at(1053 * time.Millisecond)},
 		{name: "after a spent minute window, the pace is what the last minute accepted", auto: true, rate: 400,
 			run: func(m *paceModel) refusal {
 				for s := 1; s <= 15; s++ { // 400/s for 15 s: 6,000, the window's limit
 					acceptN(m, 400, at(time.Duration(s)*time.Second))
 				}
 				for i := range 45 { // then refused until the minute ends, one probe a second
-					m.rateLimited(at(15*time.Second+time.Duration(i)*time.Second), 0)
-					m.rateLimited(at(15*time.Second+time.Duration(i)*time.Second+time.Millisecond), 0)
-					m.rateLimited(at(15*time.Second+time.Duration(i)*time.Second+2*time.Millisecond), 0)
+					for k := range 4 {
+						m.rateLimited(at(15*time.Second+time.Duration(i)*time.Second+time.Duration(k)*time.Millisecond), 0)
+					}
 				}
 				m.answered(at(60*time.Second + 10*time.Millisecond))
 				return refusal{}

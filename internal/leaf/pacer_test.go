@@ -31,12 +31,12 @@ func TestPacerLimitPausesEveryoneAndLowersTheRateToTheLimit(t *testing.T) {
 		require.NoError(t, p.Wait(context.Background()))
 		p.Answered(nil)
 	}
-	for range 3 {
+	for range 4 {
 		p.RateLimited(3 * time.Second)
 	}
 	st := p.Stats()
 	assert.Equal(t, 1, st.LimitHits)
-	assert.Equal(t, 3, st.RateLimited)
+	assert.Equal(t, 4, st.RateLimited)
 	assert.InDelta(t, 9.7, st.Rate, 1, "97% of the 10 a second Leaf accepted, not half of the rate")
 	assert.Contains(t, st.Reason, "Leaf answered 429: pacing at")
 	before := clk.Now()
@@ -66,7 +66,7 @@ func TestPacerUnlimited(t *testing.T) {
 		require.NoError(t, p.Wait(context.Background()))
 	}
 	assert.Zero(t, clk.total())
-	for range 3 {
+	for range 4 {
 		p.RateLimited(time.Second)
 	}
 	require.NoError(t, p.Wait(context.Background()))
