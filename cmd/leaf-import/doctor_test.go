@@ -54,16 +54,17 @@ func probes(ts *sandbox.TestServer) int {
 	return n
 }
 
-// doctor measures the list lag, leaves no probe behind, and apply then uses what it measured.
+// doctor measures the list lag, leaves no probe behind, and apply then uses what it measured
+// when it is longer than the window's 5 s floor.
 func TestDoctorMeasuresTheListLag(t *testing.T) {
-	ts := sandbox.NewServer(t, sandbox.WithFaults("lag=1500ms"))
+	ts := sandbox.NewServer(t, sandbox.WithFaults("lag=2500ms"))
 	env := sandboxEnv(ts, nil)
 	code, d, stderr := runDoctorJSON(t, env)
 	require.Equal(t, 0, code, stderr)
 	lag, ok := d.check(t, "list-lag")
 	require.IsType(t, 0.0, lag, "the list lag is a number of seconds")
-	assert.GreaterOrEqual(t, lag.(float64), 1.0)
-	assert.LessOrEqual(t, lag.(float64), 3.0)
+	assert.GreaterOrEqual(t, lag.(float64), 2.0)
+	assert.LessOrEqual(t, lag.(float64), 4.0)
 	assert.True(t, ok)
 	_, ok = d.check(t, "patch")
 	assert.True(t, ok)
@@ -79,7 +80,7 @@ func TestDoctorMeasuresTheListLag(t *testing.T) {
 	code, _, stderr = runCLI(t, env, "apply", manifest, "--rate", "0")
 	require.Equal(t, 0, code, stderr)
 	assert.Contains(t, stderr, "lookup window from the account's measured list lag")
-	assert.Regexp(t, `lookupWindow=[3-6](\.[0-9])?s `, stderr, "twice the measured lag (1 to 3 s) plus 1 s")
+	assert.Regexp(t, `lookupWindow=([6-9]|1[0-9])(\.[0-9])?s `, stderr, "twice the measured lag (2 to 4 s) plus 1 s")
 }
 
 // On a Leaf without PATCH, doctor reports the fallback (exit 6), and later applies update users

@@ -77,7 +77,7 @@ func TestResumeRefusesACorruptJournalAndToleratesATornLastLine(t *testing.T) {
 	require.NoError(t, os.WriteFile(path, []byte(corrupt), 0o600))
 	code, _, stderr := runCLI(t, sandboxEnv(ts, nil), "apply", manifest, "--rate", "0", "--resume", path)
 	assert.Equal(t, exitError, code)
-	assert.Contains(t, stderr, "corrupt at line 2")
+	assert.Contains(t, stderr, "damaged at line 2")
 	assert.Zero(t, ts.Stats().Requests.Total, "nothing was sent")
 
 	torn := string(b) + `{"type":"outcome","changeId":"user:g1","ste`

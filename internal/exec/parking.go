@@ -282,7 +282,7 @@ func (r *runner) windowTooShort(ctx context.Context, items []*parkedChange, resu
 		return false, nil
 	}
 	if r.lag.get() >= MaxLookupWindow {
-		return false, fmt.Errorf("Leaf's user list still does not show a user created %s ago: it is stuck, not lagging",
+		return false, fmt.Errorf("the user list of Leaf still does not show a user created %s ago: it is stuck, not lagging",
 			r.opts.Clock.Now().Sub(c.at).Round(time.Second))
 	}
 	r.lookups.Add(1)

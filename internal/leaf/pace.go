@@ -44,21 +44,22 @@ const (
 	paceBucket  = 100 * time.Millisecond
 	paceHistory = 60 * time.Second
 	// paceStep is how often the pace climbs.
-	paceStep = time.Second
+	paceStep = 500 * time.Millisecond
 	// paceMargin is how far under a limit the pace settles.
 	paceMargin = 0.97
-	// paceProbeFast multiplies the pace per step while no limit is known (--rate auto).
+	// paceProbeFast multiplies the pace per step while no limit is known (--rate auto): from
+	// 1,000 a minute to over 100 a second in 1.5 s.
 	paceProbeFast = 2
 	// paceReturn multiplies the pace per step on its way back to the limit it learned.
-	paceReturn = 1.05
-	// paceProbeSlow adds this share of the learned limit per step once the pace is at it, more
-	// the longer Leaf refuses nothing: a quarter more for each quiet step.
-	paceProbeSlow = 0.0025
+	paceReturn = 1.025
+	// paceProbeSlow adds this share of the learned limit per step once the pace is at it (0.25%
+	// a second), more the longer Leaf refuses nothing: an eighth more for each quiet step.
+	paceProbeSlow = 0.00125
 	// paceSporadicCut and paceSporadicFloor: an isolated 429 costs 2% of the pace, at most
-	// 10% in all; paceSporadicBack of it comes back per step.
+	// 10% in all; paceSporadicBack of it comes back per step (2% a second).
 	paceSporadicCut   = 0.98
 	paceSporadicFloor = 0.90
-	paceSporadicBack  = 0.02
+	paceSporadicBack  = 0.01
 	// paceCluster of the last paceRecent answers being 429 is the limit, not chance: 4 of 6
 	// happen by chance once in about 10,000 answers at a 5% rate of sporadic 429s (measured: 3
 	// of 5 took a 5% rate for the limit once in a 4,000-request run), and once in 400,000 at 2%.
@@ -330,7 +331,7 @@ func (m *paceModel) climb(now time.Time) {
 		// rate climbs back to its ceiling all the same: it is bounded by it.)
 	case m.limit > 0:
 		m.quiet++
-		m.rate = m.clamp(m.rate + paceProbeSlow*m.limit*(1+float64(m.quiet)/4))
+		m.rate = m.clamp(m.rate + paceProbeSlow*m.limit*(1+float64(m.quiet)/8))
 		if acc := m.acceptedRate(now, time.Second); acc > m.limit {
 			m.limit = acc // Leaf accepted more than the old limit: a neighbour left
 		}

@@ -51,6 +51,11 @@ type Pacer struct {
 	lim   *rate.Limiter
 	model *paceModel
 	set   float64 // the limiter's rate as last set
+	// gen counts the times the pace went down by more than 10% (from genRate, the highest pace
+	// since) or a pause began: a caller holding a place in the bucket from before takes it
+	// again. Smaller cuts (a sporadic 429's 2%) leave the places as they are.
+	gen     uint64
+	genRate float64
 }
 
 // DefaultRetryAfter is how long a request refused with 429 and no Retry-After waits at least
@@ -83,6 +88,7 @@ func newPacer(auto bool, start, ceiling float64, burst int, clock Clock) *Pacer 
 	}
 	p := &Pacer{clock: clock, model: newPaceModel(auto, start, ceiling, clock.Now())}
 	p.set = p.model.rate
+	p.genRate = p.set
 	p.lim = rate.NewLimiter(limitOf(p.set), max(burst, 1))
 	return p
 }
@@ -98,14 +104,22 @@ func limitOf(r float64) rate.Limit {
 func (p *Pacer) sync(now time.Time) {
 	p.model.step(now)
 	if r := p.model.rate; r != p.set {
+		if r < 0.9*p.genRate {
+			p.gen++ // a large cut: places taken at the old pace are taken again
+			p.genRate = r
+		}
+		if r > p.genRate {
+			p.genRate = r
+		}
 		p.set = r
 		p.lim.SetLimitAt(now, limitOf(r))
 	}
 }
 
-// maxHold is the longest a caller holds a place in the token bucket: a longer wait is slept in
-// steps and the place taken again, so that a change of pace (a 429, a climb) applies within it
-// to every caller, not only to those who come after.
+// maxHold is how often a caller waiting for its place in the token bucket looks whether the
+// pace went down or a pause began meanwhile: a place taken at an older, faster pace is then
+// taken again, so that a 429 slows every waiting caller at once. Places are otherwise kept in
+// the order they were taken.
 const maxHold = 100 * time.Millisecond
 
 // Wait blocks until the caller may send one request: past any pause, then through the token
@@ -123,26 +137,46 @@ func (p *Pacer) Wait(ctx context.Context) error {
 			continue
 		}
 		r := p.lim.ReserveN(now, 1)
+		gen := p.gen
+		p.mu.Unlock()
 		if !r.OK() {
-			p.mu.Unlock()
 			return context.Canceled
 		}
-		d := r.DelayFrom(now)
-		if d > maxHold {
-			r.CancelAt(now)
-			p.mu.Unlock()
-			if err := p.clock.Sleep(ctx, maxHold); err != nil {
+		again, err := p.hold(ctx, r, r.DelayFrom(now), gen)
+		if err != nil || again {
+			if err != nil {
 				return err
 			}
 			continue
 		}
-		p.model.grant(now)
+		p.mu.Lock()
+		p.model.grant(p.clock.Now())
 		p.mu.Unlock()
-		if err := p.clock.Sleep(ctx, d); err != nil {
-			return err
-		}
 		return ctx.Err()
 	}
+}
+
+// hold sleeps for d, the wait of reservation r, in steps of maxHold; again is set (and r
+// cancelled) when the pace went down or a pause began meanwhile.
+func (p *Pacer) hold(ctx context.Context, r *rate.Reservation, d time.Duration, gen uint64) (again bool, err error) {
+	for d > 0 {
+		step := min(d, maxHold)
+		if err := p.clock.Sleep(ctx, step); err != nil {
+			r.Cancel()
+			return false, err
+		}
+		d -= step
+		p.mu.Lock()
+		changed := p.gen != gen
+		if changed {
+			r.CancelAt(p.clock.Now())
+		}
+		p.mu.Unlock()
+		if changed {
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 // Answered records an answer that was not a 429: Leaf accepted the request under its limit.
@@ -153,8 +187,9 @@ func (p *Pacer) Answered(h http.Header) {
 	defer p.mu.Unlock()
 	now := p.clock.Now()
 	p.model.answered(now)
-	if until, ok := headerPause(h, now); ok {
+	if until, ok := headerPause(h, now); ok && until.After(p.model.pauseUntil) {
 		p.model.exhausted(until)
+		p.gen++
 	}
 	p.sync(now)
 }
@@ -166,7 +201,11 @@ func (p *Pacer) RateLimited(retryAfter time.Duration) time.Duration {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	now := p.clock.Now()
+	before := p.model.pauseUntil
 	d := p.model.rateLimited(now, retryAfter)
+	if p.model.pauseUntil.After(before) {
+		p.gen++
+	}
 	p.sync(now)
 	return d.wait
 }

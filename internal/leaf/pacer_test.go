@@ -56,7 +56,7 @@ func TestPacerSporadic429IsTheRequestsOwn(t *testing.T) {
 	before := clk.Now()
 	require.NoError(t, p.Wait(context.Background()))
 	assert.Less(t, clk.Now().Sub(before), 200*time.Millisecond, "no pause for the others")
-	assert.InDelta(t, 9.8, p.Limit(), 0.01)
+	assert.InDelta(t, 9.8, p.Limit(), 0.2, "2% less, and climbing back")
 }
 
 func TestPacerUnlimited(t *testing.T) {

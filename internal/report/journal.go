@@ -289,22 +289,3 @@ func checkLine(raw []byte, prev *uint32, checked *bool) (Line, error) {
 	*prev = sum // 0 after a line without a checksum
 	return l, nil
 }
-
-// indexOfLine returns the byte offset where line n (1-based) starts.
-func indexOfLine(data []byte, n int) int {
-	off := 0
-	for i := 1; i < n; i++ {
-		j := bytes.IndexByte(data[off:], '\n')
-		if j < 0 {
-			return len(data)
-		}
-		off += j + 1
-	}
-	return off
-}
-
-// isLastLine reports whether line n is the last non-empty line of data.
-func isLastLine(data []byte, n int) bool {
-	rest := data[indexOfLine(data, n+1):]
-	return len(bytes.TrimSpace(rest)) == 0
-}
