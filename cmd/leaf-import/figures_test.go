@@ -234,17 +234,24 @@ func faultFigures(b *testing.B, bin, dir string, add func(name string, value, ta
 	}
 }
 
-// BenchmarkLagFaults runs faultFigures alone (BenchmarkFigures runs it with the rest).
-func BenchmarkLagFaults(b *testing.B) {
+// figureGroup is a function that measures some figures and adds them.
+type figureGroup func(b *testing.B, bin, dir string, add func(name string, value, target float64, atMost bool, how string))
+
+// runGroup measures one group of figures alone and prints them (BenchmarkFigures runs every
+// group together).
+func runGroup(b *testing.B, group figureGroup) {
 	if testing.Short() {
 		b.Skip("minutes long")
 	}
 	var figs []figure
-	faultFigures(b, leafImportBinary(b), b.TempDir(), func(name string, value, target float64, atMost bool, how string) {
+	group(b, leafImportBinary(b), b.TempDir(), func(name string, value, target float64, atMost bool, how string) {
 		figs = append(figs, figure{name, value, target, atMost, how})
 	})
 	printFigures(b, figs)
 }
+
+// BenchmarkLagFaults measures the fault figures alone.
+func BenchmarkLagFaults(b *testing.B) { runGroup(b, faultFigures) }
 
 // applyFaulted applies manifest at --rate 100 with 8 workers against a sandbox with faults.
 func applyFaulted(b *testing.B, bin, dir, manifest, faults string) measured {

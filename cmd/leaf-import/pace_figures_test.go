@@ -99,14 +99,5 @@ func neighbour(ctx context.Context, url string, rate float64, sent, refused *ato
 	}
 }
 
-// BenchmarkPace runs paceFigures alone (BenchmarkFigures runs it with the rest).
-func BenchmarkPace(b *testing.B) {
-	if testing.Short() {
-		b.Skip("minutes long")
-	}
-	var figs []figure
-	paceFigures(b, leafImportBinary(b), b.TempDir(), func(name string, value, target float64, atMost bool, how string) {
-		figs = append(figs, figure{name, value, target, atMost, how})
-	})
-	printFigures(b, figs)
-}
+// BenchmarkPace measures the pacing figures alone.
+func BenchmarkPace(b *testing.B) { runGroup(b, paceFigures) }

@@ -229,9 +229,16 @@ func TestLockKeepsConcurrentRunsApart(t *testing.T) {
 // and the exit code is 130. A second SIGINT aborts the requests in flight: here they are held
 // for a minute by the sandbox, so only the abort lets the run end within the wait. A resume
 // finishes the job either way.
+//
+// A SIGHUP (a closed terminal or SSH session) is drained the same way, not a crash.
 func TestInterruptDrainsAndResumes(t *testing.T) {
-	for _, signals := range []int{1, 2} {
-		t.Run(map[int]string{1: "one SIGINT", 2: "two SIGINTs"}[signals], func(t *testing.T) {
+	for _, c := range []struct {
+		name    string
+		sig     syscall.Signal
+		signals int
+	}{{"one SIGINT", syscall.SIGINT, 1}, {"two SIGINTs", syscall.SIGINT, 2}, {"one SIGHUP", syscall.SIGHUP, 1}} {
+		signals := c.signals
+		t.Run(c.name, func(t *testing.T) {
 			ts := sandbox.NewServer(t, sandbox.WithFaults("latency=50ms"))
 			dir := t.TempDir()
 			manifest := writeManifest(t, dir, growersOneConnection(150), nil, "")
@@ -243,7 +250,7 @@ func TestInterruptDrainsAndResumes(t *testing.T) {
 				require.NoError(t, ts.SetFaults("latency=60s"))
 				time.Sleep(300 * time.Millisecond)
 			}
-			require.NoError(t, p.cmd.Process.Signal(syscall.SIGINT))
+			require.NoError(t, p.cmd.Process.Signal(c.sig))
 			if signals == 2 {
 				require.True(t, waitFor(10*time.Second, func() bool {
 					return strings.Contains(readLog(t, dir, "err.log"), "stopping: no new changes start")
@@ -254,8 +261,9 @@ func TestInterruptDrainsAndResumes(t *testing.T) {
 			errLog := readLog(t, dir, "err.log")
 			assert.Contains(t, errLog, "stopping: no new changes start")
 			rep, err := report.Load(reportPath)
-			require.NoError(t, err)
+			require.NoError(t, err, "the --report copy is written")
 			assert.True(t, rep.Run.Interrupted)
+			assert.Equal(t, "interrupted", string(lastRun(t, sandboxEnv(ts, nil)).Status))
 			assert.Positive(t, rep.Summary.Pending, "unscheduled changes are pending")
 			assert.Positive(t, rep.Summary.Succeeded)
 			if signals == 1 {

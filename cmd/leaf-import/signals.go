@@ -8,7 +8,8 @@ import (
 	"syscall"
 )
 
-// interrupts turns SIGINT and SIGTERM into the command's two-stage stop. run installs it before
+// interrupts turns SIGINT, SIGTERM and SIGHUP (a closed terminal or SSH session) into the
+// command's two-stage stop. run installs it before
 // anything else, so that a signal is never lost to Go's default handler (which would kill the
 // process mid-write) nor ignored because the shell that started leaf-import ignores SIGINT
 // (signal.Notify takes the signal back).
@@ -31,7 +32,7 @@ func watchInterrupts(parent context.Context, f *Factory) *interrupts {
 	ctx, cancel := context.WithCancel(parent)
 	in := &interrupts{ctx: ctx, cancel: cancel, stop: make(chan struct{}), sig: make(chan os.Signal, 2),
 		done: make(chan struct{}), f: f}
-	signal.Notify(in.sig, os.Interrupt, syscall.SIGTERM)
+	signal.Notify(in.sig, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	go in.watch()
 	return in
 }

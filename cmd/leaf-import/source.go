@@ -20,7 +20,25 @@ type osSource struct {
 
 func (s osSource) Getenv(name string) (string, bool) { return s.lookup(name) }
 
-func (s osSource) Open(name string) (io.ReadCloser, error) { return os.Open(name) }
+// Open opens a regular file only: a FIFO, a device or a socket in the manifest's directory would
+// block the read (a FIFO until a writer comes) or never end, so it is refused with
+// plan.ErrNotRegular, without waiting.
+func (s osSource) Open(name string) (io.ReadCloser, error) {
+	if info, err := os.Stat(name); err != nil {
+		return nil, err
+	} else if !info.Mode().IsRegular() {
+		return nil, plan.ErrNotRegular
+	}
+	f, err := os.OpenFile(name, os.O_RDONLY|openNonblock, 0)
+	if err != nil {
+		return nil, err
+	}
+	if info, err := f.Stat(); err != nil || !info.Mode().IsRegular() { // swapped after the first look
+		f.Close()
+		return nil, plan.ErrNotRegular
+	}
+	return f, nil
+}
 
 func (s osSource) AllowedDirs() []string { return s.allowed }
 

@@ -31,7 +31,7 @@ func decodeCredential(p *Provider, data json.RawMessage) (*Credential, error) {
 	}
 	var raw map[string]json.RawMessage
 	if err := json.Unmarshal(data, &raw); err != nil {
-		return nil, errWithoutInput(err)
+		return nil, JSONErrorWithoutInput(err)
 	}
 	c := &Credential{Provider: p}
 	m := make(map[string]string, len(raw))

@@ -97,7 +97,7 @@ func (c *Client) do(ctx context.Context, r *request, out any) (*response, error)
 		case Success:
 			if out != nil && len(bytes.TrimSpace(body)) > 0 {
 				if err := json.Unmarshal(body, out); err != nil {
-					return nil, fmt.Errorf("leaf: %s %s: decode answer: %w", r.method, r.path, errWithoutInput(err))
+					return nil, fmt.Errorf("leaf: %s %s: decode answer: %w", r.method, r.path, JSONErrorWithoutInput(err))
 				}
 			}
 			return &response{status: status, header: header}, nil
@@ -271,8 +271,10 @@ func parseRetryAfter(v string, now time.Time) time.Duration {
 	return 0
 }
 
-// errWithoutInput keeps a JSON decoding error from quoting the document it failed on.
-func errWithoutInput(err error) error {
+// JSONErrorWithoutInput keeps a JSON decoding error from quoting the document it failed on:
+// the offset of a syntax error, the field of a type error, and nothing else. The document may be
+// untrusted (Leaf's answer, a file of the workspace).
+func JSONErrorWithoutInput(err error) error {
 	var se *json.SyntaxError
 	var te *json.UnmarshalTypeError
 	switch {

@@ -1,7 +1,9 @@
 package lifecycle
 
 import (
+	"fmt"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/leaf-import/leaf-import/internal/plan"
@@ -41,6 +43,11 @@ func open(o Options, mutating bool) (*session, error) {
 		k, err := s.ws.FingerprintKey()
 		if err != nil {
 			return nil, err
+		}
+		if mode := s.ws.KeyModeFixed(); mode != 0 {
+			o.Log.Warn("the account's fingerprint key was readable by others: it is 0600 again (anyone who read it can match "+
+				"fingerprints of short secrets; remove it to make a new key)", "file", filepath.Join(s.ws.Dir, "fingerprint.key"),
+				"mode", fmt.Sprintf("%#o", mode))
 		}
 		key = k
 	}

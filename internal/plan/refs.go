@@ -11,6 +11,10 @@ import (
 	"github.com/leaf-import/leaf-import/internal/leaf"
 )
 
+// ErrNotRegular is what a Source's Open returns for a file that is not a regular file (a FIFO,
+// a device, a socket): reading it could block for good or never end.
+var ErrNotRegular = errors.New("not a regular file")
+
 // Source gives the reader what it needs from outside: environment variables and files. The
 // command passes the real environment and file system; tests pass maps.
 type Source interface {
@@ -197,10 +201,13 @@ func (r *resolver) readFile(p string) (string, error) {
 	f, err := r.src.Open(p)
 	if err != nil {
 		reason := "cannot be read"
-		if errors.Is(err, os.ErrNotExist) {
+		switch {
+		case errors.Is(err, os.ErrNotExist):
 			reason = "does not exist"
-		} else if errors.Is(err, os.ErrPermission) {
+		case errors.Is(err, os.ErrPermission):
 			reason = "is not readable (permission denied)"
+		case errors.Is(err, ErrNotRegular):
+			reason = "is not a regular file (a FIFO, device or socket is never read)"
 		}
 		return "", errRef{"file " + path.Clean(filepath.ToSlash(p)) + " " + reason}
 	}

@@ -9,6 +9,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/leaf-import/leaf-import/internal/leaf"
 )
 
 // Facts are what leaf-import doctor observed of the account, used by its later runs.
@@ -84,22 +86,9 @@ func readJSON(path string, v any) (ok bool, err error) {
 		return false, &FactsError{Path: path, Err: err}
 	}
 	if err := json.Unmarshal(b, v); err != nil {
-		return false, &FactsError{Path: path, Err: fmt.Errorf("not valid JSON: %w", jsonError(err))}
+		return false, &FactsError{Path: path, Err: fmt.Errorf("not valid JSON: %w", leaf.JSONErrorWithoutInput(err))}
 	}
 	return true, nil
-}
-
-// jsonError keeps a decoding error from quoting the file.
-func jsonError(err error) error {
-	var se *json.SyntaxError
-	var te *json.UnmarshalTypeError
-	switch {
-	case errors.As(err, &se):
-		return fmt.Errorf("syntax error at offset %d", se.Offset)
-	case errors.As(err, &te):
-		return fmt.Errorf("field %q has the wrong type", te.Field)
-	}
-	return errors.New("cannot decode")
 }
 
 // SaveFacts records the account's facts.

@@ -170,9 +170,22 @@ func TestFingerprintKeyIsCreatedOnce(t *testing.T) {
 	info, err := os.Stat(filepath.Join(ws.Dir, keyFile))
 	require.NoError(t, err)
 	assert.Equal(t, os.FileMode(0o600), info.Mode().Perm())
+	assert.Zero(t, ws.KeyModeFixed())
+
+	// A key others can read (a copy that lost its mode) is made 0600 again, and the caller told.
+	require.NoError(t, os.Chmod(filepath.Join(ws.Dir, keyFile), 0o644))
+	again, err := ws.FingerprintKey()
+	require.NoError(t, err)
+	assert.Equal(t, keys[0], again, "the same key")
+	info, err = os.Stat(filepath.Join(ws.Dir, keyFile))
+	require.NoError(t, err)
+	assert.Equal(t, os.FileMode(0o600), info.Mode().Perm())
+	assert.Equal(t, os.FileMode(0o644), ws.KeyModeFixed())
+
 	require.NoError(t, os.WriteFile(filepath.Join(ws.Dir, keyFile), []byte("short"), 0o600))
 	_, err = ws.FingerprintKey()
 	assert.ErrorContains(t, err, "damaged", "a damaged key is not silently replaced")
+	assert.ErrorContains(t, err, filepath.Join(ws.Dir, keyFile), "the file is named")
 }
 
 func TestLockNamesItsHolderAndIsReleased(t *testing.T) {
