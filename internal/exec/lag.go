@@ -80,9 +80,11 @@ func (l *lagWindow) created(id, ext string, at time.Time) {
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	// Keep what a read could still miss: creates younger than the longest window.
+	// Keep what a read or a canary could still need: creates younger than twice the window
+	// (and at least 20 s), not a whole run's.
+	keep := max(2*l.window, 20*time.Second)
 	drop := 0
-	for drop < len(l.recent) && at.Sub(l.recent[drop].at) > MaxLookupWindow {
+	for drop < len(l.recent) && at.Sub(l.recent[drop].at) > keep {
 		drop++
 	}
 	if drop > 0 {

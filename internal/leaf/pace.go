@@ -118,6 +118,10 @@ type paceModel struct {
 	spent        bool
 	spellSince   time.Time
 	spellRefused int
+	// spellAccepted is how many answers Leaf accepted in the minute before the spell began, the
+	// first of them at spellFrom: for a long window, what it let through before it was spent.
+	spellAccepted int
+	spellFrom     time.Time
 
 	recent    [paceRecent]bool // the last answers, true for a 429
 	recentN   int
@@ -190,6 +194,24 @@ func (m *paceModel) acceptedRate(now time.Time, d time.Duration) float64 {
 	return float64(m.count(&m.accepted, now, d)) / span.Seconds()
 }
 
+// acceptedSince counts the answers Leaf accepted over the history before now, and returns when
+// the first of them came (the start of its bucket).
+func (m *paceModel) acceptedSince(now time.Time) (int, time.Time) {
+	m.slot(now)
+	b := bucketOf(now)
+	n := int64(len(m.accepted))
+	sum, first := 0, now
+	for x := max(m.ringStart, b-n+1); x <= b; x++ {
+		if c := int(m.accepted[mod(x, n)]); c > 0 {
+			if sum == 0 {
+				first = time.Unix(0, x*int64(paceBucket))
+			}
+			sum += c
+		}
+	}
+	return sum, first
+}
+
 // grant records a request let through at now.
 func (m *paceModel) grant(now time.Time) { m.granted[m.slot(now)]++ }
 
@@ -206,9 +228,11 @@ func (m *paceModel) answered(now time.Time) {
 		// The window reset. A spell that long is explained by a long window: pace at what
 		// Leaf accepted over the last minute, if that is under the limit learned.
 		m.spent = false
-		if now.Sub(m.spellSince) > 2*paceSpellTime {
-			if perMinute := m.acceptedRate(now, paceHistory); perMinute > 0 && perMinute < m.limit {
-				m.limit = perMinute
+		// The window is as long as from its first accepted request to now that it accepts
+		// again, and it let spellAccepted through: that is its rate.
+		if now.Sub(m.spellSince) > 2*paceSpellTime && m.spellAccepted > 0 {
+			if perWindow := float64(m.spellAccepted) / now.Sub(m.spellFrom).Seconds(); perWindow < m.limit {
+				m.limit = perWindow
 			}
 		}
 		m.rate = m.clamp(m.limit * paceMargin)
@@ -266,6 +290,7 @@ func (m *paceModel) rateLimited(now time.Time, retryAfter time.Duration) refusal
 		// The first 429 of a cluster: the limit is what Leaf accepted over the last second,
 		// and the pace goes just under it, not to half of it.
 		m.spell, m.spellSince, m.spellRefused = true, now, 0
+		m.spellAccepted, m.spellFrom = m.acceptedSince(now)
 		m.clusters++
 		if acc := m.acceptedRate(now, time.Second); acc > 0 {
 			m.limit = acc

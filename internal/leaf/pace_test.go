@@ -113,6 +113,21 @@ func TestPaceDecisions(t *testing.T) {
 				return refusal{}
 			},
 			wantRate: 97, wantLimit: 100, wantReason: PaceLimited},
+		{name: "a minute window that resets more than a minute after its burst: the burst still counts", auto: true, rate: 400,
+			run: func(m *paceModel) refusal {
+				for s := 1; s <= 15; s++ {
+					acceptN(m, 400, at(time.Duration(s)*time.Second))
+				}
+				for i := range 24 { // refused until 63 s, a probe every 2 s
+					for k := range 4 {
+						m.rateLimited(at(15*time.Second+time.Duration(2*i)*time.Second+time.Duration(k)*time.Millisecond), 0)
+					}
+				}
+				m.answered(at(64 * time.Second))
+				return refusal{}
+			},
+			// 6,000 over the 64 s from the first accepted answer (at 0.0125 s, its bucket at 0)
+			wantRate: 0.97 * 6000 / 64, wantLimit: 6000.0 / 64, wantReason: PaceLimited},
 		{name: "an explicit rate is never passed", rate: 50,
 			run: func(m *paceModel) refusal {
 				for s := 1; s <= 30; s++ {

@@ -56,6 +56,7 @@ type Pacer struct {
 	// again. Smaller cuts (a sporadic 429's 2%) leave the places as they are.
 	gen     uint64
 	genRate float64
+	burst   int
 }
 
 // DefaultRetryAfter is how long a request refused with 429 and no Retry-After waits at least
@@ -89,7 +90,8 @@ func newPacer(auto bool, start, ceiling float64, burst int, clock Clock) *Pacer 
 	p := &Pacer{clock: clock, model: newPaceModel(auto, start, ceiling, clock.Now())}
 	p.set = p.model.rate
 	p.genRate = p.set
-	p.lim = rate.NewLimiter(limitOf(p.set), max(burst, 1))
+	p.burst = max(burst, 1)
+	p.lim = rate.NewLimiter(limitOf(p.set), p.burst)
 	return p
 }
 
@@ -104,16 +106,25 @@ func limitOf(r float64) rate.Limit {
 func (p *Pacer) sync(now time.Time) {
 	p.model.step(now)
 	if r := p.model.rate; r != p.set {
-		if r < 0.9*p.genRate {
-			p.gen++ // a large cut: places taken at the old pace are taken again
-			p.genRate = r
-		}
-		if r > p.genRate {
-			p.genRate = r
-		}
 		p.set = r
+		if r < 0.9*p.genRate {
+			p.renew() // a large cut: places taken at the old pace are taken again
+			return
+		}
+		p.genRate = max(p.genRate, r)
 		p.lim.SetLimitAt(now, limitOf(r))
 	}
+}
+
+// renew starts a new generation: a fresh token bucket at the model's pace, so that callers
+// holding places in the old one (taken at an older, faster pace, or before a pause) take them
+// again in the new one. (Cancelling the old places one by one would not free the old bucket's
+// future: it lets each cancel give back only what no later place took.) p.mu is held.
+func (p *Pacer) renew() {
+	p.gen++
+	p.set = p.model.rate
+	p.genRate = p.set
+	p.lim = rate.NewLimiter(limitOf(p.set), p.burst)
 }
 
 // maxHold is how often a caller waiting for its place in the token bucket looks whether the
@@ -189,7 +200,7 @@ func (p *Pacer) Answered(h http.Header) {
 	p.model.answered(now)
 	if until, ok := headerPause(h, now); ok && until.After(p.model.pauseUntil) {
 		p.model.exhausted(until)
-		p.gen++
+		p.renew()
 	}
 	p.sync(now)
 }
@@ -204,7 +215,8 @@ func (p *Pacer) RateLimited(retryAfter time.Duration) time.Duration {
 	before := p.model.pauseUntil
 	d := p.model.rateLimited(now, retryAfter)
 	if p.model.pauseUntil.After(before) {
-		p.gen++
+		p.model.step(now)
+		p.renew()
 	}
 	p.sync(now)
 	return d.wait
