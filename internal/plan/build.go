@@ -44,10 +44,23 @@ func newBuilder() *builder {
 func (b *builder) provider(name string, loc Loc, field string) *leaf.Provider {
 	p, ok := leaf.LookupProvider(name)
 	if !ok {
-		b.problems.add(loc, field, "unknown provider %q (see `leaf-import providers`)", name)
+		hint := ""
+		if near := nearest(name, providerNames()); near != "" {
+			hint = " (did you mean " + near + "?)"
+		}
+		b.problems.add(loc, field, "unknown provider %q%s (see `leaf-import providers`)", name, hint)
 		return nil
 	}
 	return p
+}
+
+// providerNames are the canonical names of the provider table.
+func providerNames() []string {
+	var names []string
+	for _, p := range leaf.Providers() {
+		names = append(names, p.Name)
+	}
+	return names
 }
 
 // noList: no credential field takes a list.

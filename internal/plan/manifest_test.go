@@ -368,3 +368,17 @@ func TestCSVHeadersAreForgiving(t *testing.T) {
 		assert.Less(t, len(out), 700, "untrusted text is cut")
 	}
 }
+
+// An unknown provider close to a known one gets a hint; one far from every name does not.
+func TestUnknownProviderHint(t *testing.T) {
+	yaml := `version: 1
+growers:
+  - externalId: g1
+    connections:
+      JohnDeer: {refreshToken: r}
+      Nope: {refreshToken: r}
+`
+	_, ps := load(t, "m.yaml", map[string]string{"m.yaml": yaml}, nil)
+	wantProblem(t, ps, "m.yaml", 5, "growers[0].connections.JohnDeer", `unknown provider "JohnDeer" (did you mean JohnDeere?)`)
+	wantProblem(t, ps, "m.yaml", 6, "growers[0].connections.Nope", `unknown provider "Nope" (see`)
+}
