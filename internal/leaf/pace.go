@@ -21,7 +21,8 @@ import (
 //     spent every request is refused until it resets. The requests Leaf accepted just before say
 //     where the limit is: the pace drops to just under that rate, not to half of it. If the
 //     refusals go on (a long window is spent), everyone pauses and one request at a time probes
-//     until Leaf accepts again; then the pace is what the last minute accepted.
+//     until Leaf accepts again; then the pace is what that window let through, from its first
+//     accepted request to its reset.
 //   - sporadic: an isolated 429 (a busy node, a neighbour's burst). It costs a retry of that
 //     request (after its Retry-After, or a short backoff) and a small, bounded slowdown that
 //     recovers within seconds.
@@ -262,7 +263,6 @@ func (m *paceModel) clustered() bool {
 type refusal struct {
 	pauseUntil time.Time
 	wait       time.Duration
-	limit      bool // the 429 was taken for the limit
 }
 
 // rateLimited records a 429 answered at now, with its Retry-After (0 when absent).
@@ -275,7 +275,7 @@ func (m *paceModel) rateLimited(now time.Time, retryAfter time.Duration) refusal
 	if now.Before(m.pauseUntil) {
 		// Nothing is sent during a pause: this request went out before it began, and its
 		// refusal is the same news again. It waits out the pause.
-		return refusal{pauseUntil: m.pauseUntil, wait: m.pauseUntil.Sub(now), limit: true}
+		return refusal{pauseUntil: m.pauseUntil, wait: m.pauseUntil.Sub(now)}
 	}
 	if !m.spell && !m.clustered() {
 		// Sporadic: this request waits, the pace gives up a little, within a bound.
@@ -317,7 +317,7 @@ func (m *paceModel) rateLimited(now time.Time, retryAfter time.Duration) refusal
 	if until := now.Add(pause); until.After(m.pauseUntil) {
 		m.pauseUntil = until
 	}
-	return refusal{pauseUntil: m.pauseUntil, wait: m.pauseUntil.Sub(now), limit: true}
+	return refusal{pauseUntil: m.pauseUntil, wait: m.pauseUntil.Sub(now)}
 }
 
 // step lets the pace climb, once per paceStep since the last climb, while no pause holds.

@@ -215,7 +215,6 @@ func (p *Pacer) RateLimited(retryAfter time.Duration) time.Duration {
 	before := p.model.pauseUntil
 	d := p.model.rateLimited(now, retryAfter)
 	if p.model.pauseUntil.After(before) {
-		p.model.step(now)
 		p.renew()
 	}
 	p.sync(now)
