@@ -219,7 +219,7 @@ func TestPlanSendsNothingForAnInvalidManifestOrAFailedRead(t *testing.T) {
 	assert.Zero(t, ts.Stats().Requests.Total, "nothing was sent")
 
 	good := filepath.Join(dir, "m.yaml")
-	require.NoError(t, os.WriteFile(good, []byte("apps:\n  - {provider: AgLeader, appName: a, publicKey: p, privateKey: k}\ngrowers: []\n"), 0o600))
+	require.NoError(t, os.WriteFile(good, []byte("version: 1\napps:\n  - {provider: AgLeader, appName: a, publicKey: p, privateKey: k}\ngrowers: []\n"), 0o600))
 	ts.AddUser(&sandbox.User{ExternalID: "old"})
 	ts.HTTP.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if strings.Contains(r.URL.Path, "/app-keys/") {
@@ -241,11 +241,11 @@ func TestValidateCommand(t *testing.T) {
 
 	dir := t.TempDir()
 	bad := filepath.Join(dir, "m.yaml")
-	require.NoError(t, os.WriteFile(bad, []byte("growers:\n  - externalId: g1\n    email: nope\n  - externalId: g1\n"), 0o600))
+	require.NoError(t, os.WriteFile(bad, []byte("version: 1\ngrowers:\n  - externalId: g1\n    email: nope\n  - externalId: g1\n"), 0o600))
 	code, out, _ = runCLI(t, nil, "validate", bad)
 	assert.Equal(t, 1, code)
-	assert.Contains(t, out, bad+":3: growers[0].email:")
-	assert.Contains(t, out, bad+`:4: growers[1].externalId: duplicate externalId "g1" (first defined at `+bad+":2)")
+	assert.Contains(t, out, bad+":4: growers[0].email:")
+	assert.Contains(t, out, bad+`:5: growers[1].externalId: duplicate externalId "g1" (first defined at `+bad+":3)")
 	assert.Contains(t, out, "2 problem(s)")
 
 	code, out, _ = runCLI(t, nil, "validate", bad, "--format", "json")
@@ -257,13 +257,13 @@ func TestValidateCommand(t *testing.T) {
 	require.NoError(t, json.Unmarshal([]byte(out), &v))
 	assert.False(t, v.Valid)
 	require.Len(t, v.Problems, 2)
-	assert.Equal(t, plan.Problem{File: bad, Line: 3, Field: "growers[0].email", Message: `"nope" is not a valid email address`}, v.Problems[0])
+	assert.Equal(t, plan.Problem{File: bad, Line: 4, Field: "growers[0].email", Message: `"nope" is not a valid email address`}, v.Problems[0])
 }
 
 func TestLiteralSecretsInAReadableManifestAreWarnedAbout(t *testing.T) {
 	dir := t.TempDir()
 	m := filepath.Join(dir, "m.yaml")
-	body := "growers:\n  - externalId: g1\n    connections:\n      AgLeader: {refreshToken: literal-token, publicKey: p, privateKey: literal-key}\n"
+	body := "version: 1\ngrowers:\n  - externalId: g1\n    connections:\n      AgLeader: {refreshToken: literal-token, publicKey: p, privateKey: literal-key}\n"
 	require.NoError(t, os.WriteFile(m, []byte(body), 0o644))
 	code, _, stderr := runCLI(t, nil, "validate", m)
 	assert.Equal(t, 0, code)

@@ -223,7 +223,7 @@ func reportProblems(w io.Writer, name string, err error) error {
 	for _, p := range problems {
 		fmt.Fprintln(w, p.String())
 	}
-	return withCode(exitError, fmt.Errorf("%s has %d problem(s); nothing was sent to Leaf", name, len(problems)))
+	return withCode(exitError, fmt.Errorf("%s has %d problem(s); nothing was sent to Leaf", name, problems.Count()))
 }
 
 // commonOptions builds what plan and apply hand to the run lifecycle: the manifest, a client

@@ -49,12 +49,14 @@ is valid, 1 otherwise.`,
 
 // validationJSON is the JSON output of validate.
 type validationJSON struct {
-	Valid       bool           `json:"valid"`
-	Manifest    string         `json:"manifest"`
-	Problems    []plan.Problem `json:"problems"`
-	Growers     int            `json:"growers"`
-	Connections int            `json:"connections"`
-	Apps        int            `json:"apps"`
+	Valid    bool           `json:"valid"`
+	Manifest string         `json:"manifest"`
+	Problems []plan.Problem `json:"problems"`
+	// ProblemCount counts every problem found; Problems lists the first plan.MaxProblems.
+	ProblemCount int `json:"problemCount"`
+	Growers      int `json:"growers"`
+	Connections  int `json:"connections"`
+	Apps         int `json:"apps"`
 }
 
 func runValidate(_ context.Context, opts *ValidateOptions) error {
@@ -64,7 +66,7 @@ func runValidate(_ context.Context, opts *ValidateOptions) error {
 	if err != nil && !errors.As(err, &problems) {
 		return withCode(exitError, err)
 	}
-	out := validationJSON{Valid: len(problems) == 0, Manifest: opts.Manifest, Problems: problems}
+	out := validationJSON{Valid: len(problems) == 0, Manifest: opts.Manifest, Problems: problems, ProblemCount: problems.Count()}
 	if out.Problems == nil {
 		out.Problems = []plan.Problem{}
 	}
@@ -86,7 +88,7 @@ func runValidate(_ context.Context, opts *ValidateOptions) error {
 		for _, p := range problems {
 			fmt.Fprintln(opts.IO.Out, p.String())
 		}
-		fmt.Fprintf(opts.IO.Out, "%s: %d problem(s); nothing was sent to Leaf.\n", opts.Manifest, len(problems))
+		fmt.Fprintf(opts.IO.Out, "%s: %d problem(s); nothing was sent to Leaf.\n", opts.Manifest, problems.Count())
 	}
 	if !out.Valid {
 		return withCode(exitError, nil)

@@ -296,10 +296,11 @@ func (c *instantClock) Sleep(ctx context.Context, d time.Duration) error {
 	return ctx.Err()
 }
 
-// planFor computes the plan of growers against the fake's state.
+// planFor computes the plan of growers against the fake's state. The manifest is the document's
+// body: the version line every manifest needs is written here.
 func planFor(t *testing.T, f *fakeAPI, manifest string) *plan.Plan {
 	t.Helper()
-	m, ps := plan.Parse("m.yaml", strings.NewReader(manifest), nilSource{})
+	m, ps := plan.Parse("m.yaml", strings.NewReader("version: 1\n"+manifest), nilSource{})
 	require.Empty(t, ps, ps.Error())
 	users, _ := f.ListUsers(context.Background(), leaf.UserFilter{})
 	f.mu.Lock()

@@ -82,15 +82,30 @@ func (b *builder) fields(p *leaf.Provider, raws []rawField, res *resolver, prefi
 				failed = append(failed, r.name)
 				continue
 			}
+			if msg := textProblem(strings.Join(r.list, ","), maxCredential); msg != "" {
+				b.problems.add(r.loc, field, "%s %s", r.name, msg)
+				failed = append(failed, r.name)
+				continue
+			}
 			out = append(out, leaf.Field{Name: r.name, Value: leaf.Secret(strings.Join(r.list, ","))})
 			continue
 		}
 		if r.value == "" {
 			continue
 		}
+		if msg := textProblem(r.value, maxCredential); msg != "" {
+			b.problems.add(r.loc, field, "%s %s", r.name, msg)
+			failed = append(failed, r.name)
+			continue
+		}
 		v, literal, err := res.resolve(r.value)
 		if err != nil {
 			b.problems.add(r.loc, field, "%v", err)
+			failed = append(failed, r.name)
+			continue
+		}
+		if len(v.Reveal()) > maxCredential {
+			b.problems.add(r.loc, field, "%s resolves to more than %d bytes (the limit for a credential value)", r.name, maxCredential)
 			failed = append(failed, r.name)
 			continue
 		}
@@ -194,8 +209,11 @@ func (b *builder) checkGrower(g *Grower, extLoc, emailLoc Loc, prefix string, la
 		b.problems.add(extLoc, prefix+"externalId", "externalId is required")
 		return false
 	}
+	if !b.checkGrowerText(g, extLoc, emailLoc, prefix) {
+		return false
+	}
 	if g.Email != "" && !validEmail(g.Email) {
-		b.problems.add(emailLoc, prefix+"email", "%q is not a valid email address", g.Email)
+		b.problems.add(emailLoc, prefix+"email", "%s is not a valid email address", quoted(g.Email))
 	}
 	if len(b.seen) > 0 {
 		if first, dup := b.seen[g.ExternalID]; dup {
@@ -241,6 +259,9 @@ func (b *builder) addApp(p *leaf.Provider, appName, env string, raws []rawField,
 	}
 	if appName == "" {
 		b.problems.add(loc, prefix+"appName", "appName is required")
+	} else if msg := textProblem(appName, maxAppName); msg != "" {
+		b.problems.add(loc, prefix+"appName", "appName %s", msg)
+		return
 	}
 	env = strings.ToUpper(strings.TrimSpace(env))
 	switch {
@@ -351,15 +372,8 @@ func (b *builder) manifest(digest string) (*Manifest, Problems) {
 		m.LiteralSecretFiles = append(m.LiteralSecretFiles, f)
 	}
 	sort.Strings(m.LiteralSecretFiles)
-	sort.SliceStable(b.problems.ps, func(i, j int) bool {
-		a, c := b.problems.ps[i], b.problems.ps[j]
-		if a.File != c.File {
-			return a.File < c.File
-		}
-		return a.Line < c.Line
-	})
 	for _, g := range m.Growers {
 		sort.Slice(g.Connections, func(i, j int) bool { return g.Connections[i].Provider.Name < g.Connections[j].Provider.Name })
 	}
-	return m, b.problems.ps
+	return m, b.problems.sorted()
 }

@@ -254,6 +254,12 @@ func (c *csvReader) row(r *csvRow, cells []string, line int) {
 		c.b.problems.add(loc, "externalId", "externalId is required")
 		return
 	}
+	id, plain := plainValue(r.ExternalID)
+	if !plain {
+		c.b.problems.add(loc, "externalId", errPlainRef, "externalId", quoted(r.ExternalID))
+		return
+	}
+	r.ExternalID = id
 	cg := c.byID[r.ExternalID]
 	if cg == nil {
 		cg = &csvGrower{g: &Grower{ExternalID: r.ExternalID, Loc: loc}}

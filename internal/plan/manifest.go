@@ -2,6 +2,7 @@ package plan
 
 import (
 	"fmt"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -104,9 +105,15 @@ type Problem struct {
 	Line    int    `json:"line"`
 	Field   string `json:"field,omitempty"`
 	Message string `json:"message"`
+	// More is set only on the last entry of a capped list: how many problems were found beyond
+	// the ones listed.
+	More int `json:"more,omitempty"`
 }
 
 func (p Problem) String() string {
+	if p.More > 0 {
+		return fmt.Sprintf("%s: … and %d more problem(s) not shown (the first %d are listed)", p.File, p.More, MaxProblems)
+	}
 	loc := Loc{File: p.File, Line: p.Line}.String()
 	if p.Field != "" {
 		return fmt.Sprintf("%s: %s: %s", loc, p.Field, p.Message)
@@ -114,24 +121,78 @@ func (p Problem) String() string {
 	return fmt.Sprintf("%s: %s", loc, p.Message)
 }
 
-// Problems is every problem found in a manifest, in file and line order.
+// MaxProblems bounds the problems a manifest reports: the first ones in file and line order,
+// then one entry that counts the rest. A file with 100,000 bad columns must not print
+// megabytes of the same complaint.
+const MaxProblems = 100
+
+// maxKept bounds the problems held while reading, before they are sorted and cut to
+// MaxProblems: readers go through a file in order, so the first MaxProblems are among them.
+const maxKept = 10 * MaxProblems
+
+// Problems is the problems found in a manifest, in file and line order: at most MaxProblems of
+// them, and then, when there were more, one entry whose More counts the rest.
 type Problems []Problem
+
+// Count is how many problems were found, the ones not listed included.
+func (ps Problems) Count() int {
+	n := len(ps)
+	if n > 0 && ps[n-1].More > 0 {
+		n += ps[n-1].More - 1
+	}
+	return n
+}
 
 func (ps Problems) Error() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "the manifest has %d problem(s):", len(ps))
+	fmt.Fprintf(&b, "the manifest has %d problem(s):", ps.Count())
 	for _, p := range ps {
 		b.WriteString("\n  " + p.String())
 	}
 	return b.String()
 }
 
-// problemsAt collects problems.
-type collector struct{ ps Problems }
+// collector gathers problems while a manifest is read, holding at most maxKept of them.
+type collector struct {
+	ps Problems
+	// dropped counts problems found past maxKept.
+	dropped int
+}
 
 // add records a problem. Field and message may carry text from the manifest: both are escaped
 // and bounded here, whatever the caller formatted.
 func (c *collector) add(loc Loc, field, format string, args ...any) {
+	if len(c.ps) >= maxKept {
+		c.dropped++
+		return
+	}
 	c.ps = append(c.ps, Problem{File: loc.File, Line: loc.Line, Field: safeText(field, maxShown),
 		Message: safeText(fmt.Sprintf(format, args...), 512)})
+}
+
+// merge takes the problems a worker collected.
+func (c *collector) merge(ps []Problem) {
+	room := min(maxKept-len(c.ps), len(ps))
+	c.ps = append(c.ps, ps[:max(room, 0)]...)
+	c.dropped += len(ps) - max(room, 0)
+}
+
+// sorted returns the problems in file and line order, cut to MaxProblems and a count of the rest.
+func (c *collector) sorted() Problems {
+	sort.SliceStable(c.ps, func(i, j int) bool {
+		a, b := c.ps[i], c.ps[j]
+		if a.File != b.File {
+			return a.File < b.File
+		}
+		return a.Line < b.Line
+	})
+	more := c.dropped
+	if len(c.ps) > MaxProblems {
+		more += len(c.ps) - MaxProblems
+		c.ps = c.ps[:MaxProblems]
+	}
+	if more > 0 {
+		c.ps = append(c.ps, Problem{File: c.ps[len(c.ps)-1].File, Message: fmt.Sprintf("%d more problem(s)", more), More: more})
+	}
+	return c.ps
 }

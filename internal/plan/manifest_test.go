@@ -235,13 +235,14 @@ func TestCSVAndYAMLShareExternalIDs(t *testing.T) {
 }
 
 func TestReferences(t *testing.T) {
-	files := map[string]string{"m.yaml": `growers:
+	files := map[string]string{"m.yaml": `version: 1
+growers:
   - externalId: g1
     connections:
       Valley: {apid: "$${LITERAL}", initializationVector: "${IV}", key: "${file:keys/key}", username: u, password: "${EMPTY}"}
 `, "keys/key": "k\r\n"}
 	m, ps := load(t, "m.yaml", files, map[string]string{"IV": "iv", "EMPTY": ""})
-	wantProblem(t, ps, "m.yaml", 4, "growers[0].connections.Valley", "missing required Valley field(s): password")
+	wantProblem(t, ps, "m.yaml", 5, "growers[0].connections.Valley", "missing required Valley field(s): password")
 	_ = m
 	files["m.yaml"] = strings.Replace(files["m.yaml"], `"${EMPTY}"`, "pw", 1)
 	m, ps = load(t, "m.yaml", files, map[string]string{"IV": "iv"})
@@ -300,7 +301,7 @@ func TestFileReferencesStayInsideTheManifestTree(t *testing.T) {
 	abs, err := filepath.Abs("m")
 	require.NoError(t, err)
 	manifest := func(ref string) string {
-		return "growers:\n  - externalId: g1\n    connections:\n      JohnDeere: {refreshToken: \"${file:" + ref + "}\", clientKey: k, clientSecret: s, clientEnvironment: PRODUCTION}\n"
+		return "version: 1\ngrowers:\n  - externalId: g1\n    connections:\n      JohnDeere: {refreshToken: \"${file:" + ref + "}\", clientKey: k, clientSecret: s, clientEnvironment: PRODUCTION}\n"
 	}
 	files := map[string]string{"/etc/passwd": "root:x:0:0", "m/tokens/t": "tok", "/secrets/t": "mounted", "etc/passwd": "x"}
 	for _, c := range []struct {
@@ -322,7 +323,7 @@ func TestFileReferencesStayInsideTheManifestTree(t *testing.T) {
 			assert.NotEqual(t, "root:x:0:0", m.Growers[0].Connections[0].Fields.Value("refreshToken").Reveal())
 			continue
 		}
-		wantProblem(t, ps, "m/manifest.yaml", 4, "growers[0].connections.JohnDeere.refreshToken", c.want)
+		wantProblem(t, ps, "m/manifest.yaml", 5, "growers[0].connections.JohnDeere.refreshToken", c.want)
 	}
 
 	_, ps := load(t, "m/manifest.yaml", map[string]string{"m/manifest.yaml": "growersCsv: ../other/g.csv\n", "other/g.csv": "externalId,provider\n"}, nil)

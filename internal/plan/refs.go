@@ -79,12 +79,27 @@ func parseRef(s string) ref {
 	return ref{kind: refLiteral, value: s}
 }
 
-// plainValue reads a grower field (name, email, phone, address), where references are not
-// resolved: those fields are not secrets, and a literal "${GNAME}" must never reach Leaf. It
-// returns the value ("$${" still escapes a literal "${") and false when s is a reference.
+// plainValue reads a grower field (externalId, name, email, phone, address) or a config value,
+// where references are not resolved: those fields are not secrets, and a literal "${GNAME}" or
+// "${MYSEC}@b.co" must never reach Leaf. Any "${" in the value is a reference, wherever it
+// stands; "$${" writes a literal "${". It returns the value and false when s holds a reference.
 func plainValue(s string) (string, bool) {
-	r := parseRef(s)
-	return r.value, r.kind == refLiteral
+	if !strings.Contains(s, "${") {
+		return s, true
+	}
+	var b strings.Builder
+	for {
+		i := strings.Index(s, "${")
+		if i < 0 {
+			b.WriteString(s)
+			return b.String(), true
+		}
+		if i == 0 || s[i-1] != '$' {
+			return "", false
+		}
+		b.WriteString(s[:i-1] + "${")
+		s = s[i+2:]
+	}
 }
 
 // errPlainRef is the problem of a reference in a grower field.

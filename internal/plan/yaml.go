@@ -175,8 +175,10 @@ func (y *yamlReader) parse(data []byte) (csvPath string, csvLoc Loc) {
 	}
 	if v, ok := top["version"]; ok {
 		if s := y.str(v, "", "version"); s != strconv.Itoa(ManifestVersion) {
-			y.probs.add(y.loc(v), "version", "unsupported manifest version %q (this leaf-import reads version %d)", s, ManifestVersion)
+			y.probs.add(y.loc(v), "version", "unsupported manifest version %s (this leaf-import reads version %d)", quoted(s), ManifestVersion)
 		}
+	} else {
+		y.probs.add(y.loc(doc.Content[0]), "version", "version is missing: start the manifest with `version: %d` (the format this leaf-import reads), so that a later format is never read as this one", ManifestVersion)
 	}
 	for _, kv := range y.pairs(top["defaults"], "defaults") {
 		field := join("defaults", kv[0].Value)
@@ -274,7 +276,10 @@ func (y *yamlReader) readGrower(n *yaml.Node, idx int) *rawGrower {
 		k, v := kv[0], kv[1]
 		switch k.Value {
 		case "externalId":
-			g.ExternalID, rg.extLoc = y.str(v, field, k.Value), y.loc(k)
+			rg.extLoc = y.loc(k)
+			if g.ExternalID = y.plain(k, v, field); g.ExternalID == "" {
+				g.ExternalID = y.str(v, field, k.Value) // refused, but not also missing
+			}
 		case "name":
 			g.Name = y.plain(k, v, field)
 		case "email":
@@ -307,7 +312,7 @@ func (b *builder) addGrower(rg *rawGrower, res *resolver) {
 	if rg == nil {
 		return
 	}
-	b.problems.ps = append(b.problems.ps, rg.probs...)
+	b.problems.merge(rg.probs)
 	g := rg.g
 	g.Connections = make([]*Connection, 0, len(rg.conns))
 	for i, c := range rg.conns {

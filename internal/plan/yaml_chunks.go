@@ -147,7 +147,7 @@ func (y *yamlReader) growersChunked(chunks []yamlChunk) bool {
 			if it.bad {
 				return false
 			}
-			y.b.problems.ps = append(y.b.problems.ps, it.probs...)
+			y.b.problems.merge(it.probs)
 			if it.err == nil {
 				y.b.addGrower(it.rg, y.res)
 			}
