@@ -138,3 +138,27 @@ func TestAManifestWithoutAVersionIsAProblem(t *testing.T) {
 	_, ps = load(t, "m.yaml", map[string]string{"m.yaml": "version: 1\ngrowers:\n  - externalId: g1\n    connections:\n      JohnDeer: {}\n"}, nil)
 	wantProblem(t, ps, "m.yaml", 5, "growers[0].connections.JohnDeer", "did you mean JohnDeere?")
 }
+
+// A large document that cannot be read grower by grower is refused with a hint, never parsed
+// whole at forty times its size; a small one is still read.
+func TestALargeFlowStyleManifestIsRefusedWithAHint(t *testing.T) {
+	doc := func(n int) string {
+		var b strings.Builder
+		b.WriteString("version: 1\ngrowers: [")
+		for i := range n {
+			b.WriteString("{externalId: g" + strings.Repeat("0", 20) + string(rune('a'+i%26)) + "},")
+		}
+		b.WriteString("]\n")
+		return b.String()
+	}
+	big := doc(maxWholeYAML/30 + 1)
+	require.Greater(t, len(big), maxWholeYAML)
+	m, ps := load(t, "m.yaml", map[string]string{"m.yaml": big}, nil)
+	assert.Empty(t, m.Growers)
+	wantProblem(t, ps, "m.yaml", 1, "", "write growers as a block-style list")
+	assert.Contains(t, ps.Error(), "or use a CSV file")
+
+	m, ps = load(t, "m.yaml", map[string]string{"m.yaml": "version: 1\ngrowers: [{externalId: g1}, {externalId: g2}]\n"}, nil)
+	require.Empty(t, ps, ps.Error())
+	assert.Len(t, m.Growers, 2)
+}

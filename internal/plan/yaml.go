@@ -153,8 +153,19 @@ func (y *yamlReader) parseChunked(data []byte) (csvPath string, csvLoc Loc, ok b
 	return csvPath, csvLoc, y.growersChunked(chunks)
 }
 
+// maxWholeYAML bounds a document parsed whole. yaml.v3 holds a document as a node tree, about
+// 40 bytes of memory per byte of YAML (a 48 MB flow-style list took 1.8 GB), so only the
+// block-style growers list, read item by item, may be larger.
+const maxWholeYAML = 4 << 20
+
 // parse reads the whole document and returns the growersCsv reference, if any.
 func (y *yamlReader) parse(data []byte) (csvPath string, csvLoc Loc) {
+	if len(data) > maxWholeYAML {
+		y.probs.add(Loc{File: y.file, Line: 1}, "", "the manifest is %d MiB of YAML that cannot be read grower by grower (a flow-style list such as growers: [...], tab indentation, document markers, or an alias to an anchor in another grower); "+
+			"above %d MiB such a document is not read, as parsing it whole would take about 40 times its size in memory: write growers as a block-style list (one \"- \" item per grower) or use a CSV file",
+			len(data)>>20, maxWholeYAML>>20)
+		return "", Loc{}
+	}
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
 		y.syntaxProblem(err)
