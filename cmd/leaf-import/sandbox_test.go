@@ -139,7 +139,8 @@ func TestSandboxBoundsBodiesAndValidatesState(t *testing.T) {
 	}
 	assert.Len(t, ts.State().Users, 1, "nothing was created")
 
-	for _, doc := range []string{`null`, `{"name":1}`, `[]`, `{"users":[null]}`, `{"users":[]} {}`, ``} {
+	for _, doc := range []string{`null`, `{"name":1}`, `[]`, `{"users":[null]}`, `{"users":[]} {}`, ``,
+		`{}`, `{"version":1,"users":null}`, `{"version":1}`, `{"users":[]}`, `{"version":2,"users":[]}`} {
 		req, err := http.NewRequest(http.MethodPut, ts.URL+"/__sandbox/state", strings.NewReader(doc))
 		require.NoError(t, err)
 		resp, err := http.DefaultClient.Do(req)
@@ -149,4 +150,24 @@ func TestSandboxBoundsBodiesAndValidatesState(t *testing.T) {
 	}
 	require.Len(t, ts.State().Users, 1, "the state was not wiped")
 	assert.Equal(t, "kept", ts.State().Users[0].ExternalID)
+
+	// The admin body is bounded (README: 128 MiB); a larger one is refused, the state kept.
+	huge := io.MultiReader(io.LimitReader(zeroSpaces{}, 129<<20), strings.NewReader(`{"version":1,"users":[]}`))
+	req, err := http.NewRequest(http.MethodPut, ts.URL+"/__sandbox/state", huge)
+	require.NoError(t, err)
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, http.StatusRequestEntityTooLarge, resp.StatusCode)
+	assert.Len(t, ts.State().Users, 1, "the state was not wiped")
+}
+
+// zeroSpaces reads as endless JSON whitespace.
+type zeroSpaces struct{}
+
+func (zeroSpaces) Read(p []byte) (int, error) {
+	for i := range p {
+		p[i] = ' '
+	}
+	return len(p), nil
 }

@@ -2,7 +2,7 @@ package sandbox
 
 import (
 	"encoding/json"
-	"io"
+	"errors"
 	"net/http"
 	"time"
 
@@ -33,12 +33,12 @@ func (s *Server) handleGetState(w http.ResponseWriter, _ *http.Request) {
 }
 
 func (s *Server) handlePutState(w http.ResponseWriter, r *http.Request) {
-	data, err := io.ReadAll(r.Body)
-	if err != nil {
-		writeBodyError(w, err)
+	st, err := DecodeState(r.Body)
+	var tooLarge *http.MaxBytesError
+	if errors.As(err, &tooLarge) {
+		writeBodyError(w, tooLarge)
 		return
 	}
-	st, err := UnmarshalState(data)
 	if err == nil {
 		err = s.LoadState(st)
 	}

@@ -298,10 +298,11 @@ func (s *Server) serveLeaf(w http.ResponseWriter, r *http.Request) {
 }
 
 // maxBody bounds the body of a Leaf request (Leaf's are a few KB): a larger one is answered
-// 413. maxAdminBody bounds an admin request (a whole state document).
+// 413. maxAdminBody bounds an admin request: a whole state document, read from the body as it
+// is decoded, never copied whole first.
 const (
 	maxBody      = 1 << 20
-	maxAdminBody = 512 << 20
+	maxAdminBody = 128 << 20
 )
 
 func bufferBody(r *http.Request) error {

@@ -1,9 +1,12 @@
 package sandbox
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"maps"
 	"math/rand/v2"
 	"slices"
@@ -276,15 +279,32 @@ func leafTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.0
 // MarshalState encodes a State as indented JSON.
 func MarshalState(st *State) ([]byte, error) { return json.MarshalIndent(st, "", "  ") }
 
-// UnmarshalState decodes a State document strictly: a JSON object with known fields only and
-// no null entries, so that a malformed PUT /__sandbox/state is refused rather than taken for
-// an empty state (which would wipe the sandbox).
-func UnmarshalState(data []byte) (*State, error) {
-	trimmed := bytes.TrimSpace(data)
-	if len(trimmed) == 0 || trimmed[0] != '{' {
-		return nil, fmt.Errorf("sandbox state: want a JSON object")
+// UnmarshalState decodes a State document strictly (see DecodeState).
+func UnmarshalState(data []byte) (*State, error) { return DecodeState(bytes.NewReader(data)) }
+
+// DecodeState decodes a State document strictly: a JSON object with known
+// fields only, its version, a users list (empty for an empty state, never null or absent) and no
+// null entries, so that a malformed PUT /__sandbox/state is refused rather than taken for an
+// empty state (which would wipe the sandbox).
+func DecodeState(r io.Reader) (*State, error) {
+	br := bufio.NewReader(r)
+	for {
+		b, err := br.ReadByte()
+		if errors.Is(err, io.EOF) {
+			return nil, fmt.Errorf("sandbox state: want a JSON object")
+		} else if err != nil {
+			return nil, fmt.Errorf("sandbox state: %w", err)
+		}
+		if b == ' ' || b == '\t' || b == '\n' || b == '\r' {
+			continue
+		}
+		if b != '{' {
+			return nil, fmt.Errorf("sandbox state: want a JSON object")
+		}
+		_ = br.UnreadByte()
+		break
 	}
-	dec := json.NewDecoder(bytes.NewReader(trimmed))
+	dec := json.NewDecoder(br)
 	dec.DisallowUnknownFields()
 	var st State
 	if err := dec.Decode(&st); err != nil {
@@ -292,6 +312,12 @@ func UnmarshalState(data []byte) (*State, error) {
 	}
 	if dec.More() {
 		return nil, fmt.Errorf("sandbox state: data after the object")
+	}
+	if st.Version != StateVersion {
+		return nil, fmt.Errorf("sandbox state: version must be %d (the format this sandbox writes), not %d", StateVersion, st.Version)
+	}
+	if st.Users == nil {
+		return nil, fmt.Errorf("sandbox state: users is missing or null; an empty state has \"users\": [] (POST /__sandbox/reset empties the sandbox)")
 	}
 	for i, u := range st.Users {
 		if u == nil {
