@@ -66,8 +66,8 @@ One apply at a time runs against an account (the Leaf URL plus the API owner): a
 exits 5 before it sends anything, whatever its directory or files. Every apply gets a run
 directory in the account's workspace (see leaf-import runs) holding its journal (an intent
 before each mutating request, an outcome after) and its report (one record per change);
---report FILE also writes a copy where you ask (.json or .csv), --journal FILE puts the journal
-there. Before it reads Leaf, every apply settles by lookup the requests earlier runs left in
+--report FILE also writes a copy where you ask (.json or .csv), --journal FILE a copy of the
+journal when the run ends. Before it reads Leaf, every apply settles by lookup the requests earlier runs left in
 doubt (a crash, a kill), and counts the users recent runs created while Leaf's list lags: a
 plain re-run is as safe as a resume. --resume RUN (a run id, its journal or a report) continues
 one run and its report.
@@ -123,7 +123,7 @@ credentials to re-authorize; --accept-notices exits 0 for them), 130 interrupted
 	fl.DurationVar(&opts.ProgressEvery, "progress-every", opts.ProgressEvery, "how often a progress line is logged when stderr is not a terminal")
 	fl.StringVar(&opts.Patch, "patch", "auto", "how users are updated: auto (what doctor found, else PATCH with a GET+PUT fallback), patch, or put")
 	fl.StringVar(&opts.Report, "report", "", "also write the report to FILE, .json or .csv (it is always kept in the run's directory)")
-	fl.StringVar(&opts.Journal, "journal", "", "write the journal to FILE instead of the run's directory")
+	fl.StringVar(&opts.Journal, "journal", "", "also write a copy of the run's journal to FILE when the run ends")
 	fl.StringVar(&opts.Resume, "resume", "", "continue a run: its id (leaf-import runs), its journal, or its report")
 	fl.BoolVar(&opts.Replan, "replan", false, "with --resume: accept a manifest that changed since the run being resumed")
 	fl.IntVar(&opts.KeepRuns, "keep-runs", 50, "runs kept in the account's history (0 keeps all)")

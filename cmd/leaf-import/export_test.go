@@ -228,3 +228,31 @@ func TestExportKeepsSecretsOutOfItsOutput(t *testing.T) {
 	code, out, stderr = runCLI(t, env, "plan", filepath.Join(dir, "manifest.yaml"), "--rate", "0", "--detailed-exitcode")
 	require.Equal(t, 0, code, "%s\n%s", out, stderr)
 }
+
+// Export never writes through a symbolic link in its output directory: a secrets link to
+// another directory is refused with nothing written there, and so is a link in the file's place.
+func TestExportRefusesSymbolicLinksInItsDirectory(t *testing.T) {
+	manifest, extra := canaryManifest(t, 2)
+	ts := sandbox.NewServer(t)
+	env := sandboxEnv(ts, extra)
+	code, _, stderr := runCLI(t, env, "apply", manifest, "--rate", "0")
+	require.Equal(t, 0, code, stderr)
+
+	dir, elsewhere := t.TempDir(), t.TempDir()
+	require.NoError(t, os.Symlink(elsewhere, filepath.Join(dir, "secrets")))
+	code, _, stderr = runCLI(t, env, "export", "--out", dir, "--rate", "0", "--with-secrets")
+	assert.Equal(t, 1, code, stderr)
+	assert.Contains(t, stderr, "a symbolic link")
+	assertNoCanary(t, "stderr", stderr)
+	left, err := os.ReadDir(elsewhere)
+	require.NoError(t, err)
+	assert.Empty(t, left, "nothing was written through the link")
+
+	dir = t.TempDir()
+	target := filepath.Join(elsewhere, "target.yaml")
+	require.NoError(t, os.WriteFile(target, []byte("mine\n"), 0o644))
+	require.NoError(t, os.Symlink(target, filepath.Join(dir, "manifest.yaml")))
+	code, _, stderr = runCLI(t, env, "export", "--out", dir, "--rate", "0")
+	assert.Equal(t, 1, code, stderr)
+	assert.Equal(t, "mine\n", string(mustRead(t, target)))
+}

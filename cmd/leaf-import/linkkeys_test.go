@@ -102,6 +102,39 @@ func TestLinkKeysIssuesOnceToWhoMustAct(t *testing.T) {
 	assert.Equal(t, 1, validKeys(ts, ids["g3"]), "--for reauthorize leaves g3 alone")
 }
 
+// link-keys appends only to its own file: a CSV that another program wrote, or a symbolic link,
+// is refused before anything is sent, and left as it was (content and mode).
+func TestLinkKeysRefusesAForeignOrLinkedOutFile(t *testing.T) {
+	ts, manifest, _ := linkKeysScenario(t)
+	env := sandboxEnv(ts, nil)
+	dir := t.TempDir()
+	foreign := filepath.Join(dir, "growers.csv")
+	const body = "externalId,provider\ng1,JohnDeere\n"
+	require.NoError(t, os.WriteFile(foreign, []byte(body), 0o644))
+	other := filepath.Join(dir, "other.csv")
+	require.NoError(t, os.WriteFile(other, []byte("mine\n"), 0o644))
+	link := filepath.Join(dir, "link.csv")
+	require.NoError(t, os.Symlink(other, link))
+	for _, c := range []struct{ out, want string }{
+		{foreign, "is not a link-keys file"},
+		{link, "is a symbolic link"},
+		{filepath.Join(dir, "missing", "keys.csv"), "cannot write in"},
+	} {
+		before := ts.Stats().Requests.Total
+		code, _, stderr := runCLI(t, env, "link-keys", manifest, "--out", c.out, "--rate", "0")
+		assert.Equal(t, 1, code, stderr)
+		assert.Contains(t, stderr, c.want)
+		assert.Equal(t, before, ts.Stats().Requests.Total, "nothing was sent for %s", c.out)
+	}
+	assert.Equal(t, body, string(mustRead(t, foreign)))
+	assert.Equal(t, "mine\n", string(mustRead(t, other)))
+	for _, f := range []string{foreign, other} {
+		info, err := os.Stat(f)
+		require.NoError(t, err)
+		assert.Equal(t, os.FileMode(0o644), info.Mode().Perm(), "%s was not chmodded", f)
+	}
+}
+
 // A run killed between the POST that created a key and the write of its value: the next run
 // finds the key by its label, revokes it, and issues a new one.
 func TestLinkKeysRecoversAKeyLostInACrash(t *testing.T) {

@@ -389,3 +389,37 @@ func TestADamagedJournalIsRefusedForResumeAndCostsNoDuplicate(t *testing.T) {
 		})
 	}
 }
+
+// A run's journal and report are derived from its directory, never read from run.json: an
+// edited run.json pointing elsewhere is neither read nor written by a resume or a re-run.
+func TestRunFilesAreDerivedFromTheRunDirectory(t *testing.T) {
+	ts := sandbox.NewServer(t)
+	dir := t.TempDir()
+	manifest := writeManifest(t, dir, growersOneConnection(3), nil, "")
+	env := sandboxEnv(ts, nil)
+	copyPath := filepath.Join(dir, "copy.jsonl")
+	code, _, stderr := runCLI(t, env, "apply", manifest, "--rate", "0", "--journal", copyPath)
+	require.Equal(t, 0, code, stderr)
+	run := lastRun(t, env)
+	assert.Equal(t, "journal.jsonl", filepath.Base(run.Journal), "the run's journal stays in its directory")
+	assert.Equal(t, string(mustRead(t, run.Journal)), string(mustRead(t, copyPath)), "--journal writes a copy")
+
+	victim := filepath.Join(t.TempDir(), "victim.jsonl")
+	const untouched = "not a journal; must stay as it is\n"
+	require.NoError(t, os.WriteFile(victim, []byte(untouched), 0o600))
+	metaPath := filepath.Join(filepath.Dir(run.Journal), "run.json")
+	var meta map[string]any
+	require.NoError(t, json.Unmarshal(mustRead(t, metaPath), &meta))
+	meta["journal"], meta["journalCopy"], meta["userReport"] = victim, victim, victim
+	b, err := json.Marshal(meta)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(metaPath, b, 0o600))
+
+	code, _, stderr = runCLI(t, env, "apply", manifest, "--rate", "0", "--resume", run.RunID)
+	require.Equal(t, 0, code, stderr)
+	code, _, stderr = runCLI(t, env, "apply", manifest, "--rate", "0")
+	require.Equal(t, 0, code, stderr)
+	assert.Equal(t, untouched, string(mustRead(t, victim)), "the file run.json names was not written")
+	lines := readJournal(t, run.Journal)
+	assert.IsType(t, &report.Header{}, lines[len(lines)-1], "the resume appended to the run's own journal")
+}

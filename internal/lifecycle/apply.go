@@ -3,6 +3,7 @@ package lifecycle
 import (
 	"context"
 	"fmt"
+	"io"
 	"iter"
 	"maps"
 	"math"
@@ -10,6 +11,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/leaf-import/leaf-import/internal/atomicfile"
 	"github.com/leaf-import/leaf-import/internal/exec"
 	"github.com/leaf-import/leaf-import/internal/leaf"
 	"github.com/leaf-import/leaf-import/internal/plan"
@@ -196,13 +198,13 @@ func (s *session) apply(ctx context.Context, o *ApplyOptions, runID string, star
 	if err != nil {
 		return nil, err
 	}
-	userReport := run.Meta.UserReport
+	userReport := run.Meta.UserReport // set by runDir from this command's --report or --resume
 	headerReport := userReport
 	if headerReport == "" {
 		headerReport = run.ReportPath()
 	}
 	owner := o.Account.Owner
-	journal, err := exec.OpenJournal(run.Meta.Journal, report.Header{RunID: runID, Tool: o.Tool,
+	journal, err := exec.OpenJournal(run.Journal(), report.Header{RunID: runID, Tool: o.Tool,
 		ManifestDigest: o.Manifest.Digest, LeafURL: o.Client.BaseURL(), Account: owner, Report: headerReport})
 	if err != nil {
 		return nil, fmt.Errorf("cannot open the journal: %w", err)
@@ -210,7 +212,7 @@ func (s *session) apply(ctx context.Context, o *ApplyOptions, runID string, star
 	defer journal.Close()
 
 	rrun := report.Run{ID: runID, Tool: o.Tool, ManifestDigest: o.Manifest.Digest, LeafURL: o.Client.BaseURL(),
-		Account: owner, Journal: run.Meta.Journal, StartedAt: start.UTC()}
+		Account: owner, Journal: run.Journal(), StartedAt: start.UTC()}
 	var priorDone []report.Record
 	if res != nil {
 		rrun.Previous = res.prior.RunIDs
@@ -263,7 +265,7 @@ func (s *session) apply(ctx context.Context, o *ApplyOptions, runID string, star
 		log.Error("cannot write the report", "err", werr)
 	}
 	result := &Result{RunID: run.Meta.RunID, Summary: summary, Report: run.ReportPath(), UserReport: userReport,
-		Journal: run.Meta.Journal, Fatal: out.Fatal, WriteErr: werr}
+		Journal: run.Journal(), Fatal: out.Fatal, WriteErr: werr}
 	switch {
 	case out.Interrupted && out.Fatal == nil:
 		result.Status = workspace.RunInterrupted
@@ -273,6 +275,13 @@ func (s *session) apply(ctx context.Context, o *ApplyOptions, runID string, star
 		result.Status = workspace.RunSucceeded
 	}
 	jerr := journal.Close()
+	if run.Meta.JournalCopy != "" {
+		if err := copyFile(run.Journal(), run.Meta.JournalCopy); err != nil {
+			log.Error("cannot write the --journal copy; the run's journal is in the workspace", "journal", run.Journal(), "err", err)
+		} else {
+			result.Journal = run.Meta.JournalCopy
+		}
+	}
 	run.Meta.Status, run.Meta.FinishedAt, run.Meta.Summary = result.Status, rrun.EndedAt, &summary
 	run.Meta.Settled = jerr == nil && journal.Open() == 0
 	if err := run.Save(); err != nil {
@@ -286,43 +295,41 @@ func (s *session) apply(ctx context.Context, o *ApplyOptions, runID string, star
 	return result, nil
 }
 
-// runDir continues the directory of the run being resumed, or creates this run's.
+// runDir continues the directory of the run being resumed, or creates this run's. A journal
+// resumed from outside the workspace is copied into the new run's directory first, so that the
+// run's journal holds the whole history, as when it continues its own.
 func (s *session) runDir(o *ApplyOptions, runID string, start time.Time, res *resumed) (*workspace.Run, error) {
 	host, _ := os.Hostname()
 	userReport, err := absOrEmpty(o.Report)
 	if err != nil {
 		return nil, err
 	}
-	journalPath, err := absOrEmpty(o.Journal)
+	journalCopy, err := absOrEmpty(o.Journal)
 	if err != nil {
 		return nil, err
+	}
+	if res != nil && userReport == "" {
+		userReport = res.report
 	}
 	if res != nil && res.run != nil {
 		r := res.run
 		r.Meta.Status, r.Meta.Settled, r.Meta.PID, r.Meta.Host = workspace.RunRunning, false, os.Getpid(), host
 		r.Meta.Resumes = append(r.Meta.Resumes, runID)
 		r.Meta.FinishedAt = time.Time{}
-		if userReport != "" {
-			r.Meta.UserReport = userReport
-		}
-		switch {
-		case journalPath != "":
-			r.Meta.Journal = journalPath
-		case res.journal == "":
-			r.Meta.Journal = r.DefaultJournal()
-		}
+		r.Meta.UserReport, r.Meta.JournalCopy = userReport, journalCopy
 		return r, r.Save()
 	}
-	if res != nil {
-		if userReport == "" {
-			userReport = res.report
-		}
-		if journalPath == "" {
-			journalPath = res.journal
+	r, err := s.ws.NewRun(workspace.Meta{RunID: runID, StartedAt: start.UTC(), Status: workspace.RunRunning, Tool: o.Tool,
+		PID: os.Getpid(), Host: host, Manifest: absPath(o.ManifestPath), JournalCopy: journalCopy, UserReport: userReport})
+	if err != nil {
+		return nil, err
+	}
+	if res != nil && res.journal != "" {
+		if err := copyFile(res.journal, r.Journal()); err != nil {
+			return nil, fmt.Errorf("cannot take the resumed journal into the run's directory: %w", err)
 		}
 	}
-	return s.ws.NewRun(workspace.Meta{RunID: runID, StartedAt: start.UTC(), Status: workspace.RunRunning, Tool: o.Tool,
-		PID: os.Getpid(), Host: host, Manifest: absPath(o.ManifestPath), Journal: journalPath, UserReport: userReport})
+	return r, nil
 }
 
 func absOrEmpty(p string) (string, error) {
@@ -460,4 +467,17 @@ func orEverything(s string) string {
 		return "everything"
 	}
 	return s
+}
+
+// copyFile copies src to dst atomically, private to the user.
+func copyFile(src, dst string) error {
+	f, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return atomicfile.WriteFunc(dst, 0o600, func(w io.Writer) error {
+		_, err := io.Copy(w, f)
+		return err
+	})
 }

@@ -2,10 +2,13 @@ package lifecycle
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
+	"maps"
 	"os"
-	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/leaf-import/leaf-import/internal/atomicfile"
@@ -98,27 +101,39 @@ func writeExport(dir string, e *plan.Export) error {
 	for _, p := range e.Secret {
 		secret[p] = true
 	}
-	notExported := filepath.Join(dir, plan.ExportNotExported)
-	if len(e.NotExported) > 0 {
-		e.Files[plan.ExportNotExported] = []byte(strings.Join(e.NotExported, "\n") + "\n")
-	} else if err := os.Remove(notExported); err != nil && !os.IsNotExist(err) {
+	root, err := os.OpenRoot(dir)
+	if err != nil {
 		return err
 	}
-	for rel, data := range e.Files {
-		if !filepath.IsLocal(rel) {
-			return fmt.Errorf("export: refusing to write %q outside %s", rel, dir)
-		}
-		path := filepath.Join(dir, filepath.FromSlash(rel))
+	defer root.Close()
+	if len(e.NotExported) > 0 {
+		e.Files[plan.ExportNotExported] = []byte(strings.Join(e.NotExported, "\n") + "\n")
+	} else if err := root.Remove(plan.ExportNotExported); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	// Secrets first: a refused path (a symbolic link in DIR) stops the export before anything
+	// else is written.
+	rels := slices.Sorted(maps.Keys(e.Files))
+	slices.SortStableFunc(rels, func(a, b string) int { return cmpBool(secret[b], secret[a]) })
+	for _, rel := range rels {
 		perm, dirPerm := os.FileMode(0o644), os.FileMode(0o755)
 		if secret[rel] {
 			perm, dirPerm = 0o600, 0o700
 		}
-		if err := os.MkdirAll(filepath.Dir(path), dirPerm); err != nil {
-			return err
-		}
-		if err := atomicfile.Write(path, data, perm); err != nil {
-			return err
+		if err := atomicfile.WriteIn(root, rel, e.Files[rel], perm, dirPerm); err != nil {
+			return fmt.Errorf("export: %w", err)
 		}
 	}
 	return nil
+}
+
+// cmpBool orders false before true.
+func cmpBool(a, b bool) int {
+	switch {
+	case a == b:
+		return 0
+	case a:
+		return 1
+	}
+	return -1
 }

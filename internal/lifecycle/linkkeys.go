@@ -5,12 +5,16 @@ import (
 	"crypto/rand"
 	"encoding/csv"
 	"encoding/hex"
+	"errors"
 	"fmt"
+	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
 
+	"github.com/leaf-import/leaf-import/internal/atomicfile"
 	"github.com/leaf-import/leaf-import/internal/change"
 	"github.com/leaf-import/leaf-import/internal/exec"
 	"github.com/leaf-import/leaf-import/internal/leaf"
@@ -69,6 +73,9 @@ type LinkKeysResult struct {
 func LinkKeys(ctx context.Context, o LinkKeysOptions) (*LinkKeysResult, error) {
 	start := time.Now()
 	runID := NewRunID(start)
+	if err := checkKeyFile(o.Out); err != nil {
+		return nil, err
+	}
 	s, err := open(o.Options, true)
 	if err != nil {
 		return nil, err
@@ -111,7 +118,7 @@ func LinkKeys(ctx context.Context, o LinkKeysOptions) (*LinkKeysResult, error) {
 		out.Close()
 		return nil, err
 	}
-	journal, err := exec.OpenJournal(run.Meta.Journal, report.Header{RunID: runID, Tool: o.Tool, ManifestDigest: o.Manifest.Digest,
+	journal, err := exec.OpenJournal(run.Journal(), report.Header{RunID: runID, Tool: o.Tool, ManifestDigest: o.Manifest.Digest,
 		LeafURL: o.Client.BaseURL(), Account: o.Account.Owner, Report: run.ReportPath()})
 	if err != nil {
 		out.Close()
@@ -119,7 +126,7 @@ func LinkKeys(ctx context.Context, o LinkKeysOptions) (*LinkKeysResult, error) {
 	}
 	k := &keyRun{o: &o, runID: runID, journal: journal, out: out, res: &LinkKeysResult{RunID: runID, Report: run.ReportPath()}}
 	rrun := report.Run{ID: runID, Tool: o.Tool, ManifestDigest: o.Manifest.Digest, LeafURL: o.Client.BaseURL(),
-		Account: o.Account.Owner, Journal: run.Meta.Journal, StartedAt: start.UTC()}
+		Account: o.Account.Owner, Journal: run.Journal(), StartedAt: start.UTC()}
 	k.rw = report.NewWriter(run.ReportPath(), rrun, nil)
 	var runErr error
 	for _, g := range o.Manifest.Growers {
@@ -300,28 +307,74 @@ type keyFile struct {
 }
 
 func openKeyFile(path string) (*keyFile, error) {
-	if path == "" {
-		return nil, fmt.Errorf("--out FILE is required: the keys are shown once and go nowhere else")
-	}
-	if !strings.EqualFold(filepath.Ext(path), ".csv") {
-		return nil, fmt.Errorf("--out %s: the keys are written as CSV (.csv)", path)
-	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
-	if err != nil {
+	if err := checkKeyFile(path); err != nil {
 		return nil, err
 	}
-	if err := f.Chmod(0o600); err != nil {
+	f, err := atomicfile.OpenAppend(path, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("--out: %w", err)
+	}
+	kf := &keyFile{f: f, w: csv.NewWriter(f)}
+	info, err := f.Stat()
+	if err == nil && info.Size() > 0 {
+		err = checkKeyHeader(f, path)
+	}
+	if err == nil {
+		err = f.Chmod(0o600)
+	}
+	if err == nil && info.Size() == 0 {
+		err = kf.row(keyFileHeader...)
+	}
+	if err != nil {
 		f.Close()
 		return nil, err
 	}
-	kf := &keyFile{f: f, w: csv.NewWriter(f)}
-	if info, err := f.Stat(); err == nil && info.Size() == 0 {
-		if err := kf.row("externalId", "leafUserId", "reason", "key", "expiresAt"); err != nil {
-			f.Close()
-			return nil, err
-		}
-	}
 	return kf, nil
+}
+
+// keyFileHeader is the first line of a link-keys file.
+var keyFileHeader = []string{"externalId", "leafUserId", "reason", "key", "expiresAt"}
+
+// checkKeyFile checks --out before anything is sent: a .csv path, and when the file exists, a
+// regular file (not a link) that an earlier link-keys run wrote, so that keys are appended to
+// their own file only. Nothing is created or changed here.
+func checkKeyFile(path string) error {
+	if path == "" {
+		return fmt.Errorf("--out FILE is required: the keys are shown once and go nowhere else")
+	}
+	if !strings.EqualFold(filepath.Ext(path), ".csv") {
+		return fmt.Errorf("--out %s: the keys are written as CSV (.csv)", path)
+	}
+	fi, err := os.Lstat(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return atomicfile.CheckWritable(path)
+	case err != nil:
+		return fmt.Errorf("--out: %w", err)
+	case fi.Mode()&os.ModeSymlink != 0:
+		return fmt.Errorf("--out %s is a symbolic link: name the link-keys file itself", path)
+	case !fi.Mode().IsRegular():
+		return fmt.Errorf("--out %s is not a regular file", path)
+	case fi.Size() == 0:
+		return nil
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("--out: %w", err)
+	}
+	defer f.Close()
+	return checkKeyHeader(f, path)
+}
+
+// checkKeyHeader refuses a file whose first line is not the link-keys header.
+func checkKeyHeader(f io.ReaderAt, path string) error {
+	want := strings.Join(keyFileHeader, ",") + "\n"
+	got := make([]byte, len(want))
+	if n, _ := f.ReadAt(got, 0); n < len(want) || string(got) != want {
+		return fmt.Errorf("--out %s exists and is not a link-keys file (its first line is not %q); it was left untouched: name a new file or an earlier run's keys file",
+			path, strings.TrimSpace(want))
+	}
+	return nil
 }
 
 func (k *keyFile) row(cells ...string) error {

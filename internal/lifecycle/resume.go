@@ -19,9 +19,11 @@ type resumed struct {
 	// journal or report of an older leaf-import, or one the user moved).
 	run   *workspace.Run
 	prior *report.Prior
-	// journal is the journal to append to ("" when it is gone).
+	// journal is the journal the run continues ("" when it is gone): its own, or a file from
+	// outside the workspace that the new run's journal starts as a copy of.
 	journal string
-	// report is the --report copy the run wrote ("" for none).
+	// report is the report file the user named in --resume, rewritten as the --report copy
+	// unless --report names another ("" for none).
 	report string
 	// fromReport is set when prior was read from a report: requests sent after the report's
 	// last write are not in it.
@@ -44,9 +46,14 @@ func locate(ws *workspace.Workspace, ref string) (*resumed, error) {
 			if err != nil {
 				return nil, damagedResume(fmt.Errorf("cannot resume run %s: %w", r.Meta.RunID, err))
 			}
-			res := &resumed{run: r, prior: e.Prior, report: r.Meta.UserReport, fromReport: e.FromReport}
+			// The --report copy is rewritten only when the user named it: a path is never taken
+			// from run.json.
+			res := &resumed{run: r, prior: e.Prior, fromReport: e.FromReport}
+			if abs, _ := filepath.Abs(ref); r.Meta.UserReport != "" && filepath.Clean(abs) == filepath.Clean(r.Meta.UserReport) {
+				res.report = abs
+			}
 			if !e.FromReport {
-				res.journal = r.Meta.Journal
+				res.journal = r.Journal()
 			}
 			return res, nil
 		}
@@ -64,7 +71,7 @@ func locate(ws *workspace.Workspace, ref string) (*resumed, error) {
 		if err != nil {
 			return nil, damagedResume(fmt.Errorf("cannot resume: %w", err))
 		}
-		return &resumed{prior: p, journal: abs, report: p.ReportPath}, nil
+		return &resumed{prior: p, journal: abs}, nil
 	}
 	rep, err := report.Load(ref)
 	if err != nil {

@@ -35,7 +35,7 @@ func Runs(root string, a workspace.Account) ([]RunEntry, error) {
 	out := make([]RunEntry, 0, len(runs))
 	for _, r := range runs {
 		e := RunEntry{RunID: r.Meta.RunID, StartedAt: r.Meta.StartedAt, Status: ws.Status(r), Summary: r.Meta.Summary,
-			Report: r.ReportPath(), UserReport: r.Meta.UserReport, Journal: r.Meta.Journal, Resumes: r.Meta.Resumes}
+			Report: r.ReportPath(), UserReport: r.Meta.UserReport, Journal: r.Journal(), Resumes: r.Meta.Resumes}
 		if !r.Meta.FinishedAt.IsZero() {
 			t := r.Meta.FinishedAt
 			e.FinishedAt = &t

@@ -99,7 +99,7 @@ func doubtfuls(h *workspace.History) []doubtful {
 		// its record does not show: the next run waits out the list lag from its last write.
 		d := doubtful{run: e.Run, prior: e.Prior, gap: e.FromReport || e.Damaged != nil, damaged: e.Damaged}
 		if !e.FromReport {
-			d.journal = e.Run.Meta.Journal
+			d.journal = e.Run.Journal()
 		}
 		ds = append(ds, d)
 	}

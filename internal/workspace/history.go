@@ -71,7 +71,7 @@ func (w *Workspace) History(now time.Time) (*History, error) {
 // gone. A run with neither sent nothing.
 func (w *Workspace) Earlier(r *Run) (*Earlier, error) {
 	e := &Earlier{Run: r}
-	p, err := report.LoadPrior(r.Meta.Journal)
+	p, err := report.LoadPrior(r.Journal())
 	var corrupt *report.ErrCorrupt
 	if errors.As(err, &corrupt) && p != nil {
 		e.Prior, e.Damaged = p, err

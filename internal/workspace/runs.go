@@ -39,11 +39,13 @@ type Meta struct {
 	PID        int       `json:"pid"`
 	Host       string    `json:"host"`
 	Manifest   string    `json:"manifest"`
-	// Journal is the run's journal: journal.jsonl in the run directory unless --journal named
-	// another file.
-	Journal string `json:"journal"`
-	// UserReport is the --report copy the user asked for ("" for none).
-	UserReport string `json:"userReport,omitempty"`
+	// JournalCopy is where --journal asked for a copy of the run's journal ("" for none), and
+	// UserReport where --report asked for a copy of its report. Both are written down for
+	// people and for `--resume FILE` to match; neither is ever read, written or opened from
+	// here: the run's own files are derived from its directory (Journal, ReportPath), so an
+	// edited run.json cannot point a later run at another file.
+	JournalCopy string `json:"journalCopy,omitempty"`
+	UserReport  string `json:"userReport,omitempty"`
 	// Resumes lists the run ids of the segments that continued this run (--resume).
 	Resumes []string `json:"resumes,omitempty"`
 	// Settled is set once every intent in the journal has an outcome: nothing of this run is
@@ -68,8 +70,8 @@ const (
 // ReportPath is the run's report in the workspace (always JSON).
 func (r *Run) ReportPath() string { return filepath.Join(r.Dir, reportFile) }
 
-// DefaultJournal is where the run's journal goes unless --journal names another file.
-func (r *Run) DefaultJournal() string { return filepath.Join(r.Dir, journalDef) }
+// Journal is the run's journal, always journal.jsonl in the run directory.
+func (r *Run) Journal() string { return filepath.Join(r.Dir, journalDef) }
 
 // NewRun creates the directory of a run about to change Leaf and writes its metadata. It is
 // called only once the run is sure to send a mutating request, so that a run that fails before
@@ -83,9 +85,6 @@ func (w *Workspace) NewRun(m Meta) (*Run, error) {
 		return nil, fmt.Errorf("run directory: %w", err)
 	}
 	r := &Run{Dir: dir, Meta: m}
-	if r.Meta.Journal == "" {
-		r.Meta.Journal = r.DefaultJournal()
-	}
 	return r, r.Save()
 }
 
@@ -160,7 +159,7 @@ func (w *Workspace) FindRun(ref string) (*Run, error) {
 		if ref == r.Meta.RunID || slices.Contains(r.Meta.Resumes, ref) {
 			return r, nil
 		}
-		for _, p := range []string{r.Meta.Journal, r.ReportPath(), r.Meta.UserReport, r.Dir} {
+		for _, p := range []string{r.Journal(), r.ReportPath(), r.Meta.JournalCopy, r.Meta.UserReport, r.Dir} {
 			if p != "" && samePath(p, abs) {
 				return r, nil
 			}

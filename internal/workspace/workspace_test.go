@@ -259,11 +259,11 @@ func TestHistory(t *testing.T) {
 	ws := openWS(t)
 	now := time.Now()
 	old := newRun(t, ws, "r-old", now.Add(-48*time.Hour), true)
-	writeLines(t, old.Meta.Journal, &report.Header{RunID: "r-old"},
+	writeLines(t, old.Journal(), &report.Header{RunID: "r-old"},
 		&report.Outcome{StepRef: report.StepRef{RunID: "r-old", ChangeID: "user:a", Kind: "user", Step: report.StepPost, ExternalID: "a"}, Status: report.OutcomeSucceeded, LeafID: "u-a"})
 	crashed, err := ws.NewRun(Meta{RunID: "r-crashed", StartedAt: now.Add(-time.Minute), Status: RunRunning})
 	require.NoError(t, err)
-	writeLines(t, crashed.Meta.Journal, &report.Header{RunID: "r-crashed"},
+	writeLines(t, crashed.Journal(), &report.Header{RunID: "r-crashed"},
 		&report.Outcome{StepRef: report.StepRef{RunID: "r-crashed", ChangeID: "user:b", Kind: "user", Step: report.StepPost, ExternalID: "b"}, Status: report.OutcomeSucceeded, LeafID: "u-b"},
 		&report.Intent{StepRef: report.StepRef{RunID: "r-crashed", ChangeID: "user:c", Kind: "user", Step: report.StepPost, ExternalID: "c"}})
 	gone := newRun(t, ws, "r-gone", now.Add(-30*time.Second), false)
