@@ -135,7 +135,7 @@ credentials to re-authorize; --accept-notices exits 0 for them), 130 interrupted
 func runApply(ctx context.Context, opts *ApplyOptions) error {
 	start := time.Now()
 	err := applyCode(ctx, opts)
-	if opts.MetricsFile != "" && !opts.DryRun && exitCode(err) != exitLocked {
+	if opts.MetricsFile != "" && !opts.DryRun && exitCode(err) != exitLocked && !isOutputError(err) {
 		if merr := writeRunMetrics(opts, start, err); merr != nil {
 			opts.Factory.Logger().Error("cannot write the metrics file", "err", merr)
 			if err == nil {
@@ -164,6 +164,14 @@ func applyCode(ctx context.Context, opts *ApplyOptions) error {
 	f := opts.Factory
 	log := f.Logger()
 	if err := checkReportName(opts.Report); err != nil {
+		return err
+	}
+	metricsFile := opts.MetricsFile
+	if opts.DryRun {
+		metricsFile = ""
+	}
+	if err := checkOutputs(outputPath{flag: "--report", path: opts.Report}, outputPath{flag: "--journal", path: opts.Journal},
+		outputPath{flag: "--metrics-file", path: metricsFile}); err != nil {
 		return err
 	}
 	m, err := loadManifest(f, opts.Manifest, log)
@@ -217,6 +225,8 @@ func applyCode(ctx context.Context, opts *ApplyOptions) error {
 		return withCode(exitError, res.Fatal)
 	case res.Status == workspace.RunInterrupted:
 		return withCode(exitInterrupted, fmt.Errorf("interrupted: the report lists the pending changes; finish with --resume %s", res.RunID))
+	case res.WriteErr != nil && res.Summary.Failed == 0:
+		return withCode(exitFailed, fmt.Errorf("the run finished but its report could not be written (%v); the run's report is %s", res.WriteErr, shownReport(res)))
 	case res.Status == workspace.RunFailed:
 		return withCode(exitFailed, fmt.Errorf("%d change(s) failed (see %s); finish with --resume %s", res.Summary.Failed,
 			shownReport(res), res.RunID))
@@ -227,8 +237,10 @@ func applyCode(ctx context.Context, opts *ApplyOptions) error {
 	return nil
 }
 
+// shownReport is the report a message points to: the --report copy, unless writing it failed,
+// then the run's report in the workspace.
 func shownReport(res *lifecycle.Result) string {
-	if res.UserReport != "" {
+	if res.UserReport != "" && res.WriteErr == nil {
 		return res.UserReport
 	}
 	return res.Report

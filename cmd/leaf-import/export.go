@@ -86,6 +86,9 @@ not-exported.txt), 1 error, 4 authentication failed.`,
 
 func runExport(ctx context.Context, opts *ExportOptions) error {
 	f := opts.Factory
+	if err := checkOutputs(outputPath{flag: "--out", path: opts.Out, dir: true}); err != nil {
+		return err
+	}
 	d := &DiffFlags{Rate: opts.Rate}
 	common, err := commonOptions(f, nil, d, 8, nil)
 	if err != nil {

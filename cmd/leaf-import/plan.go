@@ -77,6 +77,9 @@ for review; apply --plan applies it and refuses the changes whose Leaf object ch
 func runPlan(ctx context.Context, opts *PlanOptions) error {
 	f := opts.Factory
 	log := f.Logger()
+	if err := checkOutputs(outputPath{flag: "--out", path: opts.Out}); err != nil {
+		return err
+	}
 	m, err := loadManifest(f, opts.Manifest, log)
 	if err != nil {
 		return reportProblems(opts.IO.ErrOut, opts.Manifest, err)

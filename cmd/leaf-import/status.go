@@ -81,6 +81,9 @@ failed.`,
 func runStatus(ctx context.Context, opts *StatusOptions) error {
 	f := opts.Factory
 	log := f.Logger()
+	if err := checkOutputs(outputPath{flag: "--metrics-file", path: opts.MetricsFile}); err != nil {
+		return err
+	}
 	var m *plan.Manifest
 	if opts.Manifest != "" {
 		var err error

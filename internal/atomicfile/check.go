@@ -57,3 +57,37 @@ func OpenAppend(path string, perm os.FileMode) (*os.File, error) {
 	}
 	return f, nil
 }
+
+// CheckDir reports whether dir can be created (when missing) and written in, without changing
+// anything: it must be a directory, or be missing below a directory that can be written.
+func CheckDir(dir string) error {
+	p := filepath.Clean(dir)
+	for {
+		fi, err := os.Stat(p)
+		if err == nil {
+			if !fi.IsDir() {
+				return fmt.Errorf("%s is not a directory", p)
+			}
+			break
+		}
+		if !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+		parent := filepath.Dir(p)
+		if parent == p {
+			return err
+		}
+		p = parent
+	}
+	tmp, err := os.CreateTemp(p, ".leaf-import-check-*")
+	if err != nil {
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return fmt.Errorf("cannot write in %s: %w", p, err)
+	}
+	name := tmp.Name()
+	_ = tmp.Close()
+	return os.Remove(name)
+}
