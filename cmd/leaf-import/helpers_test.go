@@ -18,7 +18,8 @@ var testStateRoot string
 
 func TestMain(m *testing.M) {
 	// Retries back off in milliseconds, not seconds, so that fault tests stay fast.
-	testClientOptions = []leaf.Option{leaf.WithBackoff(leaf.Backoff{Base: time.Millisecond, Cap: 20 * time.Millisecond, Attempts: 6})}
+	testClientOptions = []leaf.Option{leaf.WithBackoff(leaf.Backoff{Base: time.Millisecond, Cap: 20 * time.Millisecond, Attempts: 6,
+		FirstContact: 200 * time.Millisecond})}
 	dir, err := os.MkdirTemp("", "leaf-import-state-")
 	if err != nil {
 		panic(err)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -75,4 +76,28 @@ func TestAReportCopyThatFailsNamesTheWorkspaceReport(t *testing.T) {
 	run := lastRun(t, env)
 	assert.Contains(t, stderr, run.Report)
 	assert.FileExists(t, run.Report)
+}
+
+// A Leaf that cannot be reached, or a URL with a wrong path, is said to be so with exit 1 (not
+// an authentication failure), naming the URL; the password is not redacted over the words
+// that contain it.
+func TestAnUnreachableOrWrongURLIsNamed(t *testing.T) {
+	ts := sandbox.NewServer(t)
+	manifest := writeManifest(t, t.TempDir(), growersOneConnection(1), nil, "")
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	closed := "http://" + l.Addr().String()
+	require.NoError(t, l.Close())
+
+	code, _, stderr := runCLI(t, sandboxEnv(ts, map[string]string{"LEAF_API_URL": closed}), "apply", manifest, "--rate", "0")
+	assert.Equal(t, 1, code, stderr)
+	assert.Contains(t, stderr, "cannot reach Leaf at "+closed)
+	assert.Contains(t, stderr, "connection refused")
+
+	wrong := ts.URL + "/sandbox/v2"
+	code, _, stderr = runCLI(t, sandboxEnv(ts, map[string]string{"LEAF_API_URL": wrong}), "plan", manifest, "--rate", "0")
+	assert.Equal(t, 1, code, stderr)
+	assert.Contains(t, stderr, "Leaf answered 404 at "+wrong+"/api/authenticate: check LEAF_API_URL")
+	assert.NotContains(t, stderr, "[redacted]", "the password \"sandbox\" is not redacted inside the URL")
+	assert.NotContains(t, stderr, "authentication failed")
 }

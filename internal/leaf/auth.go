@@ -54,7 +54,10 @@ func (c *Client) reauthenticate(ctx context.Context, seen uint64) error {
 	c.stats.auths.Add(1)
 	if err != nil {
 		var api *APIError
-		if errors.As(err, &api) && api.StatusCode >= 400 && api.StatusCode < 500 {
+		switch {
+		case errors.As(err, &api) && (api.StatusCode == http.StatusNotFound || api.StatusCode == http.StatusMethodNotAllowed):
+			return &URLError{URL: strings.TrimSuffix(c.BaseURL(), "/") + AuthenticatePath, Status: api.StatusCode}
+		case errors.As(err, &api) && api.StatusCode >= 400 && api.StatusCode < 500:
 			return &AuthError{Err: err}
 		}
 		return err

@@ -29,13 +29,16 @@ type Client struct {
 	// lastSuccess is when an answer last succeeded (unix nanoseconds): a request that spends
 	// its retry budget while nothing succeeds meets an outage (OutageError).
 	lastSuccess atomic.Int64
-	base        *url.URL
-	http        *http.Client
-	pacer       *Pacer
-	backoff     Backoff
-	clock       Clock
-	userAgent   string
-	logger      *slog.Logger
+	// answered is set once Leaf has answered anything (any HTTP status); until then transport
+	// failures retry for Backoff.FirstContact only. unreachedLogged says the wait was announced.
+	answered, unreachedLogged atomic.Bool
+	base                      *url.URL
+	http                      *http.Client
+	pacer                     *Pacer
+	backoff                   Backoff
+	clock                     Clock
+	userAgent                 string
+	logger                    *slog.Logger
 
 	username string
 	password Secret

@@ -195,3 +195,30 @@ func IsOutage(err error) bool {
 	var o *OutageError
 	return errors.As(err, &o)
 }
+
+// UnreachableError is a request that never got an answer from a Leaf that has never answered
+// this client: a wrong URL, a closed port, a network that does not route.
+type UnreachableError struct {
+	URL      string
+	Waited   time.Duration
+	Attempts int
+	Err      error
+}
+
+func (e *UnreachableError) Error() string {
+	return fmt.Sprintf("cannot reach Leaf at %s: %v (no answer in %s, %d attempts); check LEAF_API_URL and the network",
+		e.URL, e.Err, e.Waited.Round(time.Second), e.Attempts)
+}
+
+func (e *UnreachableError) Unwrap() error { return e.Err }
+
+// URLError is an answer that says the URL is not Leaf's: the path the client asked for is not
+// there (404 or 405 at the token endpoint).
+type URLError struct {
+	URL    string
+	Status int
+}
+
+func (e *URLError) Error() string {
+	return fmt.Sprintf("Leaf answered %d at %s: check LEAF_API_URL (Leaf's base URL, such as %s, without a path of its own)", e.Status, e.URL, DefaultBaseURL)
+}

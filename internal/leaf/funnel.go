@@ -90,6 +90,9 @@ func (c *Client) do(ctx context.Context, r *request, out any) (*response, error)
 		if status >= 200 && status < 300 {
 			c.lastSuccess.Store(c.clock.Now().UnixNano())
 		}
+		if status != 0 {
+			c.answered.Store(true)
+		}
 		if status != 0 && status != http.StatusTooManyRequests {
 			c.pacer.Answered(header)
 		}
@@ -131,7 +134,16 @@ func (c *Client) do(ctx context.Context, r *request, out any) (*response, error)
 			}
 		}
 		now := c.clock.Now()
-		if spent, byTime := c.backoff.spent(attempt+1, start, now, delay); spent {
+		firstContact := status == 0 && !c.answered.Load() && c.backoff.FirstContact > 0
+		if firstContact {
+			// Until Leaf has answered once, FirstContact alone bounds the retries.
+			if now.Add(delay).Sub(start) > c.backoff.FirstContact {
+				return nil, &UnreachableError{URL: c.BaseURL(), Waited: now.Sub(start), Attempts: attempt + 1, Err: err}
+			}
+			if !c.unreachedLogged.Swap(true) {
+				c.logger.Warn("Leaf does not answer yet; retrying", "url", c.BaseURL(), "cause", cause, "for", c.backoff.FirstContact)
+			}
+		} else if spent, byTime := c.backoff.spent(attempt+1, start, now, delay); spent {
 			if byTime && c.lastSuccess.Load() <= start.UnixNano() {
 				// Nothing this client sent succeeded since this request began: Leaf is out,
 				// not this change wrong.
@@ -235,9 +247,7 @@ func CleanText(s string, secrets []string) string { return clean(s, secrets) }
 // control characters dropped, and the length bounded.
 func clean(s string, secrets []string) string {
 	for _, sec := range secrets {
-		if len(sec) >= 4 {
-			s = strings.ReplaceAll(s, sec, Redacted)
-		}
+		s = redact(s, sec)
 	}
 	s = strings.Map(func(r rune) rune {
 		if unicode.IsControl(r) {
@@ -293,4 +303,43 @@ func firstNonEmpty(ss ...string) string {
 		}
 	}
 	return ""
+}
+
+// longSecret is the length from which a secret is redacted wherever it appears in server text.
+// A shorter one ("sandbox", a weak password) is also an everyday word: it is redacted where it
+// stands as a value of its own (between quotes, spaces, "=", ":", "," or "&"), not inside a path
+// or a longer word, so that an error about ".../sandbox/api" still reads.
+const longSecret = 12
+
+// redact replaces the occurrences of secret in s that could be the secret itself.
+func redact(s, secret string) string {
+	if len(secret) < 4 || !strings.Contains(s, secret) {
+		return s
+	}
+	if len(secret) >= longSecret {
+		return strings.ReplaceAll(s, secret, Redacted)
+	}
+	var b strings.Builder
+	for {
+		i := strings.Index(s, secret)
+		if i < 0 {
+			b.WriteString(s)
+			return b.String()
+		}
+		end := i + len(secret)
+		if valueBoundary(s, i-1) && valueBoundary(s, end) {
+			b.WriteString(s[:i] + Redacted)
+		} else {
+			b.WriteString(s[:end])
+		}
+		s = s[end:]
+	}
+}
+
+// valueBoundary reports whether s[i] (outside s counts) ends a value.
+func valueBoundary(s string, i int) bool {
+	if i < 0 || i >= len(s) {
+		return true
+	}
+	return strings.IndexByte(" \t\"'`=:,&;.!?()[]{}<>", s[i]) >= 0
 }

@@ -99,14 +99,18 @@ type Backoff struct {
 	// time limit). A budget in time fits any fault rate: a 5% rate of 503s costs a change a
 	// retry now and then, never its whole budget; only an outage spends it.
 	Budget time.Duration
+	// FirstContact is the most time a request retries transport failures (a refused or timed
+	// out connection) while the client has never had an answer from Leaf (0: Budget applies):
+	// a wrong URL or a closed port fails in seconds, not after the whole budget.
+	FirstContact time.Duration
 	// Rand returns a float in [0,1); nil uses math/rand/v2.
 	Rand func() float64
 }
 
 // DefaultBackoff is the retry policy: full jitter from 250 ms up to 30 s, for up to 3 minutes
-// per request.
+// per request, or 20 s while Leaf has never answered.
 func DefaultBackoff() Backoff {
-	return Backoff{Base: 250 * time.Millisecond, Cap: 30 * time.Second, Budget: 3 * time.Minute}
+	return Backoff{Base: 250 * time.Millisecond, Cap: 30 * time.Second, Budget: 3 * time.Minute, FirstContact: 20 * time.Second}
 }
 
 // spent reports whether a request that started at start and made attempts attempts may not
