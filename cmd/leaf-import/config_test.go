@@ -6,7 +6,9 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -111,7 +113,9 @@ func TestRefreshConfigFindsDrift(t *testing.T) {
 	assert.Equal(t, false, userConfigs(ts)["g004"]["fieldsAutoSync"])
 }
 
-func TestConfigRecordIsForgottenBeforeTheRunSends(t *testing.T) {
+// A config write that fails (Leaf may have applied it in part) leaves no record claiming a
+// config: the next plan reads those users.
+func TestConfigRecordIsDroppedForAFailedWrite(t *testing.T) {
 	ts := sandbox.NewServer(t)
 	dir := t.TempDir()
 	env := sandboxEnv(ts, nil)
@@ -136,7 +140,7 @@ func TestConfigRecordIsForgottenBeforeTheRunSends(t *testing.T) {
 	code, out, stderr := runCLI(t, env, "plan", manifest, "--rate", "0")
 	require.Equal(t, 0, code, stderr)
 	assert.Contains(t, out, "No changes")
-	assert.Equal(t, 3, configReads(ts.Stats()), "the records were dropped before the failed run sent: the plan reads")
+	assert.Equal(t, 3, configReads(ts.Stats()), "the failed writes dropped their records: the plan reads")
 
 	manifest = configManifest(t, dir, 3, "true")
 	code, _, stderr = runCLI(t, env, "apply", manifest, "--rate", "0")
@@ -144,4 +148,32 @@ func TestConfigRecordIsForgottenBeforeTheRunSends(t *testing.T) {
 	for ext, cfg := range userConfigs(ts) {
 		assert.Equal(t, true, cfg["fieldsAutoSync"], ext)
 	}
+}
+
+// A crash costs the reads of what was in doubt only: the configs the killed run's journal shows
+// written are recorded by the next run, which reads back only the writes in flight at the kill
+// (at most one per worker), not every grower the killed run created.
+func TestACrashCostsTheConfigReadsOfWhatWasInDoubtOnly(t *testing.T) {
+	ts := sandbox.NewServer(t, sandbox.WithFaults("latency=5ms"))
+	dir := t.TempDir()
+	manifest := configManifest(t, dir, 150, "false")
+	p := startProc(t, ts, dir, "apply", manifest, "--rate", "0", "--concurrency", "4")
+	require.True(t, waitFor(30*time.Second, func() bool { return ts.Stats().Mutations.ConfigWrites >= 60 }))
+	require.NoError(t, p.cmd.Process.Signal(syscall.SIGKILL))
+	require.Equal(t, -int(syscall.SIGKILL), p.wait(t, 10*time.Second))
+	written := ts.Stats().Mutations.ConfigWrites
+
+	env := sandboxEnv(ts, nil)
+	ts.ResetStats()
+	code, _, stderr := runCLI(t, env, "apply", manifest, "--rate", "0")
+	require.Equal(t, 0, code, stderr)
+	assert.LessOrEqual(t, configReads(ts.Stats()), 4, "only the writes in flight are read back, not the %d written", written)
+	assert.Contains(t, stderr, "settled the requests earlier runs left in doubt")
+	assertConverged(t, ts, manifest, nil)
+
+	ts.ResetStats()
+	code, out, stderr := runCLI(t, env, "plan", manifest, "--rate", "0")
+	require.Equal(t, 0, code, stderr)
+	assert.Contains(t, out, "No changes")
+	assert.Zero(t, configReads(ts.Stats()), "the run after recorded every config")
 }

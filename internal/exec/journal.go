@@ -242,8 +242,12 @@ func (j *Journal) Close() error {
 }
 
 func (j *Journal) stepRef(c *plan.Change, step change.Step, phase int, userID string) report.StepRef {
-	return report.StepRef{RunID: j.runID, ChangeID: c.ID, Step: step, Phase: phase, Kind: c.Kind, Action: c.Action,
+	ref := report.StepRef{RunID: j.runID, ChangeID: c.ID, Step: step, Phase: phase, Kind: c.Kind, Action: c.Action,
 		ExternalID: c.ExternalID, Provider: c.Provider, AppName: c.AppName, Env: c.Environment, LeafUserID: userID}
+	if c.Kind == change.KindConfig && c.Grower != nil {
+		ref.ConfigDigest = c.Grower.Config.Digest()
+	}
+	return ref
 }
 
 // Intent records that a mutating request is about to be sent.

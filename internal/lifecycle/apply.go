@@ -88,6 +88,15 @@ func Apply(ctx context.Context, o ApplyOptions) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	priors := inDoubtPriors(h)
+	if res != nil && res.run == nil {
+		priors = append(priors, res.prior)
+	}
+	if journaledConfigs(diffOpts.ConfigApplied, priors, log) && !o.DryRun && s.ws != nil {
+		if err := s.ws.SaveAppliedConfigs(diffOpts.ConfigApplied); err != nil {
+			return nil, err
+		}
+	}
 	created := maps.Clone(h.Created)
 	if res != nil {
 		maps.Copy(created, res.prior.Created)
@@ -176,10 +185,7 @@ func Apply(ctx context.Context, o ApplyOptions) (*Result, error) {
 	if p.CountsOf(plan.KindConfig).Changes() > 0 {
 		configs = p.All()
 	}
-	cm, err := s.forgetConfigs(configs, diffOpts.ConfigApplied)
-	if err != nil {
-		return nil, err
-	}
+	cm := configMemoryFor(s.ws, configs, diffOpts.ConfigApplied)
 	verified := p.ConfigVerified
 	result, err := s.apply(ctx, &o, runID, start, res, p.All(), total, skipped, cm.record)
 	if result != nil {

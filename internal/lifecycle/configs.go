@@ -28,6 +28,7 @@ func readConfigs(ctx context.Context, c *leaf.Client, m *plan.Manifest, snap *le
 		return 0, nil
 	}
 	log.Info("reading Leaf users' config", "users", len(ids), "refresh", opts.RefreshConfig)
+	defer progressWhile(ctx, log, c, "still reading Leaf users' config", len(ids))()
 	var err error
 	snap.Configs, err = userConfigs(ctx, c, ids)
 	return len(ids), err
@@ -69,10 +70,11 @@ func (s *session) appliedConfigs() workspace.AppliedConfigs {
 	return a
 }
 
-// configMemory keeps the record of applied configs true across runs. Before the run sends
-// anything it forgets the users whose config it will change (a crash then leaves no record
-// that could be trusted wrongly); after the run it records what succeeded and what the plan
-// read and found already set.
+// configMemory keeps the record of applied configs true across runs. The record is written
+// at the end of a run; a run that ends early (a crash, a kill) leaves its journal, whose config
+// steps carry the digest they write: the next run takes the writes the journal shows done and
+// drops the ones in doubt (journaledConfigs), so a crash costs the reads of what was in doubt
+// only.
 type configMemory struct {
 	ws      *workspace.Workspace
 	applied workspace.AppliedConfigs
@@ -82,45 +84,80 @@ type configMemory struct {
 	done map[string]string // user id -> digest, from succeeded records
 }
 
-// forget starts the memory of a run: the users its config changes touch lose their record, on
-// disk, before any request.
-func (s *session) forgetConfigs(changes iter.Seq[*plan.Change], applied workspace.AppliedConfigs) (*configMemory, error) {
-	cm := &configMemory{ws: s.ws, applied: applied, want: map[string]string{}, done: map[string]string{}}
-	dirty := false
+// configMemoryFor starts the memory of a run with the digests its config changes set.
+func configMemoryFor(ws *workspace.Workspace, changes iter.Seq[*plan.Change], applied workspace.AppliedConfigs) *configMemory {
+	cm := &configMemory{ws: ws, applied: applied, want: map[string]string{}, done: map[string]string{}}
 	if changes == nil {
-		changes = func(func(*plan.Change) bool) {}
+		return cm
 	}
 	for c := range changes {
-		if c.Kind != change.KindConfig || c.Grower == nil {
-			continue
-		}
-		cm.want[c.ID] = c.Grower.Config.Digest()
-		if _, ok := applied[c.LeafUserID]; ok && c.LeafUserID != "" {
-			delete(applied, c.LeafUserID)
-			dirty = true
+		if c.Kind == change.KindConfig && c.Grower != nil {
+			cm.want[c.ID] = c.Grower.Config.Digest()
 		}
 	}
-	if dirty {
-		if err := s.ws.SaveAppliedConfigs(applied); err != nil {
-			return nil, err
-		}
-	}
-	return cm, nil
+	return cm
 }
 
-// record notes a finished change (called from the workers).
+// journaledConfigs brings the record of applied configs up to date with the journals of the
+// runs left in doubt, oldest first: a config the journal shows written is recorded, one in doubt
+// or failed is dropped (read again by the plan). A run known from its report alone drops the
+// configs it records; a damaged journal drops the whole record (its run may have written
+// configs it does not show). It reports whether the record changed.
+func journaledConfigs(applied workspace.AppliedConfigs, priors []*report.Prior, log *slog.Logger) bool {
+	changed := false
+	for _, p := range priors {
+		switch {
+		case p.Damaged:
+			if len(applied) > 0 {
+				log.Warn("an earlier run's journal is damaged: every config is read from Leaf again", "records", len(applied))
+				clear(applied)
+				changed = true
+			}
+		case !p.FromJournal:
+			for _, r := range p.Records {
+				if _, ok := applied[r.LeafUserID]; ok && r.Kind == change.KindConfig {
+					delete(applied, r.LeafUserID)
+					changed = true
+				}
+			}
+		}
+		for id, d := range p.Configs {
+			old, had := applied[id]
+			switch {
+			case d == "" && had:
+				delete(applied, id)
+				changed = true
+			case d != "" && (!had || old != d):
+				applied[id] = d
+				changed = true
+			}
+		}
+	}
+	return changed
+}
+
+// record notes a finished change (called from the workers): a config set, or a config write
+// that failed, which Leaf may have applied in part (its record is dropped: the next plan reads).
 func (cm *configMemory) record(r report.Record) {
-	if r.Kind != change.KindConfig || r.Status != report.StatusSucceeded || r.LeafUserID == "" {
+	if r.Kind != change.KindConfig || r.LeafUserID == "" {
 		return
 	}
-	if d, ok := cm.want[r.ChangeID]; ok {
-		cm.mu.Lock()
-		cm.done[r.LeafUserID] = d
-		cm.mu.Unlock()
+	d, ok := cm.want[r.ChangeID]
+	switch {
+	case !ok:
+		return
+	case r.Status == report.StatusFailed:
+		d = ""
+	case r.Status != report.StatusSucceeded:
+		return
 	}
+	cm.mu.Lock()
+	cm.done[r.LeafUserID] = d
+	cm.mu.Unlock()
 }
 
-// save records the run's configs: those it set and those its plan found set.
+// save records the run's configs: those it set and those its plan found set; a failed write
+// drops its user's record.
 func (cm *configMemory) save(verified map[string]string) error {
 	if len(cm.done) == 0 && len(verified) == 0 {
 		return nil
@@ -129,7 +166,11 @@ func (cm *configMemory) save(verified map[string]string) error {
 		cm.applied[id] = d
 	}
 	for id, d := range cm.done {
-		cm.applied[id] = d
+		if d == "" {
+			delete(cm.applied, id)
+		} else {
+			cm.applied[id] = d
+		}
 	}
 	return cm.ws.SaveAppliedConfigs(cm.applied)
 }

@@ -24,6 +24,7 @@ func Plan(ctx context.Context, o Options) (*plan.Plan, error) {
 		return nil, err
 	}
 	opts := s.diffOptions()
+	journaledConfigs(opts.ConfigApplied, inDoubtPriors(h), o.Log) // in memory: plan writes nothing
 	snap, reads, err := readState(ctx, o.Client, o.Manifest, h.Created, opts.Selection, o.Log)
 	if err != nil {
 		return nil, err

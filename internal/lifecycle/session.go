@@ -4,9 +4,11 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/leaf-import/leaf-import/internal/plan"
+	"github.com/leaf-import/leaf-import/internal/report"
 	"github.com/leaf-import/leaf-import/internal/workspace"
 )
 
@@ -104,4 +106,17 @@ func doubtfuls(h *workspace.History) []doubtful {
 		ds = append(ds, d)
 	}
 	return ds
+}
+
+// inDoubtPriors are what the runs left in doubt say, oldest first.
+func inDoubtPriors(h *workspace.History) []*report.Prior {
+	es := slices.Clone(h.InDoubt)
+	slices.SortStableFunc(es, func(a, b *workspace.Earlier) int { return a.Run.Meta.StartedAt.Compare(b.Run.Meta.StartedAt) })
+	out := make([]*report.Prior, 0, len(es))
+	for _, e := range es {
+		if e.Prior != nil {
+			out = append(out, e.Prior)
+		}
+	}
+	return out
 }

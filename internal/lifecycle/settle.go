@@ -3,6 +3,7 @@ package lifecycle
 import (
 	"context"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/leaf-import/leaf-import/internal/change"
@@ -71,12 +72,21 @@ func settle(ctx context.Context, o *Options, window time.Duration, concurrency i
 	created := map[string]string{}
 	if len(intents) > 0 {
 		o.Log.Info("settling requests earlier runs left in doubt, by lookup", "count", len(intents))
+		stop := progressWhile(ctx, o.Log, o.Client, "settling requests earlier runs left in doubt", len(intents))
+		var mu sync.Mutex // the lookups run concurrently
+		counts := map[change.Outcome]int{}
 		found, err := exec.Resolve(ctx, o.Client, intents, func(in report.Intent, status change.Outcome, id string) error {
+			mu.Lock()
+			counts[status]++
+			mu.Unlock()
 			return journals[in.RunID].Resolved(in, status, id)
 		}, window, concurrency, nil, o.Log)
+		stop()
 		if err != nil {
 			return nil, err
 		}
+		o.Log.Info("settled the requests earlier runs left in doubt", "count", len(intents),
+			"done", counts[change.OutcomeFound]+counts[change.OutcomeSucceeded], "notDone", counts[change.OutcomeAbsent])
 		created = found
 	}
 	if d := time.Until(wait); d > 0 {

@@ -39,6 +39,7 @@ const onlyLookups = 50
 // reads only its own users. reads is what the read costs when nothing fails, for the estimate.
 func readState(ctx context.Context, c *leaf.Client, m *plan.Manifest, created map[string]string, sel plan.Selection, log *slog.Logger) (snap *leaf.Snapshot, reads int, err error) {
 	log.Info("reading Leaf state", "url", c.BaseURL())
+	defer progressWhile(ctx, log, c, "still reading Leaf state", 0)()
 	apps := appProviders(sel.Manifest(m))
 	if sel.Only != nil && len(sel.Only) <= onlyLookups {
 		snap, err = readSelected(ctx, c, sel, apps)

@@ -79,6 +79,10 @@ type StepRef struct {
 	// Label is the description an API key is created with: how a later run finds a key whose
 	// answer (and value) was lost.
 	Label string `json:"label,omitempty"`
+	// ConfigDigest is the digest of the config a config step writes (leaf.Config.Digest, no
+	// secret): a run after a crash records the configs the journal shows written, and reads
+	// back only those in doubt.
+	ConfigDigest string `json:"configDigest,omitempty"`
 }
 
 // Key identifies the request across its intent and outcome lines.

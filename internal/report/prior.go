@@ -39,6 +39,9 @@ type Prior struct {
 	// Damaged is set when the journal it was read from is damaged: it holds what the lines
 	// before the damage say, and the run may have sent requests it does not show.
 	Damaged bool
+	// Configs is what the journal says of the configs its runs wrote, by Leaf user id: the
+	// digest written, or "" for a write in doubt or failed (the config must be read again).
+	Configs map[string]string
 }
 
 // Done returns the records of changes that succeeded, in the order they were recorded.
@@ -76,7 +79,7 @@ func sortRecords(rs []Record) {
 
 // PriorFromJournal replays journal lines.
 func PriorFromJournal(lines []Line) *Prior {
-	p := &Prior{Records: map[string]Record{}, Created: map[string]string{}, FromJournal: true}
+	p := &Prior{Records: map[string]Record{}, Created: map[string]string{}, FromJournal: true, Configs: map[string]string{}}
 	open := map[string]*Intent{}
 	var order []string
 	// last holds each change's last outcome (nil after a later intent): a change whose outcome
@@ -107,11 +110,20 @@ func PriorFromJournal(lines []Line) *Prior {
 				order = append(order, l.Key())
 			}
 			open[l.Key()] = l
+			if l.Kind == change.KindConfig && l.LeafUserID != "" {
+				p.Configs[l.LeafUserID] = "" // in doubt until its outcome
+			}
 		case *Outcome:
 			if l.ChangeID != "" {
 				touch(l.ChangeID, l)
 			}
 			delete(open, l.Key())
+			if l.Kind == change.KindConfig && l.LeafUserID != "" {
+				p.Configs[l.LeafUserID] = ""
+				if l.Status == OutcomeSucceeded || l.Status == OutcomeFound {
+					p.Configs[l.LeafUserID] = l.ConfigDigest
+				}
+			}
 			if l.Kind == change.KindUser && l.Step == StepPost && l.LeafID != "" &&
 				(l.Status == OutcomeSucceeded || l.Status == OutcomeFound) {
 				p.Created[l.ExternalID] = l.LeafID
