@@ -39,13 +39,12 @@ type ApplyOptions struct {
 	Patch string
 	// AcceptNotices exits 0 rather than 6 when growers need a person.
 	AcceptNotices bool
-	// MetricsFile receives the run's Prometheus metrics at its end.
-	MetricsFile string
+	// Metrics receive the run's Prometheus metrics at its end.
+	Metrics metricsFlags
 	// ProgressEvery is the interval of progress log lines when stderr is not a terminal.
 	ProgressEvery time.Duration
-	// result and account are what the run produced, for the metrics.
-	result  *lifecycle.Result
-	account string
+	// result is what the run produced, for the metrics.
+	result *lifecycle.Result
 	// ReportEvery is how often the workspace report is rewritten during the run.
 	ReportEvery time.Duration
 }
@@ -127,7 +126,7 @@ credentials to re-authorize; --accept-notices exits 0 for them), 130 interrupted
 	fl.StringVar(&opts.Resume, "resume", "", "continue a run: its id (leaf-import runs), its journal, or its report")
 	fl.BoolVar(&opts.Replan, "replan", false, "with --resume: accept a manifest that changed since the run being resumed")
 	fl.IntVar(&opts.KeepRuns, "keep-runs", 50, "runs kept in the account's history (0 keeps all)")
-	fl.StringVar(&opts.MetricsFile, "metrics-file", "", "write the run's Prometheus metrics to FILE at its end (.prom, for node_exporter's textfile collector)")
+	registerMetrics(fl, &opts.Metrics, "the run's")
 	fl.BoolVar(&opts.AcceptNotices, "accept-notices", false, "exit 0 rather than 6 when growers need a person (conflicts, re-authorizations); they are still reported")
 	return cmd
 }
@@ -135,9 +134,9 @@ credentials to re-authorize; --accept-notices exits 0 for them), 130 interrupted
 func runApply(ctx context.Context, opts *ApplyOptions) error {
 	start := time.Now()
 	err := applyCode(ctx, opts)
-	if opts.MetricsFile != "" && !opts.DryRun && exitCode(err) != exitLocked && !isOutputError(err) {
-		if merr := writeRunMetrics(opts, start, err); merr != nil {
-			opts.Factory.Logger().Error("cannot write the metrics file", "err", merr)
+	if opts.Metrics.set() && !opts.DryRun && exitCode(err) != exitLocked && !isOutputError(err) {
+		if merr := publishRunMetrics(ctx, opts, start, err); merr != nil {
+			opts.Factory.Logger().Error("cannot publish the run's metrics", "err", merr)
 			if err == nil {
 				err = withCode(exitError, merr)
 			}
@@ -146,18 +145,19 @@ func runApply(ctx context.Context, opts *ApplyOptions) error {
 	return err
 }
 
-// writeRunMetrics writes --metrics-file for a run that ended with err (its exit code says how).
-func writeRunMetrics(opts *ApplyOptions, start time.Time, err error) error {
+// publishRunMetrics writes and pushes the metrics of a run that ended with err (its exit code
+// says how); a run that failed before it applied anything still publishes, with its outcome.
+func publishRunMetrics(ctx context.Context, opts *ApplyOptions, start time.Time, err error) error {
 	outcome := map[int]string{exitOK: "succeeded", exitAttention: "attention", exitInterrupted: "interrupted"}[exitCode(err)]
 	if outcome == "" {
 		outcome = "failed"
 	}
 	m := metrics.Run{Started: start, Duration: time.Since(start), Outcome: outcome}
 	if r := opts.result; r != nil {
-		m = r.Metrics(opts.account, start, outcome)
+		m = r.Metrics(start, outcome)
 	}
-	m.Account = opts.account
-	return metrics.WriteRun(opts.MetricsFile, m)
+	m.LastSuccess = opts.Factory.lastSuccess(metrics.CommandApply, outcome == "succeeded" || outcome == "attention")
+	return opts.Metrics.publish(ctx, opts.Factory, metrics.CommandApply, m)
 }
 
 func applyCode(ctx context.Context, opts *ApplyOptions) error {
@@ -166,13 +166,13 @@ func applyCode(ctx context.Context, opts *ApplyOptions) error {
 	if err := checkReportName(opts.Report); err != nil {
 		return err
 	}
-	metricsFile := opts.MetricsFile
-	if opts.DryRun {
-		metricsFile = ""
-	}
-	if err := checkOutputs(outputPath{flag: "--report", path: opts.Report}, outputPath{flag: "--journal", path: opts.Journal},
-		outputPath{flag: "--metrics-file", path: metricsFile}); err != nil {
+	if err := checkOutputs(outputPath{flag: "--report", path: opts.Report}, outputPath{flag: "--journal", path: opts.Journal}); err != nil {
 		return err
+	}
+	if !opts.DryRun {
+		if err := opts.Metrics.check(); err != nil {
+			return err
+		}
 	}
 	m, err := loadManifest(f, opts.Manifest, log)
 	if err != nil {
@@ -182,7 +182,6 @@ func applyCode(ctx context.Context, opts *ApplyOptions) error {
 	if err != nil {
 		return err
 	}
-	opts.account = common.Account.String()
 	in := f.interrupts
 	if in == nil { // a test calling the command without run
 		in = watchInterrupts(ctx, f)

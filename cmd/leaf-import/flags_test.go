@@ -17,14 +17,14 @@ func TestApplyFlagsReachTheOptions(t *testing.T) {
 	var got *ApplyOptions
 	cmd := NewCmdApply(f, func(_ context.Context, o *ApplyOptions) error { got = o; return nil })
 	cmd.SetArgs([]string{"m.yaml", "--rate", "0", "--keep-runs", "7", "--accept-notices", "--patch", "put",
-		"--metrics-file", "x.prom", "--resume", "RUN", "--concurrency", "3"})
+		"--metrics-file", "x.prom", "--metrics-push", "http://pg:9091", "--resume", "RUN", "--concurrency", "3"})
 	require.NoError(t, cmd.ExecuteContext(context.Background()))
 	require.NotNil(t, got)
 	assert.Equal(t, "m.yaml", got.Manifest)
 	assert.Equal(t, 7, got.KeepRuns)
 	assert.True(t, got.AcceptNotices)
 	assert.Equal(t, "put", got.Patch)
-	assert.Equal(t, "x.prom", got.MetricsFile)
+	assert.Equal(t, metricsFlags{file: "x.prom", push: "http://pg:9091"}, got.Metrics)
 	assert.Equal(t, "RUN", got.Resume)
 	assert.Equal(t, 3, got.Concurrency)
 	assert.False(t, got.LookupWindowSet, "the account's facts decide the window unless the flag is given")

@@ -11,6 +11,7 @@ import (
 	"github.com/leaf-import/leaf-import/internal/exec"
 	"github.com/leaf-import/leaf-import/internal/leaf"
 	"github.com/leaf-import/leaf-import/internal/lifecycle"
+	"github.com/leaf-import/leaf-import/internal/metrics"
 	"github.com/leaf-import/leaf-import/internal/workspace"
 )
 
@@ -27,6 +28,7 @@ type LinkKeysOptions struct {
 	Rate          rateFlag
 	LookupWindow  time.Duration
 	KeepRuns      int
+	Metrics       metricsFlags
 }
 
 // NewCmdLinkKeys builds `leaf-import link-keys`.
@@ -83,19 +85,46 @@ the account's lock, 130 interrupted.`,
 	registerRate(fl, &opts.Rate, "requests per second to Leaf")
 	fl.DurationVar(&opts.LookupWindow, "lookup-window", exec.DefaultLookupWindow, "how long to re-check for a user whose create an earlier run left in doubt")
 	fl.IntVar(&opts.KeepRuns, "keep-runs", 50, "runs kept in the account's history (0 keeps all)")
+	registerMetrics(fl, &opts.Metrics, "the run's")
 	return cmd
 }
 
 func runLinkKeys(ctx context.Context, opts *LinkKeysOptions) error {
+	if err := opts.Metrics.check(); err != nil {
+		return err
+	}
+	start := time.Now()
+	res, err := linkKeysCode(ctx, opts)
+	if opts.Metrics.set() && exitCode(err) != exitLocked {
+		outcome := map[int]string{exitOK: "succeeded", exitInterrupted: "interrupted"}[exitCode(err)]
+		if outcome == "" {
+			outcome = "failed"
+		}
+		m := metrics.LinkKeys{Started: start, Outcome: outcome,
+			LastSuccess: opts.Factory.lastSuccess(metrics.CommandLinkKeys, outcome == "succeeded")}
+		if res != nil {
+			m.Issued, m.Kept, m.Revoked, m.Failed = res.Issued, res.Kept, res.Revoked, res.Failed
+		}
+		if merr := opts.Metrics.publish(ctx, opts.Factory, metrics.CommandLinkKeys, m); merr != nil {
+			opts.Factory.Logger().Error("cannot publish the run's metrics", "err", merr)
+			if err == nil {
+				err = withCode(exitError, merr)
+			}
+		}
+	}
+	return err
+}
+
+func linkKeysCode(ctx context.Context, opts *LinkKeysOptions) (*lifecycle.LinkKeysResult, error) {
 	f := opts.Factory
 	log := f.Logger()
 	m, err := loadManifest(f, opts.Manifest, log)
 	if err != nil {
-		return reportProblems(opts.IO.ErrOut, opts.Manifest, err)
+		return nil, reportProblems(opts.IO.ErrOut, opts.Manifest, err)
 	}
 	common, err := commonOptions(f, m, &DiffFlags{Rate: opts.Rate}, 8, nil)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	res, err := lifecycle.LinkKeys(ctx, lifecycle.LinkKeysOptions{Options: common, ManifestPath: opts.Manifest, Out: opts.Out,
 		For: opts.For, ExpiresIn: opts.ExpiresIn, Rotate: opts.Rotate, RevokeExpired: opts.RevokeExpired,
@@ -111,13 +140,13 @@ func runLinkKeys(ctx context.Context, opts *LinkKeysOptions) error {
 	var locked *workspace.LockedError
 	switch {
 	case errors.As(err, &locked):
-		return withCode(exitLocked, err)
+		return res, withCode(exitLocked, err)
 	case err != nil && leaf.IsAuth(err):
-		return withCode(exitAuth, err)
+		return res, withCode(exitAuth, err)
 	case err != nil:
-		return withCode(exitError, err)
+		return res, withCode(exitError, err)
 	case res.Failed > 0:
-		return withCode(exitFailed, fmt.Errorf("%d key(s) failed (see %s); run again to retry them", res.Failed, res.Report))
+		return res, withCode(exitFailed, fmt.Errorf("%d key(s) failed (see %s); run again to retry them", res.Failed, res.Report))
 	}
-	return nil
+	return res, nil
 }

@@ -33,6 +33,9 @@ type Factory struct {
 	allowDirs []string
 	// interrupts is the command's SIGINT/SIGTERM handling (nil in tests of a single command).
 	interrupts *interrupts
+	// attentionExit (--attention-exit-code) is the exit code of "finished, but growers need a
+	// person" (6 unless changed).
+	attentionExit int
 }
 
 // account resolves the Leaf account at url from the environment: the owner is LEAF_USERNAME,
@@ -88,6 +91,9 @@ else the subject of LEAF_TOKEN.`,
 			if f.logFormat != "text" && f.logFormat != "json" {
 				return withCode(exitError, fmt.Errorf("--log-format must be text or json, not %q", f.logFormat))
 			}
+			if c := f.attentionExit; c != 0 && (c < exitAttention || c > 125) {
+				return withCode(exitError, fmt.Errorf("--attention-exit-code must be 0, or 6 to 125 (1 to 5 and 130 mean other things), not %d", c))
+			}
 			return nil
 		},
 	}
@@ -95,6 +101,8 @@ else the subject of LEAF_TOKEN.`,
 	root.PersistentFlags().BoolVarP(&f.verbose, "verbose", "v", false, "log debug messages (retries, pauses)")
 	root.PersistentFlags().StringVar(&f.stateDir, "state-dir", "", "directory of the account workspaces (default $LEAF_IMPORT_STATE_DIR, $XDG_STATE_HOME/leaf-import, ~/.local/state/leaf-import)")
 	root.PersistentFlags().StringArrayVar(&f.allowDirs, "allow-file-dir", nil, "a directory beyond the manifest's own that ${file:PATH} references may read (repeatable)")
+	root.PersistentFlags().IntVar(&f.attentionExit, "attention-exit-code", exitAttention,
+		"exit code when the command finished but growers need a person (0 lets a scheduler count the run a success and leaves the news to the metrics' alert)")
 	root.PersistentFlags().StringVar(&f.accountName, "account", "", "the API owner a LEAF_TOKEN acts for, when the token does not name it (default $LEAF_ACCOUNT)")
 	root.SetOut(f.IO.Out)
 	root.SetErr(f.IO.ErrOut)
@@ -123,7 +131,7 @@ func (f *Factory) Getenv(k string) string {
 
 // run executes the command line and returns the exit code.
 func run(ctx context.Context, args []string, io *IOStreams, lookupEnv func(string) (string, bool)) int {
-	f := &Factory{IO: io, LookupEnv: lookupEnv, logFormat: "text"}
+	f := &Factory{IO: io, LookupEnv: lookupEnv, logFormat: "text", attentionExit: exitAttention}
 	in := watchInterrupts(ctx, f)
 	defer in.release()
 	f.interrupts = in
@@ -140,6 +148,9 @@ func run(ctx context.Context, args []string, io *IOStreams, lookupEnv func(strin
 		if msg := err.Error(); msg != "" {
 			fmt.Fprintln(io.ErrOut, "leaf-import: "+strings.TrimPrefix(msg, "leaf-import: "))
 		}
+	}
+	if code == exitAttention {
+		code = f.attentionExit
 	}
 	return code
 }

@@ -20,13 +20,13 @@ import (
 
 // StatusOptions are the options of `leaf-import status`.
 type StatusOptions struct {
-	IO          *IOStreams
-	Factory     *Factory
-	Manifest    string
-	Format      string
-	MaxEvents   int
-	MetricsFile string
-	Rate        rateFlag
+	IO        *IOStreams
+	Factory   *Factory
+	Manifest  string
+	Format    string
+	MaxEvents int
+	Metrics   metricsFlags
+	Rate      rateFlag
 }
 
 // NewCmdStatus builds `leaf-import status`.
@@ -73,7 +73,7 @@ failed.`,
 	fl := cmd.Flags()
 	fl.StringVar(&opts.Format, "format", "text", "output format: text, json or csv (the entries)")
 	fl.IntVar(&opts.MaxEvents, "max-events", 100, "read the events of at most N unhealthy credentials (one request each)")
-	fl.StringVar(&opts.MetricsFile, "metrics-file", "", "also write Prometheus metrics to FILE (.prom, for node_exporter's textfile collector)")
+	registerMetrics(fl, &opts.Metrics, "the account's health as")
 	registerRate(fl, &opts.Rate, "requests per second to Leaf")
 	return cmd
 }
@@ -81,7 +81,7 @@ failed.`,
 func runStatus(ctx context.Context, opts *StatusOptions) error {
 	f := opts.Factory
 	log := f.Logger()
-	if err := checkOutputs(outputPath{flag: "--metrics-file", path: opts.MetricsFile}); err != nil {
+	if err := opts.Metrics.check(); err != nil {
 		return err
 	}
 	var m *plan.Manifest
@@ -112,8 +112,8 @@ func runStatus(ctx context.Context, opts *StatusOptions) error {
 	if err != nil {
 		return err
 	}
-	if opts.MetricsFile != "" {
-		if err := metrics.WriteStatus(opts.MetricsFile, metrics.Status{Account: common.Account.String(), At: time.Now(),
+	if opts.Metrics.set() {
+		if err := opts.Metrics.publish(ctx, f, metrics.CommandStatus, metrics.Status{At: time.Now(),
 			Credentials: rep.Totals, Attention: rep.Attention()}); err != nil {
 			return withCode(exitError, err)
 		}

@@ -72,6 +72,9 @@ type Result struct {
 	// Lookups counts the requests that looked objects up after an ambiguous or conflicting
 	// create (a read of every user page settles many parked creates at once).
 	Lookups int64
+	// Reposts counts the creates sent again after a lookup proved a lost one absent: re-sent
+	// requests that the client's retries do not count.
+	Reposts int64
 	// Fatal is the error that stopped the run (authentication, journal), nil otherwise.
 	Fatal error
 	// Interrupted is set when Stop or ctx ended the run early.
@@ -92,6 +95,7 @@ type runner struct {
 	opts    Options
 	seq     atomic.Int64
 	lookups atomic.Int64
+	reposts atomic.Int64
 	mu      sync.Mutex
 	records []report.Record
 	stopped atomic.Bool
@@ -215,6 +219,7 @@ func Apply(ctx context.Context, changes iter.Seq[*plan.Change], api API, opts Op
 	}
 	res.Records = r.records
 	res.Lookups = r.lookups.Load()
+	res.Reposts = r.reposts.Load()
 	res.Interrupted = r.stopped.Load() || ctx.Err() != nil
 	res.LookupWindow, res.ObservedLag = r.lag.get(), r.lag.longest()
 	return res

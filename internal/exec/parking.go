@@ -248,6 +248,7 @@ func (r *runner) settleParked(ctx context.Context, items []*parkedChange) ([]tas
 		default:
 			// Proven absent: post it again, with the rest of its grower after it.
 			r.park.setPrior(rec)
+			r.reposts.Add(1)
 			next = append(next, task{changes: append([]*plan.Change{it.c}, it.tail...), userID: userID})
 			continue
 		}

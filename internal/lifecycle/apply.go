@@ -262,7 +262,7 @@ func (s *session) apply(ctx context.Context, o *ApplyOptions, runID string, star
 		copies = append(copies, userReport)
 	}
 	pace := s.savePace(o)
-	summary, records, werr := rw.Close(rrun, report.RunStats{Requests: stats.Requests, Retries: stats.Retries,
+	summary, records, werr := rw.Close(rrun, report.RunStats{Requests: stats.Requests, Retries: report.WithReposts(stats.Retries, out.Reposts),
 		Lookups: out.Lookups, Duration: rrun.EndedAt.Sub(start), Pace: pace}, copies...)
 	fmt.Fprint(o.Out, summary.Text())
 	log.Info("apply finished", "run", run.Meta.RunID, "report", run.ReportPath(), "records", records,
@@ -325,7 +325,7 @@ func (s *session) runDir(o *ApplyOptions, runID string, start time.Time, res *re
 		r.Meta.UserReport, r.Meta.JournalCopy = userReport, journalCopy
 		return r, r.Save()
 	}
-	r, err := s.ws.NewRun(workspace.Meta{RunID: runID, StartedAt: start.UTC(), Status: workspace.RunRunning, Tool: o.Tool,
+	r, err := s.ws.NewRun(workspace.Meta{RunID: runID, StartedAt: start.UTC(), Status: workspace.RunRunning, Tool: o.Tool, Command: "apply",
 		PID: os.Getpid(), Host: host, Manifest: absPath(o.ManifestPath), JournalCopy: journalCopy, UserReport: userReport})
 	if err != nil {
 		return nil, err

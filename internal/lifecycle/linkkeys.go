@@ -112,7 +112,7 @@ func LinkKeys(ctx context.Context, o LinkKeysOptions) (*LinkKeysResult, error) {
 		return nil, err
 	}
 	host, _ := os.Hostname()
-	run, err := s.ws.NewRun(workspace.Meta{RunID: runID, StartedAt: start.UTC(), Status: workspace.RunRunning, Tool: o.Tool,
+	run, err := s.ws.NewRun(workspace.Meta{RunID: runID, StartedAt: start.UTC(), Status: workspace.RunRunning, Tool: o.Tool, Command: "link-keys",
 		PID: os.Getpid(), Host: host, Manifest: absPath(o.ManifestPath)})
 	if err != nil {
 		out.Close()

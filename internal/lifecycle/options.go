@@ -105,12 +105,12 @@ type Result struct {
 	WriteErr error
 }
 
-// Metrics are the figures of the run for --metrics-file. outcome is succeeded, failed,
-// interrupted or attention.
-func (r *Result) Metrics(account string, started time.Time, outcome string) metrics.Run {
-	m := metrics.Run{Account: account, Started: started, Duration: time.Duration(r.Summary.DurationMs) * time.Millisecond,
-		Outcome: outcome, Requests: r.Summary.Requests, Retries: r.Summary.Retries, RateLimited: r.Summary.Retries["429"],
-		Attention: map[string]int{"conflict": r.Summary.Conflicts, "notice": r.Summary.Notices}}
+// Metrics are the figures of the run for --metrics-file and --metrics-push. outcome is
+// succeeded, failed, interrupted or attention.
+func (r *Result) Metrics(started time.Time, outcome string) metrics.Run {
+	m := metrics.Run{Started: started, Duration: time.Duration(r.Summary.DurationMs) * time.Millisecond,
+		Outcome: outcome, Requests: r.Summary.Requests, Retries: r.Summary.Retries, Lookups: r.Summary.Lookups,
+		RateLimited: r.Summary.Retries["429"], Attention: map[string]int{"conflict": r.Summary.Conflicts, "notice": r.Summary.Notices}}
 	for k, actions := range r.Summary.ByKind {
 		for a, c := range actions {
 			for st, n := range map[report.Status]int{report.StatusSucceeded: c.Succeeded, report.StatusFailed: c.Failed,

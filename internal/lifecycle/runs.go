@@ -44,3 +44,13 @@ func Runs(root string, a workspace.Account) ([]RunEntry, error) {
 	}
 	return out, nil
 }
+
+// LastSuccess is when the newest run of command (apply, link-keys) of the account that
+// succeeded ended, read from the workspace without creating it (zero: none is known).
+func LastSuccess(root string, a workspace.Account, command string) time.Time {
+	ws, err := workspace.At(root, a)
+	if err != nil {
+		return time.Time{}
+	}
+	return ws.LastSuccess(command)
+}

@@ -50,7 +50,8 @@ type Summary struct {
 	// Requests, Retries, Lookups, DurationMs and Rate are the last run's.
 	// Requests counts every request sent to Leaf this run (authentication and reads included).
 	Requests int64 `json:"requests"`
-	// Retries counts retried attempts by cause.
+	// Retries counts re-sent requests by cause: the client's retries (an HTTP status, network,
+	// unsent) and RetryLostCreate.
 	Retries map[string]int64 `json:"retries"`
 	// Lookups counts objects looked up after an ambiguous or conflicting create.
 	Lookups    int64   `json:"lookups"`
@@ -167,4 +168,20 @@ func (s Summary) Text() string {
 		fmt.Fprintf(&b, "; %d answer(s) were 429 (%d time(s) the limit).\n", p.RateLimited, p.LimitHits)
 	}
 	return b.String()
+}
+
+// RetryLostCreate is the retry cause of a create sent again after a lookup proved that its lost
+// answer had created nothing.
+const RetryLostCreate = "lost-create"
+
+// WithReposts adds the creates sent again to a client's retries by cause (a new map).
+func WithReposts(retries map[string]int64, reposts int64) map[string]int64 {
+	out := make(map[string]int64, len(retries)+1)
+	for k, v := range retries {
+		out[k] = v
+	}
+	if reposts > 0 {
+		out[RetryLostCreate] += reposts
+	}
+	return out
 }

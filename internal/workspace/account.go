@@ -85,6 +85,21 @@ func NormalizeOwner(s string) string { return strings.ToLower(strings.TrimSpace(
 // String names the account for people: "sandbox at http://127.0.0.1:8089".
 func (a Account) String() string { return fmt.Sprintf("%s at %s", a.Owner, a.URL) }
 
+// Label names the account in metrics: the owner at the Leaf host (and path), "sandbox@localhost:8089"
+// or "owner@api.withleaf.io". Every spelling of one account gives one label (the URL is
+// canonical); an owner not known yet is "unknown".
+func (a Account) Label() string {
+	owner := a.Owner
+	if owner == "" {
+		owner = "unknown"
+	}
+	host := a.URL
+	if u, err := url.Parse(a.URL); err == nil && u.Host != "" {
+		host = u.Host + strings.TrimSuffix(u.Path, "/")
+	}
+	return owner + "@" + host
+}
+
 // dirName is the account's directory: readable (host, port and owner, with anything but
 // letters, digits, '.', '-' and '_' replaced) and unique (a short hash of URL and owner, so
 // that two accounts that read alike never share a directory).

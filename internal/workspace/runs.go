@@ -36,9 +36,12 @@ type Meta struct {
 	FinishedAt time.Time `json:"finishedAt,omitzero"`
 	Status     RunStatus `json:"status"`
 	Tool       string    `json:"tool"`
-	PID        int       `json:"pid"`
-	Host       string    `json:"host"`
-	Manifest   string    `json:"manifest"`
+	// Command is the command that made the run: apply (also when empty, as older runs wrote
+	// it) or link-keys.
+	Command  string `json:"command,omitempty"`
+	PID      int    `json:"pid"`
+	Host     string `json:"host"`
+	Manifest string `json:"manifest"`
 	// JournalCopy is where --journal asked for a copy of the run's journal ("" for none), and
 	// UserReport where --report asked for a copy of its report. Both are written down for
 	// people and for `--resume FILE` to match; neither is ever read, written or opened from
@@ -178,7 +181,8 @@ func samePath(a, b string) bool {
 }
 
 // Prune removes the oldest runs beyond keep (0 keeps every run). A run still in doubt (not
-// settled) or running is never removed, nor is the run named by except.
+// settled) or running is never removed, nor is the run named by except, nor the newest run of
+// each command that succeeded (LastSuccess reads it, however many failed runs follow).
 func (w *Workspace) Prune(keep int, except string) ([]string, error) {
 	if keep <= 0 {
 		return nil, nil
@@ -187,9 +191,16 @@ func (w *Workspace) Prune(keep int, except string) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
+	keepSuccess := map[string]bool{} // run ids, and "cmd:"+command once its newest success is kept
+	for _, r := range runs {         // newest first
+		if r.Meta.Status == RunSucceeded && !keepSuccess["cmd:"+r.command()] {
+			keepSuccess["cmd:"+r.command()] = true
+			keepSuccess[r.Meta.RunID] = true
+		}
+	}
 	var removed []string
 	for i, r := range runs {
-		if i < keep || r.Meta.RunID == except || !r.Meta.Settled || w.Status(r) == RunRunning {
+		if i < keep || r.Meta.RunID == except || !r.Meta.Settled || w.Status(r) == RunRunning || keepSuccess[r.Meta.RunID] {
 			continue
 		}
 		if err := os.RemoveAll(r.Dir); err != nil {
@@ -198,4 +209,27 @@ func (w *Workspace) Prune(keep int, except string) ([]string, error) {
 		removed = append(removed, r.Meta.RunID)
 	}
 	return removed, nil
+}
+
+// command is the command that made the run.
+func (r *Run) command() string {
+	if r.Meta.Command == "" {
+		return "apply"
+	}
+	return r.Meta.Command
+}
+
+// LastSuccess is when the newest run of command that succeeded ended (zero: none is known).
+func (w *Workspace) LastSuccess(command string) time.Time {
+	runs, err := w.Runs()
+	if err != nil {
+		return time.Time{}
+	}
+	var last time.Time
+	for _, r := range runs {
+		if r.command() == command && r.Meta.Status == RunSucceeded && r.Meta.FinishedAt.After(last) {
+			last = r.Meta.FinishedAt
+		}
+	}
+	return last
 }
