@@ -10,19 +10,29 @@ GOTESTSUM   := $(GO) run gotest.tools/gotestsum@v1.13.0
 PLATFORMS   := linux/amd64 linux/arm64 darwin/amd64 darwin/arm64 windows/amd64 windows/arm64
 IMAGE       ?= leaf-import:$(VERSION)
 
-.PHONY: all build test unit conformance demo bench chaos lint fuzz clean image release
+.PHONY: all build test tools unit deploy-check conformance demo bench chaos lint fuzz clean image release
 
 all: build
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/leaf-import
 
-## test: formatting, vet, unit and end-to-end tests (race detector on), Leaf's Postman collection
-test: lint unit conformance
+## test: formatting, vet, unit and end-to-end tests (race detector on), Leaf's Postman collection,
+## the deployment's Kubernetes and Prometheus files checked with the real tools
+test: lint tools unit deploy-check conformance
+
+## tools: the real programs the tests hand output to (promtool, Pushgateway, kubectl), from Debian
+tools:
+	bash scripts/test-tools.sh
 
 ## unit: go test with the race detector, a line per package as it finishes (gotestsum) and a summary
 unit:
 	$(GOTESTSUM) --format pkgname-and-test-fails --format-hide-empty-pkg -- -race -count=1 ./...
+
+## deploy-check: deploy/kubernetes decoded strictly into the Kubernetes API types and held to the
+## restricted Pod Security Standard (its own Go module, deploy/check), and the alert rules' tests
+deploy-check:
+	cd deploy/check && $(GO) test -count=1 ./...
 
 ## conformance: Leaf's own Postman collection against the sandbox, with newman (installed from npm)
 conformance: build $(NPM_DEPS)

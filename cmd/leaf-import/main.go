@@ -9,6 +9,7 @@ import (
 )
 
 func main() {
+	boundToContainer()
 	stop := startProfiles()
 	code := run(context.Background(), os.Args[1:], systemStreams(), os.LookupEnv)
 	stop()

@@ -37,8 +37,13 @@ func (c *Client) currentToken() (uint64, Secret) {
 func (c *Client) reauthenticate(ctx context.Context, seen uint64) error {
 	c.authMu.Lock()
 	defer c.authMu.Unlock()
-	if gen, tok := c.currentToken(); gen != seen && tok != "" {
+	gen, tok := c.currentToken()
+	if gen != seen && tok != "" {
 		return nil
+	}
+	if tok != "" {
+		// One line per expiry: the workers that met the same 401 wait above and log nothing.
+		c.logger.Info("Leaf refused the token (401: expired or revoked); authenticating again")
 	}
 	var out struct {
 		IDToken string `json:"id_token"`

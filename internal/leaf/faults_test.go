@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -229,10 +230,12 @@ func TestLatencyEndsWhenTheClientHangsUp(t *testing.T) {
 	assert.Zero(t, ts.Stats().Mutations.UserCreates)
 }
 
-// Concurrent callers that all meet an expired token authenticate once between them.
+// Concurrent callers that all meet an expired token authenticate once between them, and the
+// expiry is logged once, not once per caller.
 func TestConcurrent401sAuthenticateOnce(t *testing.T) {
 	ts := sandbox.NewServer(t, sandbox.WithFaults("token-ttl=80ms"))
-	c := ts.Client(t)
+	var logs lockedBuffer
+	c := ts.Client(t, leaf.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
 	ctx := context.Background()
 	require.NoError(t, c.Authenticate(ctx))
 	require.NoError(t, ts.SetFaults(""))
@@ -248,6 +251,25 @@ func TestConcurrent401sAuthenticateOnce(t *testing.T) {
 		require.NoError(t, <-errc)
 	}
 	assert.Equal(t, int64(2), c.Stats().Authentications)
+	assert.Equal(t, 1, strings.Count(logs.String(), "authenticating again"), logs.String())
+}
+
+// lockedBuffer is a log destination safe for concurrent writers.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
 
 func TestFixedWindowRateLimit(t *testing.T) {

@@ -73,7 +73,6 @@ func (c *Client) do(ctx context.Context, r *request, out any) (*response, error)
 		if status == http.StatusUnauthorized && !r.noAuth {
 			if c.HasLogin() && !reauthed {
 				reauthed = true
-				c.logger.Info("leaf answered 401, authenticating again", "method", r.method, "path", r.path)
 				if err := c.reauthenticate(ctx, gen); err != nil {
 					return nil, err
 				}
