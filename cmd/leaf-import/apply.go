@@ -198,7 +198,7 @@ func applyCode(ctx context.Context, opts *ApplyOptions) error {
 		Out: opts.IO.Out, Stop: in.stop, OnApplying: func() { in.draining.Store(true); boundMemory(applyMemoryFloor) },
 		OnLoaded: func() { boundMemory(applyMemoryFloor) }, // apply --plan holds the saved plan through its comparison
 		NewProgress: func(total int) lifecycle.Progress {
-			return newProgress(opts.IO, log, total, opts.ProgressEvery, common.Client.Pacer().Stats)
+			return newProgress(opts.IO, f.errScreen(), log, total, opts.ProgressEvery, common.Client.Pacer().Stats)
 		},
 	})
 	var locked *workspace.LockedError

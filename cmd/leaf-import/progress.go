@@ -24,19 +24,25 @@ type progress struct {
 	start    time.Time
 	pace     func() leaf.PaceStats
 
+	screen   *screen
+
 	mu   sync.Mutex
 	done int
 	fail int
-	stop chan struct{}
-	wg   sync.WaitGroup
+	// waitFor and waitUntil say what the run waits for, while it waits with nothing to do.
+	waitFor   string
+	waitUntil time.Time
+	stop      chan struct{}
+	wg        sync.WaitGroup
 }
 
-func newProgress(io *IOStreams, log *slog.Logger, total int, interval time.Duration, pace func() leaf.PaceStats) *progress {
-	p := &progress{total: total, log: log, interval: interval, start: time.Now(), stop: make(chan struct{}), pace: pace}
+func newProgress(io *IOStreams, scr *screen, log *slog.Logger, total int, interval time.Duration, pace func() leaf.PaceStats) *progress {
+	p := &progress{total: total, log: log, interval: interval, start: time.Now(), stop: make(chan struct{}), pace: pace, screen: scr}
 	tick := interval
 	if io.ErrIsTerminal {
+		scr.showBar(true)
 		p.bar = progressbar.NewOptions(total,
-			progressbar.OptionSetWriter(io.ErrOut),
+			progressbar.OptionSetWriter(scr.barWriter()),
 			progressbar.OptionSetDescription("applying"),
 			progressbar.OptionShowCount(),
 			progressbar.OptionShowIts(),
@@ -57,7 +63,7 @@ func newProgress(io *IOStreams, log *slog.Logger, total int, interval time.Durat
 				return
 			case <-t.C:
 				if p.bar != nil {
-					p.bar.Describe("applying, " + p.paceText())
+					p.bar.Describe(p.describe())
 					continue
 				}
 				p.logLine()
@@ -65,6 +71,41 @@ func newProgress(io *IOStreams, log *slog.Logger, total int, interval time.Durat
 		}
 	}()
 	return p
+}
+
+// describe is the bar's description: what the run waits for while it waits, else the pace.
+func (p *progress) describe() string {
+	if w := p.waitText(); w != "" {
+		return w
+	}
+	return "applying, " + p.paceText()
+}
+
+// waitText says what the run waits for and for how much longer ("" when it does not wait).
+func (p *progress) waitText() string {
+	p.mu.Lock()
+	what, until := p.waitFor, p.waitUntil
+	p.mu.Unlock()
+	left := time.Until(until)
+	if what == "" || left <= 0 {
+		return ""
+	}
+	return fmt.Sprintf("waiting %s for %s", left.Round(time.Second), what)
+}
+
+// Waiting says the run waits for d, and what for: on the bar until the wait ends (its ETA stands
+// still meanwhile), or as a log line.
+func (p *progress) Waiting(what string, d time.Duration) {
+	p.mu.Lock()
+	p.waitFor, p.waitUntil = what, time.Now().Add(d)
+	p.mu.Unlock()
+	if p.bar != nil {
+		p.bar.Describe(p.describe())
+		return
+	}
+	if d >= time.Second {
+		p.log.Info("waiting for "+what, "wait", d.Round(100*time.Millisecond).String())
+	}
 }
 
 // paceText says the pace of the requests and why it is below the ceiling, when it is.
@@ -115,5 +156,6 @@ func (p *progress) Finish() {
 	p.wg.Wait()
 	if p.bar != nil {
 		_ = p.bar.Finish()
+		p.screen.showBar(false)
 	}
 }

@@ -33,6 +33,8 @@ type Factory struct {
 	allowDirs []string
 	// interrupts is the command's SIGINT/SIGTERM handling (nil in tests of a single command).
 	interrupts *interrupts
+	// screen shares stderr between the log and a progress bar.
+	screen *screen
 	// attentionExit (--attention-exit-code) is the exit code of "finished, but growers need a
 	// person" (6 unless changed).
 	attentionExit int
@@ -61,9 +63,17 @@ func (f *Factory) Logger() *slog.Logger {
 	}
 	opts := &slog.HandlerOptions{Level: level}
 	if f.logFormat == "json" {
-		return slog.New(slog.NewJSONHandler(f.IO.ErrOut, opts))
+		return slog.New(slog.NewJSONHandler(f.errScreen(), opts))
 	}
-	return slog.New(slog.NewTextHandler(f.IO.ErrOut, opts))
+	return slog.New(slog.NewTextHandler(f.errScreen(), opts))
+}
+
+// errScreen is stderr, shared by the log and a progress bar.
+func (f *Factory) errScreen() *screen {
+	if f.screen == nil {
+		f.screen = newScreen(f.IO.ErrOut)
+	}
+	return f.screen
 }
 
 // NewRootCmd builds the command tree.

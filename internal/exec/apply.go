@@ -53,6 +53,9 @@ type Options struct {
 	// OnRecord is called once per finished change, from the workers (it must be safe for
 	// concurrent use).
 	OnRecord func(report.Record)
+	// OnWait, when set, is told when the run waits with nothing else to do, what for and how
+	// long (a progress line says it rather than showing a stalled bar).
+	OnWait func(what string, d time.Duration)
 	// Stop, once closed, stops scheduling: changes in flight finish, the rest are pending.
 	// Cancelling ctx instead aborts the requests in flight.
 	Stop  <-chan struct{}
@@ -196,6 +199,7 @@ func Apply(ctx context.Context, changes iter.Seq[*plan.Change], api API, opts Op
 		}
 		if wait := at.Sub(r.opts.Clock.Now()); wait > 0 {
 			r.opts.Log.Debug("waiting for Leaf's list lag before looking up creates whose answer was lost", "wait", wait)
+			r.waiting("Leaf's list lag, to look up creates whose answer was lost", wait)
 			if err = r.opts.Clock.Sleep(ctx, wait); err != nil {
 				break
 			}
@@ -458,4 +462,11 @@ func (r *runner) run(ctx context.Context, c *plan.Change) (report.Record, *parke
 		return rec, nil, errFatal{err}
 	}
 	return rec, nil, nil
+}
+
+// waiting tells OnWait that the run waits for d.
+func (r *runner) waiting(what string, d time.Duration) {
+	if r.opts.OnWait != nil {
+		r.opts.OnWait(what, d)
+	}
 }

@@ -184,6 +184,7 @@ func (r *runner) settleParked(ctx context.Context, items []*parkedChange) ([]tas
 	}
 	if wait := latest.Add(r.lag.get()).Sub(r.opts.Clock.Now()); wait > 0 {
 		r.opts.Log.Debug("waiting for the lookup window of parked creates", "creates", len(items), "wait", wait)
+		r.waiting("Leaf's list lag, to look up creates whose answer was lost", wait)
 		if err := r.opts.Clock.Sleep(ctx, wait); err != nil {
 			r.park.mu.Lock()
 			r.park.items = append(r.park.items, items...)

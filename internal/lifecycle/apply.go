@@ -244,7 +244,7 @@ func (s *session) apply(ctx context.Context, o *ApplyOptions, runID string, star
 	}
 	out := exec.Apply(ctx, changes, o.Client, exec.Options{
 		Concurrency: o.Concurrency, LookupWindow: o.LookupWindow, RunID: runID, Journal: journal,
-		Stop: o.Stop, Log: log, ListPages: o.listPages,
+		Stop: o.Stop, Log: log, ListPages: o.listPages, OnWait: prog.Waiting,
 		OnRecord: func(r report.Record) {
 			rw.Add(r)
 			prog.Record(r)
@@ -370,6 +370,8 @@ func readSaved(path string) (*plan.View, error) {
 type noProgress struct{}
 
 func (noProgress) Record(report.Record) {}
+
+func (noProgress) Waiting(string, time.Duration) {}
 func (noProgress) Finish()              {}
 
 // useFacts applies what doctor measured of the account and what its runs learned, unless a

@@ -41,6 +41,8 @@ type Options struct {
 // Progress follows an apply: one call per finished change, then Finish.
 type Progress interface {
 	Record(report.Record)
+	// Waiting says the run waits for d, and what for.
+	Waiting(what string, d time.Duration)
 	Finish()
 }
 
