@@ -24,7 +24,7 @@ type progress struct {
 	start    time.Time
 	pace     func() leaf.PaceStats
 
-	screen   *screen
+	screen *screen
 
 	mu   sync.Mutex
 	done int
