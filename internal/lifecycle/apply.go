@@ -372,7 +372,7 @@ type noProgress struct{}
 func (noProgress) Record(report.Record) {}
 
 func (noProgress) Waiting(string, time.Duration) {}
-func (noProgress) Finish()              {}
+func (noProgress) Finish()                       {}
 
 // useFacts applies what doctor measured of the account and what its runs learned, unless a
 // flag says otherwise. The lookup window starts at its floor (exec.DefaultLookupWindow) and a
