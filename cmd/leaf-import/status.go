@@ -13,6 +13,7 @@ import (
 	"github.com/gocarina/gocsv"
 	"github.com/spf13/cobra"
 
+	"github.com/leaf-import/leaf-import/internal/csvcell"
 	"github.com/leaf-import/leaf-import/internal/lifecycle"
 	"github.com/leaf-import/leaf-import/internal/metrics"
 	"github.com/leaf-import/leaf-import/internal/plan"
@@ -105,7 +106,7 @@ func runStatus(ctx context.Context, opts *StatusOptions) error {
 		enc.SetIndent("", "  ")
 		err = enc.Encode(rep)
 	case "csv":
-		err = gocsv.Marshal(rep.Credentials, opts.IO.Out)
+		err = gocsv.MarshalCSV(rep.Credentials, csvcell.NewWriter(opts.IO.Out, false))
 	default:
 		err = renderStatus(opts.IO, rep)
 	}

@@ -3,7 +3,6 @@ package lifecycle
 import (
 	"context"
 	"crypto/rand"
-	"encoding/csv"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/leaf-import/leaf-import/internal/atomicfile"
 	"github.com/leaf-import/leaf-import/internal/change"
+	"github.com/leaf-import/leaf-import/internal/csvcell"
 	"github.com/leaf-import/leaf-import/internal/exec"
 	"github.com/leaf-import/leaf-import/internal/leaf"
 	"github.com/leaf-import/leaf-import/internal/plan"
@@ -303,7 +303,7 @@ func (k *keyRun) record(r report.Record) {
 // keyFile is the CSV the keys go to: mode 0600, a header when new, every row fsynced.
 type keyFile struct {
 	f *os.File
-	w *csv.Writer
+	w *csvcell.Writer
 }
 
 func openKeyFile(path string) (*keyFile, error) {
@@ -314,7 +314,7 @@ func openKeyFile(path string) (*keyFile, error) {
 	if err != nil {
 		return nil, fmt.Errorf("--out: %w", err)
 	}
-	kf := &keyFile{f: f, w: csv.NewWriter(f)}
+	kf := &keyFile{f: f, w: csvcell.NewWriter(f, true)}
 	info, err := f.Stat()
 	if err == nil && info.Size() > 0 {
 		err = checkKeyHeader(f, path)

@@ -5,6 +5,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/leaf-import/leaf-import/internal/csvcell"
 	"github.com/leaf-import/leaf-import/internal/leaf"
 )
 
@@ -211,6 +212,15 @@ func (b *builder) checkGrower(g *Grower, extLoc, emailLoc Loc, prefix string, la
 	}
 	if !b.checkGrowerText(g, extLoc, emailLoc, prefix) {
 		return false
+	}
+	if csvcell.ScientificNumber(g.ExternalID) {
+		b.problems.add(extLoc, prefix+"externalId", "externalId %s looks like a number a spreadsheet rewrote in scientific notation: "+
+			"the real id is lost; format the column as text in the spreadsheet and take the ids from their source again", quoted(g.ExternalID))
+		return false
+	}
+	if csvcell.ScientificNumber(g.Phone) {
+		b.problems.add(g.Loc, prefix+"phone", "phone %s looks like a number a spreadsheet rewrote in scientific notation: "+
+			"the real number is lost; format the column as text and take the phones from their source again", quoted(g.Phone))
 	}
 	if g.Email != "" && !validEmail(g.Email) {
 		b.problems.add(emailLoc, prefix+"email", "%s is not a valid email address", quoted(g.Email))

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/leaf-import/leaf-import/internal/csvcell"
 	"github.com/leaf-import/leaf-import/internal/leaf"
 )
 
@@ -213,6 +214,9 @@ func (c *csvReader) parse(r io.Reader) {
 			break
 		}
 		line, _ := cr.FieldPos(0)
+		for i := range rec {
+			rec[i] = csvcell.Plain(rec[i]) // the apostrophe a spreadsheet-safe export put before =, +, -, @ or a number
+		}
 		if len(rec) != len(c.header) {
 			c.b.problems.add(c.loc(line), "", "the row has %d cells, the header %d", len(rec), len(c.header))
 			continue

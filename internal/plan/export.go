@@ -3,7 +3,6 @@ package plan
 import (
 	"bytes"
 	"crypto/sha256"
-	"encoding/csv"
 	"encoding/hex"
 	"fmt"
 	"maps"
@@ -15,6 +14,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/leaf-import/leaf-import/internal/csvcell"
 	"github.com/leaf-import/leaf-import/internal/leaf"
 )
 
@@ -361,7 +361,7 @@ func (e *Export) growersCSV(growers []exportedGrower) ([]byte, error) {
 	}
 	header = append(header, fields...)
 	var b bytes.Buffer
-	w := csv.NewWriter(&b)
+	w := csvcell.NewWriter(&b, true) // ids and phones stay text in a spreadsheet; no cell runs as a formula
 	if err := w.Write(header); err != nil {
 		return nil, err
 	}

@@ -14,6 +14,8 @@ import (
 
 	"github.com/gocarina/gocsv"
 
+	"github.com/leaf-import/leaf-import/internal/csvcell"
+
 	"github.com/leaf-import/leaf-import/internal/atomicfile"
 )
 
@@ -55,7 +57,7 @@ func (r *Report) Encode(w io.Writer, csv bool) error {
 		if records == nil {
 			records = []Record{}
 		}
-		return gocsv.Marshal(&records, w)
+		return gocsv.MarshalCSV(&records, csvcell.NewWriter(w, false))
 	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
@@ -85,7 +87,7 @@ func Load(path string) (*Report, error) {
 func Decode(data []byte, csv bool) (*Report, error) {
 	r := &Report{}
 	if csv {
-		if err := gocsv.UnmarshalBytes(data, &r.Records); err != nil && !errors.Is(err, gocsv.ErrEmptyCSVFile) {
+		if err := gocsv.UnmarshalCSV(csvcell.NewReader(bytes.NewReader(data)), &r.Records); err != nil && !errors.Is(err, gocsv.ErrEmptyCSVFile) {
 			return nil, fmt.Errorf("not a leaf-import CSV report: %w", err)
 		}
 		r.FormatVersion = FormatVersion

@@ -14,6 +14,8 @@ import (
 
 	"github.com/gocarina/gocsv"
 
+	"github.com/leaf-import/leaf-import/internal/csvcell"
+
 	"github.com/leaf-import/leaf-import/internal/atomicfile"
 )
 
@@ -287,9 +289,9 @@ func (w *Writer) writeCSV(out io.Writer) error {
 	emit := func() error {
 		var err error
 		if header {
-			err = gocsv.Marshal(&chunk, out)
+			err = gocsv.MarshalCSV(&chunk, csvcell.NewWriter(out, false))
 		} else {
-			err = gocsv.MarshalWithoutHeaders(&chunk, out)
+			err = gocsv.MarshalCSVWithoutHeaders(&chunk, csvcell.NewWriter(out, false))
 		}
 		header, chunk = false, chunk[:0]
 		return err
