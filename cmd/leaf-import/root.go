@@ -128,6 +128,7 @@ else the subject of LEAF_TOKEN.`,
 		NewCmdLinkKeys(f, nil),
 		NewCmdRuns(f, nil),
 		NewCmdProviders(f, nil),
+		NewCmdSchema(f, nil),
 		NewCmdSandbox(f, nil),
 	)
 	return root
