@@ -41,6 +41,8 @@ type ApplyOptions struct {
 	AcceptNotices bool
 	// Metrics receive the run's Prometheus metrics at its end.
 	Metrics metricsFlags
+	// FailedRows receives the growers whose changes did not all succeed, as a CSV manifest.
+	FailedRows string
 	// ProgressEvery is the interval of progress log lines when stderr is not a terminal.
 	ProgressEvery time.Duration
 	// result is what the run produced, for the metrics.
@@ -127,6 +129,7 @@ credentials to re-authorize; --accept-notices exits 0 for them), 130 interrupted
 	fl.BoolVar(&opts.Replan, "replan", false, "with --resume: accept a manifest that changed since the run being resumed")
 	fl.IntVar(&opts.KeepRuns, "keep-runs", 50, "runs kept in the account's history (0 keeps all)")
 	registerMetrics(fl, &opts.Metrics, "the run's")
+	fl.StringVar(&opts.FailedRows, "failed-rows", "", "write the growers with a failed or pending change to FILE.csv, as a CSV manifest with a leafImportError column: fix and apply it")
 	fl.BoolVar(&opts.AcceptNotices, "accept-notices", false, "exit 0 rather than 6 when growers need a person (conflicts, re-authorizations); they are still reported")
 	return cmd
 }
@@ -166,7 +169,11 @@ func applyCode(ctx context.Context, opts *ApplyOptions) error {
 	if err := checkReportName(opts.Report); err != nil {
 		return err
 	}
-	if err := checkOutputs(outputPath{flag: "--report", path: opts.Report}, outputPath{flag: "--journal", path: opts.Journal}); err != nil {
+	if opts.FailedRows != "" && !strings.EqualFold(filepath.Ext(opts.FailedRows), ".csv") {
+		return withCode(exitError, fmt.Errorf("--failed-rows %s: the failed rows are written as a CSV manifest (.csv)", opts.FailedRows))
+	}
+	if err := checkOutputs(outputPath{flag: "--report", path: opts.Report}, outputPath{flag: "--journal", path: opts.Journal},
+		outputPath{flag: "--failed-rows", path: opts.FailedRows}); err != nil {
 		return err
 	}
 	if !opts.DryRun {
@@ -215,6 +222,13 @@ func applyCode(ctx context.Context, opts *ApplyOptions) error {
 		return nil
 	}
 	opts.result = res
+	if opts.FailedRows != "" {
+		if err := lifecycle.WriteFailedRows(opts.FailedRows, opts.Manifest, f.manifestSource(), res.FailedGrowers); err != nil {
+			log.Error("cannot write the failed rows", "err", err)
+		} else if n := len(res.FailedGrowers); n > 0 {
+			log.Info("wrote the growers whose changes did not all succeed: fix them and apply the file", "growers", n, "file", opts.FailedRows)
+		}
+	}
 	switch {
 	case res.Fatal != nil && leaf.IsAuth(res.Fatal):
 		return withCode(exitAuth, res.Fatal)

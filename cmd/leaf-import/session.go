@@ -231,6 +231,10 @@ func reportProblems(w io.Writer, name string, err error) error {
 // a --rate auto client starts from the pace the account's earlier runs learned.
 func commonOptions(f *Factory, m *plan.Manifest, d *DiffFlags, concurrency int, fp *plan.Fingerprinter) (lifecycle.Options, error) {
 	log := f.Logger()
+	if m != nil && m.Partial && d.Prune {
+		return lifecycle.Options{}, withCode(exitError, fmt.Errorf("the manifest is a --failed-rows file (it has a %s column): it lists some growers only, "+
+			"and --prune would delete every other one; apply it without --prune", plan.FailedRowsColumn))
+	}
 	getenv, err := f.connEnv()
 	if err != nil {
 		return lifecycle.Options{}, err

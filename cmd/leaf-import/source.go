@@ -47,7 +47,7 @@ func (s osSource) RealPath(name string) (string, error) { return filepath.EvalSy
 // loadManifest reads and checks a manifest. Problems are returned as a plan.Problems error;
 // a manifest holding literal secrets that group or others can read is warned about.
 func loadManifest(f *Factory, name string, log *slog.Logger) (*plan.Manifest, error) {
-	m, problems := plan.Load(name, osSource{lookup: f.LookupEnv, allowed: f.allowDirs})
+	m, problems := plan.Load(name, f.manifestSource())
 	if len(problems) > 0 {
 		return nil, problems
 	}
@@ -59,3 +59,7 @@ func loadManifest(f *Factory, name string, log *slog.Logger) (*plan.Manifest, er
 	}
 	return m, nil
 }
+
+// manifestSource is where manifests and their references are read from: the file system and
+// the environment, confined to the manifest's tree and --allow-file-dir.
+func (f *Factory) manifestSource() plan.Source { return osSource{lookup: f.LookupEnv, allowed: f.allowDirs} }

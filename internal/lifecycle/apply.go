@@ -242,6 +242,10 @@ func (s *session) apply(ctx context.Context, o *ApplyOptions, runID string, star
 	if o.OnApplying != nil {
 		o.OnApplying()
 	}
+	failed := failedGrowers{}
+	for _, r := range skipped {
+		failed.note(r)
+	}
 	out := exec.Apply(ctx, changes, o.Client, exec.Options{
 		Concurrency: o.Concurrency, LookupWindow: o.LookupWindow, RunID: runID, Journal: journal,
 		Stop: o.Stop, Log: log, ListPages: o.listPages, OnWait: prog.Waiting,
@@ -249,6 +253,7 @@ func (s *session) apply(ctx context.Context, o *ApplyOptions, runID string, star
 			rw.Add(r)
 			prog.Record(r)
 			onRecord(r)
+			failed.note(r)
 		},
 	})
 	prog.Finish()
@@ -271,7 +276,7 @@ func (s *session) apply(ctx context.Context, o *ApplyOptions, runID string, star
 		log.Error("cannot write the report", "err", werr)
 	}
 	result := &Result{RunID: run.Meta.RunID, Summary: summary, Report: run.ReportPath(), UserReport: userReport,
-		Journal: run.Journal(), Fatal: out.Fatal, WriteErr: werr}
+		Journal: run.Journal(), Fatal: out.Fatal, WriteErr: werr, FailedGrowers: failed.byExt()}
 	switch {
 	case out.Interrupted && out.Fatal == nil:
 		result.Status = workspace.RunInterrupted

@@ -93,6 +93,9 @@ type ApplyOptions struct {
 // Result is how an apply ended.
 type Result struct {
 	RunID string
+	// FailedGrowers are the growers with a change that failed, is pending, or was skipped
+	// because one before it failed: externalId -> why (the first such record's error).
+	FailedGrowers map[string]string
 	// Status is how the run ended (succeeded, failed or interrupted).
 	Status  workspace.RunStatus
 	Summary report.Summary

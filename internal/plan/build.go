@@ -22,6 +22,10 @@ type rawField struct {
 // provider table and collecting every problem. Both readers feed it, so YAML and CSV
 // manifests are held to the same rules.
 type builder struct {
+	// partial: a --failed-rows file (Manifest.Partial).
+	partial bool
+	// opts are the reading options (raw references, a filter on growers).
+	opts ReadOptions
 	problems collector
 	defaults map[*leaf.Provider]leaf.Fields
 	// seen maps an externalId to where it was first defined.
@@ -377,7 +381,7 @@ func (b *builder) growerConfig(own leaf.Config) leaf.Config {
 
 // manifest finishes the build: growers and apps in a stable order, problems sorted.
 func (b *builder) manifest(digest string) (*Manifest, Problems) {
-	m := &Manifest{Growers: b.growers, Apps: b.apps, Digest: digest}
+	m := &Manifest{Growers: b.growers, Apps: b.apps, Digest: digest, Partial: b.partial}
 	for f := range b.literalFiles {
 		m.LiteralSecretFiles = append(m.LiteralSecretFiles, f)
 	}
@@ -387,3 +391,6 @@ func (b *builder) manifest(digest string) (*Manifest, Problems) {
 	}
 	return m, b.problems.sorted()
 }
+
+// kept says whether a sound grower is kept in the manifest (ReadOptions.Only).
+func (b *builder) kept(g *Grower) bool { return b.opts.Only == nil || b.opts.Only(g.ExternalID) }

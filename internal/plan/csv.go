@@ -81,6 +81,10 @@ func (c *csvReader) checkHeader(header []string) bool {
 		return false
 	}
 	for i, h := range header {
+		if strings.EqualFold(strings.TrimSpace(h), FailedRowsColumn) {
+			c.b.partial = true // a --failed-rows file fed back: the column says why, and is not read
+			continue
+		}
 		name, known := knownColumns[strings.ToLower(strings.TrimSpace(h))]
 		if flag, isConfig := configColumn(h); isConfig {
 			if flag == "" {
@@ -233,7 +237,7 @@ func (c *csvReader) parse(r io.Reader) {
 	for _, cg := range c.order {
 		cg.g.Config = c.b.growerConfig(c.b.readConfig(cg.config, "config."))
 		emailLoc := c.loc(int(cg.lines[1]))
-		if c.b.checkGrower(cg.g, cg.g.Loc, emailLoc, "", true) {
+		if c.b.checkGrower(cg.g, cg.g.Loc, emailLoc, "", true) && c.b.kept(cg.g) {
 			c.b.growers = append(c.b.growers, cg.g)
 		}
 	}

@@ -113,7 +113,7 @@ func BuildExport(in ExportInput) (*Export, error) {
 	}
 	if in.Format == "csv" {
 		head = append(head, yamlPair("growersCsv", yamlStr(ExportGrowersCSV))...)
-		csvData, err := e.growersCSV(growers)
+		csvData, err := growersCSV(growers, nil)
 		if err != nil {
 			return nil, err
 		}
@@ -336,8 +336,9 @@ func yamlStr(v string) *yaml.Node { return &yaml.Node{Kind: yaml.ScalarNode, Tag
 func yamlPair(k string, v *yaml.Node) []*yaml.Node { return []*yaml.Node{yamlStr(k), v} }
 
 // growersCSV writes the growers as CSV: one row per connection (a grower without one gets a
-// row without provider), the grower's fields and config repeated on each of its rows.
-func (e *Export) growersCSV(growers []exportedGrower) ([]byte, error) {
+// row without provider), the grower's fields and config repeated on each of its rows. With note,
+// a last column, FailedRowsColumn, holds note(externalId) on every row.
+func growersCSV(growers []exportedGrower, note func(ext string) string) ([]byte, error) {
 	var flags, fields []string
 	for _, g := range growers {
 		for _, v := range g.config {
@@ -360,6 +361,9 @@ func (e *Export) growersCSV(growers []exportedGrower) ([]byte, error) {
 		header = append(header, "config."+f)
 	}
 	header = append(header, fields...)
+	if note != nil {
+		header = append(header, FailedRowsColumn)
+	}
 	var b bytes.Buffer
 	w := csvcell.NewWriter(&b, true) // ids and phones stay text in a spreadsheet; no cell runs as a formula
 	if err := w.Write(header); err != nil {
@@ -383,6 +387,9 @@ func (e *Export) growersCSV(growers []exportedGrower) ([]byte, error) {
 			}
 			for _, f := range c.fields {
 				row[len(growerColumns)+len(flags)+slices.Index(fields, f.name)] = f.value
+			}
+			if note != nil {
+				row[len(row)-1] = note(g.ext)
 			}
 			if err := w.Write(row); err != nil {
 				return nil, err

@@ -14,23 +14,42 @@ import (
 // Load reads the manifest file name through src: CSV when the name ends in .csv, YAML
 // otherwise (with its growersCsv, relative to it). It returns every problem found; the
 // manifest is usable only when there are none.
-func Load(name string, src Source) (*Manifest, Problems) {
+func Load(name string, src Source) (*Manifest, Problems) { return LoadWith(name, src, ReadOptions{}) }
+
+// ReadOptions change how a manifest is read.
+type ReadOptions struct {
+	// Raw keeps references as written: a field holds "${NAME}" or "${file:PATH}", never what it
+	// names (a --failed-rows file is written from such a reading, so it carries no secret the
+	// manifest did not hold literally).
+	Raw bool
+	// Only, when set, keeps the growers whose externalId it accepts (the others are checked,
+	// not kept).
+	Only func(externalID string) bool
+}
+
+// LoadWith is Load with reading options.
+func LoadWith(name string, src Source, opts ReadOptions) (*Manifest, Problems) {
 	f, err := src.Open(name)
 	if err != nil {
 		return nil, Problems{{File: name, Message: fmt.Sprintf("cannot open the manifest: %v", err)}}
 	}
 	defer f.Close()
-	return Parse(name, f, src)
+	return parseWith(name, f, src, opts)
 }
 
 // Parse reads a manifest from r; name locates it (problems, relative references, format).
 // A CSV manifest is streamed (never held whole in memory); a YAML one is read whole.
 func Parse(name string, r io.Reader, src Source) (*Manifest, Problems) {
+	return parseWith(name, r, src, ReadOptions{})
+}
+
+func parseWith(name string, r io.Reader, src Source, opts ReadOptions) (*Manifest, Problems) {
 	b := newBuilder()
+	b.opts = opts
 	h := sha256.New()
 	conf := newConfinement(src, name)
 	if isCSV(name) {
-		(&csvReader{b: b, file: name, res: newResolver(src, name, conf)}).parse(io.TeeReader(r, h))
+		(&csvReader{b: b, file: name, res: newResolver(src, name, conf).rawIf(opts.Raw)}).parse(io.TeeReader(r, h))
 		return b.manifest("sha256:" + hex.EncodeToString(h.Sum(nil)))
 	}
 	data, err := readAll(r)
@@ -38,10 +57,11 @@ func Parse(name string, r io.Reader, src Source) (*Manifest, Problems) {
 		return nil, Problems{{File: name, Message: fmt.Sprintf("cannot read the manifest: %v", err)}}
 	}
 	h.Write(data)
-	res := newResolver(src, name, conf)
+	res := newResolver(src, name, conf).rawIf(opts.Raw)
 	csvPath, csvLoc, ok := newYAMLReader(b, name, res).parseChunked(data)
 	if !ok {
 		b = newBuilder()
+		b.opts = opts
 		csvPath, csvLoc = newYAMLReader(b, name, res).parse(data)
 	}
 	data = nil // the YAML is parsed; let the CSV stream in its place
@@ -56,7 +76,7 @@ func Parse(name string, r io.Reader, src Source) (*Manifest, Problems) {
 			b.problems.add(csvLoc, "growersCsv", "file %s cannot be read: %v", filepath.ToSlash(p), err)
 		} else {
 			h.Write([]byte{0})
-			(&csvReader{b: b, file: filepath.ToSlash(p), res: newResolver(src, p, conf)}).parse(io.TeeReader(f, h))
+			(&csvReader{b: b, file: filepath.ToSlash(p), res: newResolver(src, p, conf).rawIf(opts.Raw)}).parse(io.TeeReader(f, h))
 			f.Close()
 		}
 	}

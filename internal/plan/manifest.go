@@ -44,6 +44,9 @@ type Manifest struct {
 	Digest string
 	// LiteralSecretFiles are the files that hold a secret written literally (not a reference).
 	LiteralSecretFiles []string
+	// Partial is set for a --failed-rows file fed back: it lists some growers only, so nothing
+	// may be pruned by it.
+	Partial bool
 }
 
 // Grower is one Leaf user to exist. Empty scalar fields are not managed.

@@ -109,6 +109,8 @@ const errPlainRef = "%s holds a reference (%s); references are resolved only in 
 // default shared by many growers is read once). File references resolve only inside the
 // confinement: the manifest's directory tree and the directories the source allows.
 type resolver struct {
+	// raw hands values back as written (ReadOptions.Raw).
+	raw bool
 	src   Source
 	dir   string
 	conf  *confinement
@@ -117,6 +119,13 @@ type resolver struct {
 
 func newResolver(src Source, file string, conf *confinement) *resolver {
 	return &resolver{src: src, dir: filepath.Dir(file), conf: conf, files: map[string]string{}}
+}
+
+// rawIf makes the resolver hand back every value as written, references unresolved
+// (ReadOptions.Raw).
+func (r *resolver) rawIf(raw bool) *resolver {
+	r.raw = raw
+	return r
 }
 
 // confinement is where a manifest may read files: the directory tree of the top-level manifest
@@ -182,6 +191,9 @@ func (e errRef) Error() string { return e.msg }
 // resolve returns the value of s. literal reports whether s was written literally.
 func (r *resolver) resolve(s string) (v leaf.Secret, literal bool, err error) {
 	ref := parseRef(s)
+	if r.raw {
+		return leaf.Secret(s), ref.kind == refLiteral, nil
+	}
 	switch ref.kind {
 	case refKeep:
 		return leaf.Kept, false, nil

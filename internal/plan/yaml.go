@@ -345,7 +345,7 @@ func (b *builder) addGrower(rg *rawGrower, res *resolver) {
 		}
 	}
 	g.Config = b.growerConfig(b.readConfig(rg.config, rg.field+".config."))
-	if b.checkGrower(g, rg.extLoc, rg.emailLoc, rg.field+".", false) {
+	if b.checkGrower(g, rg.extLoc, rg.emailLoc, rg.field+".", false) && b.kept(g) {
 		b.growers = append(b.growers, g)
 	}
 }
