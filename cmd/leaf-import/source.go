@@ -62,4 +62,6 @@ func loadManifest(f *Factory, name string, log *slog.Logger) (*plan.Manifest, er
 
 // manifestSource is where manifests and their references are read from: the file system and
 // the environment, confined to the manifest's tree and --allow-file-dir.
-func (f *Factory) manifestSource() plan.Source { return osSource{lookup: f.LookupEnv, allowed: f.allowDirs} }
+func (f *Factory) manifestSource() plan.Source {
+	return osSource{lookup: f.LookupEnv, allowed: f.allowDirs}
+}

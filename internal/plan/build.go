@@ -25,7 +25,7 @@ type builder struct {
 	// partial: a --failed-rows file (Manifest.Partial).
 	partial bool
 	// opts are the reading options (raw references, a filter on growers).
-	opts ReadOptions
+	opts     ReadOptions
 	problems collector
 	defaults map[*leaf.Provider]leaf.Fields
 	// seen maps an externalId to where it was first defined.

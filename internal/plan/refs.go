@@ -110,7 +110,7 @@ const errPlainRef = "%s holds a reference (%s); references are resolved only in 
 // confinement: the manifest's directory tree and the directories the source allows.
 type resolver struct {
 	// raw hands values back as written (ReadOptions.Raw).
-	raw bool
+	raw   bool
 	src   Source
 	dir   string
 	conf  *confinement
