@@ -41,6 +41,8 @@ type ApplyOptions struct {
 	AcceptNotices bool
 	// Metrics receive the run's Prometheus metrics at its end.
 	Metrics metricsFlags
+	// Quiet shows the plan's summary rather than every change.
+	Quiet bool
 	// FailedRows receives the growers whose changes did not all succeed, as a CSV manifest.
 	FailedRows string
 	// ProgressEvery is the interval of progress log lines when stderr is not a terminal.
@@ -129,6 +131,7 @@ credentials to re-authorize; --accept-notices exits 0 for them), 130 interrupted
 	fl.BoolVar(&opts.Replan, "replan", false, "with --resume: accept a manifest that changed since the run being resumed")
 	fl.IntVar(&opts.KeepRuns, "keep-runs", 50, "runs kept in the account's history (0 keeps all)")
 	registerMetrics(fl, &opts.Metrics, "the run's")
+	fl.BoolVarP(&opts.Quiet, "quiet", "q", false, "show the plan's summary rather than every change (a plan of more than 300 changes is shown so anyway)")
 	fl.StringVar(&opts.FailedRows, "failed-rows", "", "write the growers with a failed or pending change to FILE.csv, as a CSV manifest with a leafImportError column: fix and apply it")
 	fl.BoolVar(&opts.AcceptNotices, "accept-notices", false, "exit 0 rather than 6 when growers need a person (conflicts, re-authorizations); they are still reported")
 	return cmd
@@ -200,7 +203,7 @@ func applyCode(ctx context.Context, opts *ApplyOptions) error {
 	}
 	res, err := lifecycle.Apply(in.ctx, lifecycle.ApplyOptions{
 		Options: common, ManifestPath: opts.Manifest, PlanFile: opts.PlanFile, SkipStale: opts.SkipStale, DryRun: opts.DryRun,
-		Concurrency: opts.Concurrency, LookupWindow: window, Patch: opts.Patch, Report: opts.Report, Journal: opts.Journal,
+		Quiet: opts.Quiet, Concurrency: opts.Concurrency, LookupWindow: window, Patch: opts.Patch, Report: opts.Report, Journal: opts.Journal,
 		Resume: opts.Resume, Replan: opts.Replan, KeepRuns: opts.KeepRuns, ReportEvery: opts.ReportEvery,
 		Out: opts.IO.Out, Stop: in.stop, OnApplying: func() { in.draining.Store(true); boundMemory(applyMemoryFloor) },
 		OnLoaded: func() { boundMemory(applyMemoryFloor) }, // apply --plan holds the saved plan through its comparison

@@ -53,7 +53,7 @@ for review; apply --plan applies it and refuses the changes whose Leaf object ch
 		Args: exactArgs(1, "MANIFEST"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Manifest = args[0]
-			if err := checkFormat(opts.Format); err != nil {
+			if err := checkFormatOf(opts.Format, "text", "json", "markdown"); err != nil {
 				return err
 			}
 			if err := opts.Diff.check(); err != nil {
@@ -67,7 +67,7 @@ for review; apply --plan applies it and refuses the changes whose Leaf object ch
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&opts.Out, "out", "", "save the plan as JSON (no secrets) for apply --plan")
-	fl.StringVar(&opts.Format, "format", "text", "output format: text or json")
+	fl.StringVar(&opts.Format, "format", "text", "output format: text, json, or markdown (a pull-request comment: the summary, then the changes in collapsible sections, cut to 65,536 characters)")
 	fl.BoolVar(&opts.DetailedExitcode, "detailed-exitcode", false, "exit 2 when there are changes, else 6 when growers need a person, else 0 (1 error)")
 	fl.BoolVar(&opts.AcceptNotices, "accept-notices", false, "with --detailed-exitcode: exit 0 rather than 6 for conflicts and notices")
 	opts.Diff.register(fl)
@@ -108,8 +108,11 @@ func runPlan(ctx context.Context, opts *PlanOptions) error {
 	switch {
 	case saving:
 		err = atomicfile.WriteFunc(opts.Out, 0o600, func(fw io.Writer) error {
-			if opts.Format == "json" {
+			switch opts.Format {
+			case "json":
 				return p.RenderJSONAndSave(opts.IO.Out, common.Rate, meta, fw, check)
+			case "markdown":
+				return p.RenderTextAndSave(io.Discard, common.Rate, meta, fw, check)
 			}
 			return p.RenderTextAndSave(opts.IO.Out, common.Rate, meta, fw, check)
 		})
@@ -119,8 +122,12 @@ func runPlan(ctx context.Context, opts *PlanOptions) error {
 		}
 	case opts.Format == "json":
 		err = p.RenderJSON(opts.IO.Out, common.Rate)
+	case opts.Format == "markdown": // below, once the plan is known whole
 	default:
 		err = p.RenderText(opts.IO.Out, common.Rate)
+	}
+	if err == nil && opts.Format == "markdown" {
+		err = renderMarkdownPlan(opts.IO.Out, p, common.Rate, meta)
 	}
 	if err != nil {
 		return withCode(exitError, err)
@@ -142,4 +149,14 @@ func runPlan(ctx context.Context, opts *PlanOptions) error {
 		return withCode(exitAttention, nil)
 	}
 	return nil
+}
+
+// renderMarkdownPlan writes the plan for a pull-request comment (a second pass when it was saved).
+func renderMarkdownPlan(w io.Writer, p *plan.Plan, rate float64, meta *plan.View) error {
+	v, err := p.CollectView(rate)
+	if err != nil {
+		return err
+	}
+	v.Account, v.LeafURL = meta.Account, meta.LeafURL
+	return plan.RenderMarkdown(w, v)
 }

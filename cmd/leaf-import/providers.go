@@ -1,6 +1,7 @@
 package main
 
 import (
+	"slices"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -45,11 +46,14 @@ func NewCmdProviders(f *Factory, runF func(context.Context, *ProvidersOptions) e
 	return cmd
 }
 
-func checkFormat(format string) error {
-	if format != "text" && format != "json" {
-		return withCode(exitError, fmt.Errorf("--format must be text or json, not %q", format))
+func checkFormat(format string) error { return checkFormatOf(format, "text", "json") }
+
+// checkFormatOf refuses a --format that is not one of allowed.
+func checkFormatOf(format string, allowed ...string) error {
+	if slices.Contains(allowed, format) {
+		return nil
 	}
-	return nil
+	return withCode(exitError, fmt.Errorf("--format must be %s, not %q", strings.Join(allowed, ", "), format))
 }
 
 // providerJSON is the JSON view of one provider-table row.

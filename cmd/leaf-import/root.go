@@ -129,6 +129,7 @@ else the subject of LEAF_TOKEN.`,
 		NewCmdRuns(f, nil),
 		NewCmdProviders(f, nil),
 		NewCmdSchema(f, nil),
+		NewCmdShow(f, nil),
 		NewCmdSandbox(f, nil),
 	)
 	return root

@@ -159,7 +159,7 @@ func Apply(ctx context.Context, o ApplyOptions) (*Result, error) {
 		p.Only(st.Keep)
 		total = st.Applied
 	}
-	if err := p.RenderText(o.Out, o.Rate); err != nil {
+	if err := showPlan(&o, p, total); err != nil {
 		return nil, err
 	}
 	if err := p.CheckValves(o.Valves); err != nil {
@@ -493,4 +493,22 @@ func copyFile(src, dst string) error {
 		_, err := io.Copy(w, f)
 		return err
 	})
+}
+
+// ListedChanges is the most changes apply lists before it applies them: a longer plan is shown
+// as its summary (its review is `leaf-import plan`, or `show` of a saved plan).
+const ListedChanges = 300
+
+// showPlan prints the plan apply is about to apply: every change, or its summary when --quiet
+// or when it has more than ListedChanges changes.
+func showPlan(o *ApplyOptions, p *plan.Plan, total int) error {
+	if !o.Quiet && total <= ListedChanges {
+		return p.RenderText(o.Out, o.Rate)
+	}
+	why := "--quiet"
+	if !o.Quiet {
+		why = fmt.Sprintf("more than %d", ListedChanges)
+	}
+	_, err := fmt.Fprintf(o.Out, "%s\n(%d changes, not listed: %s; `leaf-import plan` lists them)\n", p.Summary(o.Rate), total, why)
+	return err
 }

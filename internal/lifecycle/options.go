@@ -50,6 +50,9 @@ type Progress interface {
 type ApplyOptions struct {
 	Options
 	ManifestPath string
+	// Quiet shows the plan's summary instead of every change; a plan of more than
+	// ListedChanges changes is shown so anyway (plan lists them).
+	Quiet bool
 	// PlanFile is a plan saved by plan --out, applied instead of a fresh plan's changes.
 	PlanFile  string
 	SkipStale bool

@@ -117,7 +117,6 @@ func appendSource(dst []byte, start int, l Loc) []byte {
 
 // Summary is the last line of a text plan.
 func (p *Plan) Summary(rate float64) string {
-	t := p.Total()
 	e := p.Estimate(rate)
 	at := "unlimited rate"
 	if rate > 0 {
@@ -127,6 +126,12 @@ func (p *Plan) Summary(rate float64) string {
 		}
 		at = fmt.Sprintf("%s at %s req/s", d, strconv.FormatFloat(rate, 'f', -1, 64))
 	}
+	return summaryLine(p.Total(), e, at)
+}
+
+// summaryLine is the last line of a text plan: the counts, who needs a person, and the
+// estimate (at says how long at which rate).
+func summaryLine(t Counts, e Estimate, at string) string {
 	s := fmt.Sprintf("Plan: %s to create, %s to update, %s to replace, %s to delete, %s unchanged.",
 		thousands(t.Create), thousands(t.Update), thousands(t.Replace), thousands(t.Delete), thousands(t.Noop))
 	if t.Attention() > 0 {
@@ -321,4 +326,37 @@ func humanDuration(secs float64) string {
 	h := int(d.Hours())
 	m := int((d - time.Duration(h)*time.Hour).Round(time.Minute).Minutes())
 	return fmt.Sprintf("%dh%02dm", h, m)
+}
+
+// RenderViewText writes a saved plan for people as plan showed it: its origin, one line per
+// change, conflicts, notices and the summary.
+func RenderViewText(w io.Writer, v *View) error {
+	b := bufio.NewWriter(w)
+	if v.CreatedAt != "" {
+		fmt.Fprintf(b, "Saved plan: account %s at %s, made %s by %s from manifest %s.\n",
+			v.Account, v.LeafURL, v.CreatedAt, v.Tool, v.ManifestDigest)
+	}
+	for i := range v.Changes {
+		b.WriteString(v.Changes[i].Line() + "\n")
+	}
+	for _, c := range v.Conflicts {
+		b.WriteString(safeText(fmt.Sprintf("! conflict %s: %d Leaf users carry this externalId (%s); skipped",
+			c.ExternalID, len(c.LeafUserIDs), strings.Join(c.LeafUserIDs, ", ")), 4096) + "\n")
+	}
+	for _, n := range v.Notices {
+		subject := n.ExternalID
+		if n.Provider != "" {
+			subject += "/" + n.Provider
+		}
+		b.WriteString(safeText("! "+subject+": "+n.Reason, 4096) + "\n")
+	}
+	if len(v.Changes) == 0 {
+		b.WriteString("No changes: Leaf matched the manifest.\n")
+	}
+	at := "as planned"
+	if v.Estimate.Seconds > 0 {
+		at = "~" + humanDuration(v.Estimate.Seconds) + " as planned"
+	}
+	b.WriteString(summaryLine(v.Summary.Counts, v.Estimate, at) + "\n")
+	return b.Flush()
 }

@@ -300,8 +300,13 @@ func encodeIndented(buf *bytes.Buffer, v any, prefix string) error {
 // ReadSaved decodes a saved plan change by change. Of each change it keeps what apply compares
 // and reports (id, kind, action, subject, reason, Leaf user, source, base), not the names and
 // values of its fields: a saved plan of 100,000 growers is read in a fraction of its size.
-func ReadSaved(r io.Reader) (*View, error) {
-	v, err := readView(json.NewDecoder(r))
+func ReadSaved(r io.Reader) (*View, error) { return readSaved(r, false) }
+
+// ReadSavedWhole is ReadSaved keeping every change's fields, to show the plan again.
+func ReadSavedWhole(r io.Reader) (*View, error) { return readSaved(r, true) }
+
+func readSaved(r io.Reader, whole bool) (*View, error) {
+	v, err := readView(json.NewDecoder(r), whole)
 	if err != nil {
 		return nil, fmt.Errorf("not a saved plan: %w", err)
 	}
@@ -314,8 +319,9 @@ func ReadSaved(r io.Reader) (*View, error) {
 	return v, nil
 }
 
-// readView decodes a View whose changes are decoded one at a time, without their fields.
-func readView(dec *json.Decoder) (*View, error) {
+// readView decodes a View whose changes are decoded one at a time, without their fields unless
+// whole is set.
+func readView(dec *json.Decoder, whole bool) (*View, error) {
 	if t, err := dec.Token(); err != nil {
 		return nil, err
 	} else if t != json.Delim('{') {
@@ -352,7 +358,9 @@ func readView(dec *json.Decoder) (*View, error) {
 			if err := dec.Decode(&cv); err != nil {
 				return nil, fmt.Errorf("change %d: %w", len(changes)+1, err)
 			}
-			cv.Fields, cv.FieldChanges = nil, nil
+			if !whole {
+				cv.Fields, cv.FieldChanges = nil, nil
+			}
 			changes = append(changes, cv)
 		}
 		if _, err := dec.Token(); err != nil { // the closing bracket
