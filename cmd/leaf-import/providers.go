@@ -1,10 +1,10 @@
 package main
 
 import (
-	"slices"
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"text/tabwriter"
 
