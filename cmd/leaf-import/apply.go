@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"path/filepath"
 	"strings"
 	"time"
@@ -43,6 +44,8 @@ type ApplyOptions struct {
 	Metrics metricsFlags
 	// Quiet shows the plan's summary rather than every change.
 	Quiet bool
+	// Format is text, or json: the run as a stream of JSON events on stdout.
+	Format string
 	// FailedRows receives the growers whose changes did not all succeed, as a CSV manifest.
 	FailedRows string
 	// ProgressEvery is the interval of progress log lines when stderr is not a terminal.
@@ -109,6 +112,12 @@ credentials to re-authorize; --accept-notices exits 0 for them), 130 interrupted
 			if opts.KeepRuns < 0 {
 				return withCode(exitError, fmt.Errorf("--keep-runs must be 0 (keep every run) or more"))
 			}
+			if err := checkFormatOf(opts.Format, "text", "json"); err != nil {
+				return err
+			}
+			if opts.Format == "json" && opts.DryRun {
+				return withCode(exitError, fmt.Errorf("--dry-run prints a plan: use plan --format json for it as JSON"))
+			}
 			if runF != nil {
 				return runF(cmd.Context(), opts)
 			}
@@ -131,6 +140,7 @@ credentials to re-authorize; --accept-notices exits 0 for them), 130 interrupted
 	fl.BoolVar(&opts.Replan, "replan", false, "with --resume: accept a manifest that changed since the run being resumed")
 	fl.IntVar(&opts.KeepRuns, "keep-runs", 50, "runs kept in the account's history (0 keeps all)")
 	registerMetrics(fl, &opts.Metrics, "the run's")
+	fl.StringVar(&opts.Format, "format", "text", "output: text, or json (one JSON event per line while it runs, ending with the run's summary; see the README)")
 	fl.BoolVarP(&opts.Quiet, "quiet", "q", false, "show the plan's summary rather than every change (a plan of more than 300 changes is shown so anyway)")
 	fl.StringVar(&opts.FailedRows, "failed-rows", "", "write the growers with a failed or pending change to FILE.csv, as a CSV manifest with a leafImportError column: fix and apply it")
 	fl.BoolVar(&opts.AcceptNotices, "accept-notices", false, "exit 0 rather than 6 when growers need a person (conflicts, re-authorizations); they are still reported")
@@ -201,13 +211,20 @@ func applyCode(ctx context.Context, opts *ApplyOptions) error {
 	if !opts.LookupWindowSet {
 		window = 0 // the account's facts, else the default
 	}
+	planOut := opts.IO.Out // the plan and the summary, as text; a JSON stream carries its own
+	if opts.Format == "json" {
+		planOut = io.Discard
+	}
 	res, err := lifecycle.Apply(in.ctx, lifecycle.ApplyOptions{
 		Options: common, ManifestPath: opts.Manifest, PlanFile: opts.PlanFile, SkipStale: opts.SkipStale, DryRun: opts.DryRun,
 		Quiet: opts.Quiet, Concurrency: opts.Concurrency, LookupWindow: window, Patch: opts.Patch, Report: opts.Report, Journal: opts.Journal,
 		Resume: opts.Resume, Replan: opts.Replan, KeepRuns: opts.KeepRuns, ReportEvery: opts.ReportEvery,
-		Out: opts.IO.Out, Stop: in.stop, OnApplying: func() { in.draining.Store(true); boundMemory(applyMemoryFloor) },
+		Out: planOut, Stop: in.stop, OnApplying: func() { in.draining.Store(true); boundMemory(applyMemoryFloor) },
 		OnLoaded: func() { boundMemory(applyMemoryFloor) }, // apply --plan holds the saved plan through its comparison
 		NewProgress: func(total int) lifecycle.Progress {
+			if opts.Format == "json" {
+				return newEvents(opts.IO.Out, total, opts.ProgressEvery, common.Client.Pacer().Stats)
+			}
 			return newProgress(opts.IO, f.errScreen(), log, total, opts.ProgressEvery, common.Client.Pacer().Stats)
 		},
 	})
@@ -225,6 +242,11 @@ func applyCode(ctx context.Context, opts *ApplyOptions) error {
 		return nil
 	}
 	opts.result = res
+	if opts.Format == "json" {
+		if err := writeSummaryEvent(opts.IO.Out, res.RunID, res.Summary); err != nil {
+			return withCode(exitError, err)
+		}
+	}
 	if opts.FailedRows != "" {
 		if err := lifecycle.WriteFailedRows(opts.FailedRows, opts.Manifest, f.manifestSource(), res.FailedGrowers); err != nil {
 			log.Error("cannot write the failed rows", "err", err)

@@ -10,6 +10,7 @@ import (
 	"github.com/schollz/progressbar/v3"
 
 	"github.com/leaf-import/leaf-import/internal/leaf"
+	"github.com/leaf-import/leaf-import/internal/plan"
 	"github.com/leaf-import/leaf-import/internal/report"
 )
 
@@ -122,6 +123,9 @@ func (p *progress) paceText() string {
 	}
 	return fmt.Sprintf("pacing at %.1f/s", st.Rate)
 }
+
+// Start is nothing to a progress bar: it counts finished changes.
+func (p *progress) Start(*plan.Change) {}
 
 // record counts one finished change.
 func (p *progress) Record(r report.Record) {

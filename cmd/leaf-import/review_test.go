@@ -100,3 +100,47 @@ func TestApplyShowsTheSummaryOfALongPlan(t *testing.T) {
 	require.Equal(t, 0, code)
 	assert.Contains(t, out, "+ user solo")
 }
+
+// apply --format json is a stream of versioned events on stdout, one per line: a start, each
+// change started and finished, progress, and a summary whose counts are the report's.
+func TestApplyStreamsJSONEvents(t *testing.T) {
+	ts := sandbox.NewServer(t, sandbox.WithFaults("503=0.2,seed=4"))
+	dir := t.TempDir()
+	manifest := writeManifest(t, dir, growersOneConnection(20), nil, "")
+	code, out, stderr := runCLI(t, sandboxEnv(ts, nil), "apply", manifest, "--rate", "0", "--format", "json", "--progress-every", "1ms", "--lookup-window", "10ms")
+	require.Equal(t, 0, code, stderr)
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	types := map[string]int{}
+	var last map[string]any
+	for i, l := range lines {
+		var ev map[string]any
+		require.NoError(t, json.Unmarshal([]byte(l), &ev), "line %d is one JSON object: %s", i+1, l)
+		assert.Equal(t, 1.0, ev["v"], l)
+		types[ev["type"].(string)]++
+		last = ev
+	}
+	assert.Equal(t, 1, types["start"])
+	assert.GreaterOrEqual(t, types["change_start"], 40, "a create sent again after a lookup starts again")
+	assert.Equal(t, 40, types["change"])
+	assert.Positive(t, types["progress"])
+	assert.Equal(t, "summary", last["type"], "the summary is the last event")
+
+	var sum struct {
+		RunID   string         `json:"runId"`
+		Summary map[string]any `json:"summary"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(lines[len(lines)-1]), &sum))
+	rep := lastRun(t, sandboxEnv(ts, nil)).Report
+	var report struct {
+		Summary map[string]any `json:"summary"`
+	}
+	require.NoError(t, json.Unmarshal(mustRead(t, rep), &report))
+	for _, k := range []string{"succeeded", "failed", "skipped", "pending", "requests", "retries", "lookups"} {
+		assert.Equal(t, report.Summary[k], sum.Summary[k], "summary.%s equals the report's", k)
+	}
+	assert.NotContains(t, out, "Plan:", "stdout holds JSON only")
+
+	code, _, stderr = runCLI(t, sandboxEnv(ts, nil), "apply", manifest, "--format", "json", "--dry-run")
+	assert.Equal(t, exitError, code)
+	assert.Contains(t, stderr, "plan --format json")
+}

@@ -53,6 +53,8 @@ type Options struct {
 	// OnRecord is called once per finished change, from the workers (it must be safe for
 	// concurrent use).
 	OnRecord func(report.Record)
+	// OnStart, when set, is called as a worker starts a change (from the workers).
+	OnStart func(c *plan.Change)
 	// OnWait, when set, is told when the run waits with nothing else to do, what for and how
 	// long (a progress line says it rather than showing a stalled bar).
 	OnWait func(what string, d time.Duration)
@@ -415,6 +417,9 @@ func (r *runner) finish(rec report.Record) {
 // settles it).
 func (r *runner) run(ctx context.Context, c *plan.Change) (report.Record, *parkedChange, error) {
 	rec := baseRecord(c, c.LeafUserID)
+	if r.opts.OnStart != nil {
+		r.opts.OnStart(c)
+	}
 	start := r.opts.Clock.Now()
 	rec.StartedAt = start.UTC()
 	stats := &leaf.CallStats{}

@@ -248,7 +248,7 @@ func (s *session) apply(ctx context.Context, o *ApplyOptions, runID string, star
 	}
 	out := exec.Apply(ctx, changes, o.Client, exec.Options{
 		Concurrency: o.Concurrency, LookupWindow: o.LookupWindow, RunID: runID, Journal: journal,
-		Stop: o.Stop, Log: log, ListPages: o.listPages, OnWait: prog.Waiting,
+		Stop: o.Stop, Log: log, ListPages: o.listPages, OnWait: prog.Waiting, OnStart: prog.Start,
 		OnRecord: func(r report.Record) {
 			rw.Add(r)
 			prog.Record(r)
@@ -373,6 +373,8 @@ func readSaved(path string) (*plan.View, error) {
 }
 
 type noProgress struct{}
+
+func (noProgress) Start(*plan.Change) {}
 
 func (noProgress) Record(report.Record) {}
 

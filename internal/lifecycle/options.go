@@ -40,6 +40,8 @@ type Options struct {
 
 // Progress follows an apply: one call per finished change, then Finish.
 type Progress interface {
+	// Start says a change is being applied.
+	Start(c *plan.Change)
 	Record(report.Record)
 	// Waiting says the run waits for d, and what for.
 	Waiting(what string, d time.Duration)
