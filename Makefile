@@ -21,7 +21,7 @@ build:
 ## the deployment's Kubernetes and Prometheus files checked with the real tools
 test: lint tools unit deploy-check conformance
 
-## tools: the real programs the tests hand output to (promtool, Pushgateway, ssconvert), from Debian
+## tools: the real programs the tests hand output to (promtool, Pushgateway, ssconvert, chromium), from Debian
 tools:
 	bash scripts/test-tools.sh
 

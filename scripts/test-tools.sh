@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the real programs the tests hand leaf-import's output to, from Debian's packages:
-# promtool and the Pushgateway (metrics), Gnumeric's ssconvert (a spreadsheet, for the CSVs).
+# promtool and the Pushgateway (metrics), Gnumeric's ssconvert (a spreadsheet, for the CSVs),
+# Chromium (headless, for the HTML pages).
 # kubectl is not installed: Debian's kubernetes-client (1.20) embeds a kustomize too old for
 # deploy/kubernetes, so its test runs only where a newer kubectl is. Run by `make test`; as root on CI
 # (apt-get works), elsewhere it installs what it can and says what it could not: the tests that
@@ -11,6 +12,7 @@ need=()
 command -v promtool >/dev/null || need+=(prometheus)
 command -v prometheus-pushgateway >/dev/null || command -v pushgateway >/dev/null || need+=(prometheus-pushgateway)
 command -v ssconvert >/dev/null || need+=(gnumeric)
+command -v chromium >/dev/null || need+=(chromium)
 
 if [ ${#need[@]} -eq 0 ]; then
   exit 0

@@ -4,13 +4,17 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/leaf-import/leaf-import/internal/htmlview"
 	"github.com/leaf-import/leaf-import/internal/leaf"
 	"github.com/leaf-import/leaf-import/internal/lifecycle"
+	"github.com/leaf-import/leaf-import/internal/report"
 	"github.com/leaf-import/leaf-import/internal/workspace"
 )
 
@@ -48,26 +52,88 @@ the requests it left in doubt; apply --resume RUNID continues it.`,
 		},
 	}
 	cmd.Flags().StringVar(&opts.Format, "format", "text", "output format: text or json")
+	cmd.AddCommand(newCmdRunsShow(f))
 	return cmd
 }
 
-func runRuns(_ context.Context, opts *RunsOptions) error {
-	f := opts.Factory
+// runsAccount is the account and the state root the runs commands read.
+func (f *Factory) runsAccount() (workspace.Account, string, error) {
 	base := f.Getenv("LEAF_API_URL")
 	if base == "" {
 		base = leaf.DefaultBaseURL
 	}
 	client, err := leaf.NewClient(leaf.WithBaseURL(base)) // only to check and normalize the URL
 	if err != nil {
-		return withCode(exitError, err)
+		return workspace.Account{}, "", withCode(exitError, err)
 	}
 	acct, err := f.account(client.BaseURL())
 	if err != nil {
-		return withCode(exitError, err)
+		return workspace.Account{}, "", withCode(exitError, err)
 	}
 	root, err := workspace.Root(f.stateDir, f.Getenv)
 	if err != nil {
-		return withCode(exitError, err)
+		return workspace.Account{}, "", withCode(exitError, err)
+	}
+	return acct, root, nil
+}
+
+// newCmdRunsShow builds `leaf-import runs show`.
+func newCmdRunsShow(f *Factory) *cobra.Command {
+	var format string
+	cmd := &cobra.Command{
+		Use:   "show RUN",
+		Short: "Show one run: its summary, failures, and every change (text, json, or a page)",
+		Long: `runs show reads one run of the account (by id, or by its report or journal) from the workspace
+and shows it: as text (the summary and the failures by cause), as its JSON report, or as one
+self-contained HTML page to mail or attach to a ticket (the summary, the pace and the retries
+over time as charts, the failures by cause, and a table of every change filtered in the page).
+It sends no request.`,
+		Example: `  leaf-import runs show 20261201T023000Z-a1b2c3 --format html > migration.html`,
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkFormatOf(format, "text", "json", "html"); err != nil {
+				return err
+			}
+			acct, root, err := f.runsAccount()
+			if err != nil {
+				return err
+			}
+			rep, status, err := lifecycle.RunReport(root, acct, args[0])
+			if err != nil {
+				return withCode(exitError, err)
+			}
+			switch format {
+			case "json":
+				return rep.Encode(f.IO.Out, false)
+			case "html":
+				return htmlview.RunPage(rep, string(status)).Render(f.IO.Out)
+			}
+			return renderRunText(f.IO.Out, rep, string(status))
+		},
+	}
+	cmd.Flags().StringVar(&format, "format", "text", "output format: text, json (the report) or html (one self-contained page)")
+	return cmd
+}
+
+// renderRunText shows a run for people: its status, its summary, and its failures by cause.
+func renderRunText(w io.Writer, rep *report.Report, status string) error {
+	fmt.Fprintf(w, "Run %s: %s (account %s at %s, started %s).\n", rep.Run.ID, status, rep.Run.Account, rep.Run.LeafURL,
+		rep.Run.StartedAt.Local().Format("2006-01-02 15:04:05"))
+	fmt.Fprint(w, rep.Summary.Text())
+	for _, g := range htmlview.RunPage(rep, status).Groups {
+		fmt.Fprintf(w, "  %s: %d (%s", g.Title, g.Count, strings.Join(g.Items, ", "))
+		if g.Count > len(g.Items) {
+			fmt.Fprintf(w, " and %d more", g.Count-len(g.Items))
+		}
+		fmt.Fprintln(w, ")")
+	}
+	return nil
+}
+
+func runRuns(_ context.Context, opts *RunsOptions) error {
+	acct, root, err := opts.Factory.runsAccount()
+	if err != nil {
+		return err
 	}
 	runs, err := lifecycle.Runs(root, acct)
 	if err != nil {

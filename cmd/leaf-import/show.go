@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/leaf-import/leaf-import/internal/htmlview"
 	"github.com/leaf-import/leaf-import/internal/plan"
 )
 
@@ -32,7 +33,7 @@ credential is needed.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Plan = args[0]
-			if err := checkFormatOf(opts.Format, "text", "json", "markdown"); err != nil {
+			if err := checkFormatOf(opts.Format, "text", "json", "markdown", "html"); err != nil {
 				return err
 			}
 			if runF != nil {
@@ -41,7 +42,7 @@ credential is needed.`,
 			return runShow(opts)
 		},
 	}
-	cmd.Flags().StringVar(&opts.Format, "format", "text", "output format: text, json or markdown")
+	cmd.Flags().StringVar(&opts.Format, "format", "text", "output format: text, json, markdown or html (one self-contained page)")
 	return cmd
 }
 
@@ -63,6 +64,8 @@ func runShow(opts *ShowOptions) error {
 		return enc.Encode(v)
 	case "markdown":
 		return plan.RenderMarkdown(opts.IO.Out, v)
+	case "html":
+		return htmlview.PlanPage(v).Render(opts.IO.Out)
 	}
 	return plan.RenderViewText(opts.IO.Out, v)
 }

@@ -1,6 +1,7 @@
 package lifecycle
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/leaf-import/leaf-import/internal/report"
@@ -53,4 +54,25 @@ func LastSuccess(root string, a workspace.Account, command string) time.Time {
 		return time.Time{}
 	}
 	return ws.LastSuccess(command)
+}
+
+// RunReport reads the report of one run of the account, named by its id or one of its files,
+// and says how the run stands (succeeded, failed, crashed, ...).
+func RunReport(root string, a workspace.Account, ref string) (*report.Report, workspace.RunStatus, error) {
+	ws, err := workspace.At(root, a)
+	if err != nil {
+		return nil, "", err
+	}
+	r, err := ws.FindRun(ref)
+	if err != nil {
+		return nil, "", err
+	}
+	if r == nil {
+		return nil, "", fmt.Errorf("no run of %s has the id or file %q (leaf-import runs lists them)", a, ref)
+	}
+	rep, err := report.Load(r.ReportPath())
+	if err != nil {
+		return nil, "", fmt.Errorf("run %s: %w", r.Meta.RunID, err)
+	}
+	return rep, ws.Status(r), nil
 }
