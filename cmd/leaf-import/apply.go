@@ -248,7 +248,7 @@ func applyCode(ctx context.Context, opts *ApplyOptions) error {
 		}
 	}
 	if opts.FailedRows != "" {
-		if err := lifecycle.WriteFailedRows(opts.FailedRows, opts.Manifest, f.manifestSource(), res.FailedGrowers); err != nil {
+		if err := lifecycle.WriteFailedRows(opts.FailedRows, opts.Manifest, m.Digest, f.manifestSource(), res.FailedGrowers); err != nil {
 			log.Error("cannot write the failed rows", "err", err)
 		} else if n := len(res.FailedGrowers); n > 0 {
 			log.Info("wrote the growers whose changes did not all succeed: fix them and apply the file", "growers", n, "file", opts.FailedRows)

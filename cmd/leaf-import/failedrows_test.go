@@ -1,6 +1,7 @@
 package main
 
 import (
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -65,4 +66,23 @@ growers:
 	assert.NotContains(t, out, "g3")
 	assert.Equal(t, 1, ts.Stats().Mutations.CredentialCreates)
 	assert.Len(t, strings.Split(strings.TrimSpace(string(mustRead(t, rows))), "\n"), 1, "nothing failed: the header only")
+}
+
+// A manifest rewritten while the run applies it (a nightly export landing) gives no failed rows:
+// they would be another version's.
+func TestFailedRowsAreNotTakenFromAManifestThatChanged(t *testing.T) {
+	ts := sandbox.NewServer(t, sandbox.WithFaults("500=1,route=POST /users/{id}/{credential-path}"))
+	dir := t.TempDir()
+	manifest := writeManifest(t, dir, growersOneConnection(2), nil, "")
+	ts.HTTP.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost {
+			_ = os.WriteFile(manifest, append(mustRead(t, manifest), "# rewritten\n"...), 0o600)
+		}
+		ts.Server.ServeHTTP(w, r)
+	})
+	rows := filepath.Join(dir, "failed.csv")
+	code, _, stderr := runCLI(t, sandboxEnv(ts, nil), "apply", manifest, "--rate", "0", "--lookup-window", "10ms", "--failed-rows", rows)
+	assert.Equal(t, exitFailed, code, stderr)
+	assert.Contains(t, stderr, "changed while the run applied it")
+	assert.NoFileExists(t, rows)
 }

@@ -36,12 +36,7 @@ func (m metricsFlags) check() error {
 // run that fails before it reads its manifest, or before it reaches Leaf, carries the same
 // account label as one that succeeds), and the state root that holds its history.
 func (f *Factory) metricsAccount() (workspace.Account, string) {
-	url := leaf.DefaultBaseURL
-	if getenv, err := f.connEnv(); err == nil && getenv("LEAF_API_URL") != "" {
-		url = getenv("LEAF_API_URL")
-	} else if v := f.Getenv("LEAF_API_URL"); v != "" {
-		url = v
-	}
+	url := f.apiURL()
 	acct, _ := f.account(url)
 	if acct.URL == "" {
 		acct.URL = leaf.CanonicalURL(url)

@@ -58,11 +58,7 @@ the requests it left in doubt; apply --resume RUNID continues it.`,
 
 // runsAccount is the account and the state root the runs commands read.
 func (f *Factory) runsAccount() (workspace.Account, string, error) {
-	base := f.Getenv("LEAF_API_URL")
-	if base == "" {
-		base = leaf.DefaultBaseURL
-	}
-	client, err := leaf.NewClient(leaf.WithBaseURL(base)) // only to check and normalize the URL
+	client, err := leaf.NewClient(leaf.WithBaseURL(f.apiURL())) // only to check and normalize the URL
 	if err != nil {
 		return workspace.Account{}, "", withCode(exitError, err)
 	}

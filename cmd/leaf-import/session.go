@@ -235,14 +235,10 @@ func commonOptions(f *Factory, m *plan.Manifest, d *DiffFlags, concurrency int, 
 		return lifecycle.Options{}, withCode(exitError, fmt.Errorf("the manifest is a --failed-rows file (it has a %s column): it lists some growers only, "+
 			"and --prune would delete every other one; apply it without --prune", plan.FailedRowsColumn))
 	}
-	getenv, err := f.connEnv()
-	if err != nil {
+	if _, err := f.connEnv(); err != nil {
 		return lifecycle.Options{}, err
 	}
-	url := getenv("LEAF_API_URL")
-	if url == "" {
-		url = leaf.DefaultBaseURL
-	}
+	url := f.apiURL()
 	acct, acctErr := f.account(url)
 	var mismatch *workspace.MismatchError
 	if errors.As(acctErr, &mismatch) {
@@ -264,4 +260,12 @@ func commonOptions(f *Factory, m *plan.Manifest, d *DiffFlags, concurrency int, 
 	return lifecycle.Options{Manifest: m, Client: client, Account: acct, AccountErr: acctErr, StateRoot: root,
 		FingerprintKey: f.Getenv("LEAF_IMPORT_FINGERPRINT_KEY"), Diff: d.options(fp), Valves: valves, Rate: d.Rate.estimate(start),
 		AutoRate: d.Rate.auto, Tool: "leaf-import " + version, Log: log}, nil
+}
+
+// apiURL is the Leaf URL the environment names (LEAF_API_URL), else Leaf's own.
+func (f *Factory) apiURL() string {
+	if v := f.Getenv("LEAF_API_URL"); v != "" {
+		return v
+	}
+	return leaf.DefaultBaseURL
 }

@@ -54,13 +54,18 @@ func (f *failedGrowers) byExt() map[string]string {
 // plan.FailedRowsColumn saying why: fixed, it is fed back to apply only those growers. It is
 // written even when nothing failed (a header only), so that a file left by an earlier run never
 // passes for this one's. Mode 0600: a literal secret of the manifest is copied as written.
-func WriteFailedRows(path, manifestPath string, src plan.Source, failed map[string]string) error {
+// digest is the manifest the run applied: a manifest rewritten during the run (a nightly export
+// landing) is refused, so that the rows are never another version's.
+func WriteFailedRows(path, manifestPath, digest string, src plan.Source, failed map[string]string) error {
 	m, problems := plan.LoadWith(manifestPath, src, plan.ReadOptions{Raw: true, Only: func(ext string) bool {
 		_, ok := failed[ext]
 		return ok
 	}})
 	if m == nil {
 		return fmt.Errorf("--failed-rows: reading %s again: %w", manifestPath, problems)
+	}
+	if m.Digest != digest {
+		return fmt.Errorf("--failed-rows: %s changed while the run applied it: no rows written (the run's report lists the failed changes)", manifestPath)
 	}
 	data, err := plan.FailedRowsCSV(m.Growers, failed)
 	if err != nil {
