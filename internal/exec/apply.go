@@ -9,8 +9,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"golang.org/x/sync/errgroup"
-
 	"github.com/leaf-import/leaf-import/internal/leaf"
 	"github.com/leaf-import/leaf-import/internal/plan"
 	"github.com/leaf-import/leaf-import/internal/report"
@@ -106,9 +104,10 @@ type runner struct {
 	stopped atomic.Bool
 	park    parking
 	lag     *lagWindow
-	// sem bounds the changes in flight across every schedule of the run (the growers, and what
-	// settled parked creates let go on).
-	sem chan struct{}
+	// listing is the named lock between a read of every user page and the requests that move
+	// Leaf's user list under it: user creates and deletes hold it for reading, the read for
+	// writing, so that workers pause at their next create while the read runs.
+	listing sync.RWMutex
 }
 
 // task is a run of one grower's changes in order (or one app change); userID is the grower's
@@ -138,86 +137,34 @@ func Apply(ctx context.Context, changes iter.Seq[*plan.Change], api API, opts Op
 	if opts.Log == nil {
 		opts.Log = slog.New(slog.DiscardHandler)
 	}
-	r := &runner{api: api, opts: opts, sem: make(chan struct{}, opts.Concurrency), lag: newLagWindow(opts.LookupWindow, opts.Log)}
-	var (
-		apps    []task
-		growers *pool // nil until the apps are done
-		grower  []*plan.Change
-		err     error
-		done    = make(chan struct{})
-		settled = make(chan error, 1)
-	)
-	// startGrowers applies the apps, which come first and must be done before any grower's
-	// credentials, then opens the growers' pool and the settler of parked creates beside it.
-	startGrowers := func() {
-		if err = r.schedule(ctx, apps); err != nil {
-			growers = r.halted(ctx) // every grower is then pending
-			settled <- nil
-			return
-		}
-		growers = r.pool(ctx)
-		go func() { settled <- r.settleWhileRunning(ctx, done) }()
-	}
+	r := &runner{api: api, opts: opts, lag: newLagWindow(opts.LookupWindow, opts.Log)}
+	s := newScheduler(ctx, r)
+	appsDone := false
+	var grower []*plan.Change
 	for c := range changes {
-		if c.Kind == plan.KindApp && growers == nil {
-			apps = append(apps, task{changes: []*plan.Change{c}})
+		if c.Kind == plan.KindApp {
+			// Plans list apps first, and they run side by side; one listed later runs on its own.
+			s.submit(appTask(c))
 			continue
 		}
-		if growers == nil {
-			startGrowers()
-		}
-		if c.Kind == plan.KindApp { // plans list apps first; one listed later runs on its own
-			growers.submit(task{changes: []*plan.Change{c}})
-			continue
+		if !appsDone {
+			// The apps are done before any grower's credentials need them.
+			s.idle()
+			appsDone = true
 		}
 		if len(grower) > 0 && grower[0].ExternalID == c.ExternalID {
 			grower = append(grower, c)
 			continue
 		}
 		if len(grower) > 0 {
-			growers.submit(task{changes: grower})
+			s.submit(task{changes: grower})
 		}
 		grower = []*plan.Change{c}
 	}
-	if growers == nil {
-		startGrowers()
-	}
 	if len(grower) > 0 {
-		growers.submit(task{changes: grower})
+		s.submit(task{changes: grower})
 	}
-	if gerr := growers.wait(); err == nil {
-		err = gerr
-	}
-	close(done)
-	if serr := <-settled; err == nil {
-		err = serr
-	}
-	// Creates whose answer was lost were parked while the workers went on: settle them now,
-	// as their lookup windows end (those ready together), and run what follows them.
-	for err == nil {
-		at, ok := r.park.earliest(r.lag.get())
-		if !ok {
-			break
-		}
-		if wait := at.Sub(r.opts.Clock.Now()); wait > 0 {
-			r.opts.Log.Debug("waiting for Leaf's list lag before looking up creates whose answer was lost", "wait", wait)
-			r.waiting("Leaf's list lag, to look up creates whose answer was lost", wait)
-			if err = r.opts.Clock.Sleep(ctx, wait); err != nil {
-				break
-			}
-		}
-		ready := r.park.takeReady(r.opts.Clock.Now(), r.lag.get(), 1)
-		if len(ready) == 0 {
-			continue
-		}
-		var next []task
-		if next, err = r.settleParked(ctx, ready); err == nil {
-			err = r.schedule(ctx, next)
-		}
-	}
-	for _, p := range r.park.take() { // left by a fatal error or a cancelled run: in doubt
-		r.pendingParked(p)
-	}
+	err := s.finish()
 	res := &Result{}
 	var fe errFatal
 	if errors.As(err, &fe) {
@@ -229,78 +176,6 @@ func Apply(ctx context.Context, changes iter.Seq[*plan.Change], api API, opts Op
 	res.Interrupted = r.stopped.Load() || ctx.Err() != nil
 	res.LookupWindow, res.ObservedLag = r.lag.get(), r.lag.longest()
 	return res
-}
-
-// schedule runs tasks on the bounded pool and waits for them.
-func (r *runner) schedule(ctx context.Context, tasks []task) error {
-	p := r.pool(ctx)
-	for i, t := range tasks {
-		tasks[i] = task{} // held by its worker only: a change done is garbage
-		p.submit(t)
-	}
-	return p.wait()
-}
-
-// pool runs tasks on the run's workers (bounded by r.sem) as they are submitted. Once the run
-// stops, is cancelled or meets a fatal error, what is submitted is recorded pending instead.
-type pool struct {
-	r      *runner
-	g      *errgroup.Group
-	ctx    context.Context
-	halted bool
-}
-
-func (r *runner) pool(ctx context.Context) *pool {
-	g, gctx := errgroup.WithContext(ctx)
-	return &pool{r: r, g: g, ctx: gctx}
-}
-
-// halted returns a pool that runs nothing: every task submitted is pending.
-func (r *runner) halted(ctx context.Context) *pool {
-	p := r.pool(ctx)
-	p.halted = true
-	return p
-}
-
-// submit waits for a free worker and runs t on it.
-func (p *pool) submit(t task) {
-	r := p.r
-	if !p.halted && !p.over() {
-		taken := false
-		select {
-		case r.sem <- struct{}{}:
-			taken = true
-		case <-r.opts.Stop:
-		case <-p.ctx.Done():
-		}
-		if p.over() {
-			if taken {
-				<-r.sem
-			}
-			p.halted = true
-		}
-	} else {
-		p.halted = true
-	}
-	if p.halted {
-		r.pendingTasks([]task{t})
-		return
-	}
-	p.g.Go(func() error {
-		defer func() { <-r.sem }()
-		return r.group(p.ctx, t)
-	})
-}
-
-// over reports whether the run stopped, was cancelled, or met a fatal error.
-func (p *pool) over() bool { return p.r.isStopped() || p.ctx.Err() != nil }
-
-func (p *pool) wait() error { return p.g.Wait() }
-
-func (r *runner) pendingTasks(tasks []task) {
-	for _, t := range tasks {
-		r.pending([][]*plan.Change{t.changes})
-	}
 }
 
 func (r *runner) isStopped() bool {
@@ -316,13 +191,12 @@ func (r *runner) isStopped() bool {
 	}
 }
 
-func (r *runner) pending(groups [][]*plan.Change) {
-	for _, grp := range groups {
-		for _, c := range grp {
-			rec := baseRecord(c, c.LeafUserID)
-			rec.Status, rec.ErrorCode = report.StatusPending, report.CodeInterrupted
-			r.finish(rec)
-		}
+// pending records changes that the run ended before.
+func (r *runner) pending(changes []*plan.Change) {
+	for _, c := range changes {
+		rec := baseRecord(c, c.LeafUserID)
+		rec.Status, rec.ErrorCode = report.StatusPending, report.CodeInterrupted
+		r.finish(rec)
 	}
 }
 
@@ -335,7 +209,7 @@ func (r *runner) group(ctx context.Context, t task) error {
 	userID, configFailed := t.userID, false
 	for i, c := range changes {
 		if i > 0 && (r.isStopped() || ctx.Err() != nil) {
-			r.pending([][]*plan.Change{changes[i:]})
+			r.pending(changes[i:])
 			return nil
 		}
 		if c.Kind == plan.KindCredential || c.Kind == plan.KindConfig {
@@ -368,7 +242,7 @@ func (r *runner) group(ctx context.Context, t task) error {
 		}
 		r.finish(rec)
 		if err != nil {
-			r.pending([][]*plan.Change{changes[i+1:]})
+			r.pending(changes[i+1:])
 			return err
 		}
 		switch {

@@ -47,6 +47,12 @@ type fakeAPI struct {
 	born   map[string]time.Time
 	onList func(ext string) // runs before a list, outside the lock
 	lists  atomic.Int32
+	// creating counts user creates in flight; readPause makes a read of every page take that
+	// long, and readsDuringCreates counts the reads that saw a create in flight.
+	creating           atomic.Int32
+	readPause          time.Duration
+	readsDuringCreates atomic.Int32
+	postsAtReads       []int
 }
 
 func newFake() *fakeAPI {
@@ -100,7 +106,19 @@ func (f *fakeAPI) ListUsers(_ context.Context, flt leaf.UserFilter) ([]leaf.User
 // ReadUsers is a read of every page: complete unless the test says the list moved, and then
 // it misses the user of the highest id (a page boundary shifted under it).
 func (f *fakeAPI) ReadUsers(ctx context.Context) ([]leaf.User, bool, error) {
+	overlapped := f.creating.Load() > 0
+	f.mu.Lock()
+	total := 0
+	for _, n := range f.posts {
+		total += n
+	}
+	f.postsAtReads = append(f.postsAtReads, total)
+	f.mu.Unlock()
+	time.Sleep(f.readPause)
 	users, err := f.ListUsers(ctx, leaf.UserFilter{})
+	if overlapped || f.creating.Load() > 0 {
+		f.readsDuringCreates.Add(1)
+	}
 	if f.readMoves && len(users) > 0 {
 		last := 0
 		for i, u := range users {
@@ -125,6 +143,8 @@ func (f *fakeAPI) GetUser(_ context.Context, id string) (*leaf.User, error) {
 
 func (f *fakeAPI) CreateUser(_ context.Context, fl leaf.UserFields) (*leaf.User, error) {
 	ext := *fl.ExternalID
+	f.creating.Add(1)
+	defer f.creating.Add(-1)
 	defer f.enter(ext)()
 	f.log("POST user " + ext)
 	var hookErr error

@@ -42,10 +42,10 @@ type parking struct {
 	posts  map[string]int           // posts sent per parked change id
 }
 
-func (p *parking) add(c *parkedChange) {
+func (p *parking) add(cs ...*parkedChange) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.items = append(p.items, c)
+	p.items = append(p.items, cs...)
 }
 
 func (p *parking) take() []*parkedChange {
@@ -125,46 +125,6 @@ func (p *parking) takeReady(now time.Time, window time.Duration, least int) []*p
 	return ready
 }
 
-// settleEvery is how often the settler looks for parked creates whose window has passed.
-const settleEvery = 250 * time.Millisecond
-
-// settleWhileRunning settles parked creates while the workers still run, so that only those
-// parked near the end wait for a lookup after it: when enough are ready for a read of every
-// user page to cost at most a quarter request each (or, without a page count, whenever one is
-// ready). What they let go on is scheduled on the same workers. It returns when done closes.
-func (r *runner) settleWhileRunning(ctx context.Context, done <-chan struct{}) error {
-	least := 1
-	if r.opts.ListPages > 0 {
-		least = 4 * r.opts.ListPages
-	}
-	t := time.NewTicker(settleEvery)
-	defer t.Stop()
-	for {
-		select {
-		case <-done:
-			return nil
-		case <-ctx.Done():
-			return nil
-		case <-t.C:
-		}
-		if r.isStopped() {
-			continue // the end of the run settles what is parked
-		}
-		items := r.park.takeReady(r.opts.Clock.Now(), r.lag.get(), least)
-		if len(items) == 0 {
-			continue
-		}
-		next, err := r.settleParked(ctx, items)
-		if err == nil {
-			err = r.schedule(ctx, next)
-		}
-		if err != nil {
-			r.stopped.Store(true) // the workers drain; the error ends the run
-			return err
-		}
-	}
-}
-
 // canPark reports whether a lost create of c waits for a batch lookup: users and credentials
 // (a user is found by externalId, a credential by its user's embedded credentials). Apps are
 // few and are looked up at once.
@@ -186,17 +146,13 @@ func (r *runner) settleParked(ctx context.Context, items []*parkedChange) ([]tas
 		r.opts.Log.Debug("waiting for the lookup window of parked creates", "creates", len(items), "wait", wait)
 		r.waiting("Leaf's list lag, to look up creates whose answer was lost", wait)
 		if err := r.opts.Clock.Sleep(ctx, wait); err != nil {
-			r.park.mu.Lock()
-			r.park.items = append(r.park.items, items...)
-			r.park.mu.Unlock()
+			r.park.add(items...)
 			return nil, err
 		}
 	}
 	results, err := r.findParked(ctx, items)
 	if err != nil {
-		r.park.mu.Lock()
-		r.park.items = append(r.park.items, items...)
-		r.park.mu.Unlock()
+		r.park.add(items...)
 		// A lookup that failed after its retries leaves the creates in doubt: the run stops
 		// rather than guess, and the next run settles them from the journal.
 		return nil, errFatal{fmt.Errorf("looking up creates whose answer was lost: %w", err)}
@@ -256,7 +212,7 @@ func (r *runner) settleParked(ctx context.Context, items []*parkedChange) ([]tas
 		r.finish(rec)
 		switch {
 		case stopped:
-			r.pending([][]*plan.Change{it.tail})
+			r.pending(it.tail)
 		case len(it.tail) > 0:
 			next = append(next, task{changes: it.tail, userID: userID})
 		}
@@ -351,26 +307,15 @@ func (r *runner) findParked(ctx context.Context, items []*parkedChange) ([]found
 // readParked settles parked creates with one read of every user page and returns the indexes of
 // the items it could not settle (the read was not complete and did not show them).
 //
-// A read of every page is complete only while no user is being created (Leaf restarts the count
-// under it, and pages may shift): the workers pause for its length, holding every slot of the
-// run's scheduler. At the rate limit this costs no time, since the pages use the same budget.
+// A read of every page is complete only while no user is being created or deleted (Leaf
+// restarts the count under it, and pages may shift): it holds the named lock runner.listing for
+// writing, so that workers pause at their next user create or delete for its length. At the
+// rate limit this costs no time, since the pages use the same budget.
 func (r *runner) readParked(ctx context.Context, items []*parkedChange, out []found) ([]int, error) {
-	held := 0
-	defer func() {
-		for range held {
-			<-r.sem
-		}
-	}()
-	for range cap(r.sem) {
-		select {
-		case r.sem <- struct{}{}:
-			held++
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		}
-	}
+	r.listing.Lock()
 	readStart := r.opts.Clock.Now()
 	all, complete, err := r.api.ReadUsers(ctx)
+	r.listing.Unlock()
 	if err != nil {
 		return nil, err
 	}
@@ -472,5 +417,5 @@ func (r *runner) pendingParked(p *parkedChange) {
 	rec.Status, rec.ErrorCode = report.StatusPending, report.CodeInterrupted
 	rec.Error = "its answer was lost and the run ended before a lookup; the next run settles it"
 	r.finish(rec)
-	r.pending([][]*plan.Change{p.tail})
+	r.pending(p.tail)
 }

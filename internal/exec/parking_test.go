@@ -5,6 +5,7 @@ import (
 	"errors"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -69,6 +70,44 @@ func TestParkedCreatesFreeTheirWorkerAndSettleInOneRead(t *testing.T) {
 	}
 	assert.Equal(t, 2, countCalls(f.calls, "POST user g05"))
 	assert.GreaterOrEqual(t, clock.Now().Sub(time.Unix(0, 0)), 5*time.Second, "the lookup waited for the window")
+}
+
+// A read of every user page settles parked creates only while no user is being created: the
+// workers pause at their next create for its length (the named lock runner.listing). The reads
+// here happen mid-run, with four workers creating users around them.
+func TestAFullReadPausesTheCreates(t *testing.T) {
+	f := newFake()
+	f.readPause = 20 * time.Millisecond
+	lost := &leaf.AmbiguousError{Method: "POST", Path: "/users", Err: errors.New("connection reset")}
+	seen := map[string]bool{}
+	var mu sync.Mutex
+	f.onCreateUser = func(ext string) (error, bool) {
+		time.Sleep(2 * time.Millisecond)
+		mu.Lock()
+		defer mu.Unlock()
+		if first := !seen[ext]; first && ext[len(ext)-1] == '3' {
+			seen[ext] = true
+			return lost, true // committed, answer lost: parked
+		}
+		seen[ext] = true
+		return nil, false
+	}
+	p := planFor(t, f, manifestOf(300))
+	res := Apply(context.Background(), slices.Values(p.Changes), f, Options{Concurrency: 4, LookupWindow: 10 * time.Millisecond, ListPages: 1})
+	require.Nil(t, res.Fatal)
+	for id, r := range byID(res.Records) {
+		require.Equal(t, report.StatusSucceeded, r.Status, "%s: %+v", id, r)
+	}
+	f.mu.Lock()
+	total := 0
+	for _, n := range f.posts {
+		total += n
+	}
+	atReads := slices.Clone(f.postsAtReads)
+	f.mu.Unlock()
+	require.NotEmpty(t, atReads)
+	assert.Less(t, atReads[0], total, "a read ran while users were still to be created")
+	assert.Zero(t, f.readsDuringCreates.Load(), "no user create ran during a read of every page (reads at %v of %d creates)", atReads, total)
 }
 
 func countCalls(calls []string, c string) int {

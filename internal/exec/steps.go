@@ -41,6 +41,8 @@ func (r *runner) step(ctx context.Context, c *plan.Change) (stepResult, error) {
 			return stepResult{leafUserID: c.LeafUserID}, err
 		case plan.ActionDelete:
 			_, err := r.send(ctx, c, report.StepDelete, 0, func() (string, error) {
+				r.listing.RLock()
+				defer r.listing.RUnlock()
 				return "", gone(r.api.DeleteUser(ctx, c.LeafUserID))
 			})
 			return stepResult{leafUserID: c.LeafUserID}, err
@@ -230,7 +232,9 @@ func (r *runner) create(ctx context.Context, c *plan.Change, phase int, post fun
 // Two users found is a conflict, never a success: the grower is reported with both ids.
 func (r *runner) createUser(ctx context.Context, c *plan.Change) (stepResult, error) {
 	return r.create(ctx, c, 0, func() (string, error) {
+		r.listing.RLock()
 		u, err := r.api.CreateUser(ctx, userFields(c))
+		r.listing.RUnlock()
 		if err == nil {
 			r.lag.created(idOf(u), c.ExternalID, r.opts.Clock.Now())
 		}
