@@ -105,22 +105,13 @@ func inDoubt(err error) bool {
 	return leaf.IsAmbiguous(err) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
 }
 
-// send journals an intent, runs do, and journals the outcome when it is known. An outcome in
-// doubt is left open for a lookup (now, or by a resume).
+// send sends one step of a plan's change (see Send); a journal that cannot be written is fatal
+// for the run.
 func (r *runner) send(ctx context.Context, c *plan.Change, step change.Step, phase int, do func() (string, error)) (string, error) {
-	if err := r.opts.Journal.Intent(c, step, phase, c.LeafUserID); err != nil {
-		return "", errFatal{err}
-	}
-	id, err := do()
-	if inDoubt(err) {
-		return id, err
-	}
-	status, class := report.OutcomeSucceeded, ""
-	if err != nil {
-		status, class = report.OutcomeFailed, leaf.ErrorCode(err)
-	}
-	if jerr := r.opts.Journal.Outcome(c, step, phase, c.LeafUserID, status, id, leaf.StatusCode(err), class); jerr != nil {
-		return id, errFatal{jerr}
+	id, err := Send(ctx, r.opts.Journal, Mutation{Change: c, Step: step, Phase: phase, UserID: c.LeafUserID},
+		func(context.Context) (string, error) { return do() })
+	if IsJournal(err) {
+		return id, errFatal{err}
 	}
 	return id, err
 }

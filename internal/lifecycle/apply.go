@@ -276,7 +276,7 @@ func (s *session) apply(ctx context.Context, o *ApplyOptions, runID string, star
 		log.Error("cannot write the report", "err", werr)
 	}
 	result := &Result{RunID: run.Meta.RunID, Summary: summary, Report: run.ReportPath(), UserReport: userReport,
-		Journal: run.Journal(), Fatal: out.Fatal, WriteErr: werr, FailedGrowers: failed.byExt()}
+		Fatal: out.Fatal, WriteErr: werr, FailedGrowers: failed.byExt()}
 	switch {
 	case out.Interrupted && out.Fatal == nil:
 		result.Status = workspace.RunInterrupted
@@ -285,24 +285,7 @@ func (s *session) apply(ctx context.Context, o *ApplyOptions, runID string, star
 	default:
 		result.Status = workspace.RunSucceeded
 	}
-	jerr := journal.Close()
-	if run.Meta.JournalCopy != "" {
-		if err := copyFile(run.Journal(), run.Meta.JournalCopy); err != nil {
-			log.Error("cannot write the --journal copy; the run's journal is in the workspace", "journal", run.Journal(), "err", err)
-		} else {
-			result.Journal = run.Meta.JournalCopy
-		}
-	}
-	run.Meta.Status, run.Meta.FinishedAt, run.Meta.Summary = result.Status, rrun.EndedAt, &summary
-	run.Meta.Settled = jerr == nil && journal.Open() == 0
-	if err := run.Save(); err != nil {
-		log.Error("cannot record the run in the account's history", "err", err)
-	}
-	if removed, err := s.ws.Prune(o.KeepRuns, run.Meta.RunID); err != nil {
-		log.Warn("cannot remove old runs", "err", err)
-	} else if len(removed) > 0 {
-		log.Info("removed old runs beyond --keep-runs", "runs", len(removed), "keep", o.KeepRuns)
-	}
+	result.Journal = endRun(s.ws, run, journal, result.Status, rrun.EndedAt, &summary, o.KeepRuns, log)
 	return result, nil
 }
 

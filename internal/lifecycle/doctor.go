@@ -2,15 +2,12 @@ package lifecycle
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"math"
 	"net/http"
 	"strings"
 	"time"
 
-	"github.com/leaf-import/leaf-import/internal/exec"
 	"github.com/leaf-import/leaf-import/internal/leaf"
 	"github.com/leaf-import/leaf-import/internal/plan"
 	"github.com/leaf-import/leaf-import/internal/workspace"
@@ -85,19 +82,26 @@ func Doctor(ctx context.Context, o DoctorOptions) (*DoctorReport, error) {
 	}
 	rep.add(tls)
 
-	s, err := open(o.Options, !o.NoWrite)
-	if err != nil {
-		return nil, err
-	}
-	if !o.NoWrite {
-		lock, err := s.lock("doctor-"+NewRunID(time.Now()), time.Now())
-		if err != nil {
+	// A doctor that writes runs in the run shell: the lock, what earlier runs left in doubt
+	// settled (a probe a killed doctor created among them), its probe journaled in its run.
+	var sh *shell
+	if o.NoWrite {
+		if _, err := open(o.Options, false); err != nil {
 			return nil, err
 		}
-		defer lock.Release()
-	}
-	if err := c.Authenticate(ctx); err != nil {
-		return nil, err
+		if err := c.Authenticate(ctx); err != nil {
+			return nil, err
+		}
+	} else {
+		var err error
+		if sh, err = enterShell(ctx, &o.Options, 0, o.Concurrency); err != nil {
+			return nil, err
+		}
+		defer sh.leave()
+		if err := sh.begin("doctor", ""); err != nil {
+			return nil, err
+		}
+		defer func() { _, _ = sh.end(nil, false, 0) }()
 	}
 	owner := o.Account.Owner
 	if owner == "" {
@@ -130,7 +134,7 @@ func Doctor(ctx context.Context, o DoctorOptions) (*DoctorReport, error) {
 	patch := true
 	if !o.NoWrite {
 		var lat time.Duration
-		lag, patch, lat = probe(ctx, o, rep)
+		lag, patch, lat = (&prober{o: o, sh: sh, rep: rep}).run(ctx)
 		if lat > 0 {
 			latency = lat
 		}
@@ -139,7 +143,7 @@ func Doctor(ctx context.Context, o DoctorOptions) (*DoctorReport, error) {
 		estimate(ctx, o, rep, latency)
 	}
 	if !o.NoWrite && lag >= 0 {
-		if err := s.ws.SaveFacts(workspace.Facts{MeasuredAt: time.Now().UTC(), ListLagSeconds: lag, Patch: patch}); err != nil {
+		if err := sh.s.ws.SaveFacts(workspace.Facts{MeasuredAt: time.Now().UTC(), ListLagSeconds: lag, Patch: patch}); err != nil {
 			return nil, err
 		}
 		rep.FactsSaved = true
@@ -198,153 +202,6 @@ func checkHeaders(rep *DoctorReport, hdr http.Header, local time.Time, got int) 
 		rl.Observed = []string{}
 	}
 	rep.add(rl)
-}
-
-// probe creates a probe grower, measures how it shows, and deletes it. It returns the list lag
-// in seconds (-1 when not measured), whether PATCH works, and the mean latency of its reads.
-func probe(ctx context.Context, o DoctorOptions, rep *DoctorReport) (lag float64, patch bool, latency time.Duration) {
-	c := o.Client
-	lag, patch = -1, true
-	all, err := c.ListUsers(ctx, leaf.UserFilter{})
-	if err != nil {
-		rep.add(Check{Name: "probe-cleanup", Assumed: "earlier probes can be listed", Observed: leaf.ErrorCode(err)})
-		return
-	}
-	left := 0
-	for _, u := range all {
-		if plan.IsProbe(u.ExternalID) {
-			if err := c.DeleteUser(context.WithoutCancel(ctx), u.ID); err == nil || leaf.IsNotFound(err) {
-				left++
-			}
-		}
-	}
-	rep.add(Check{Name: "probe-cleanup", Assumed: "no probe grower is left from an earlier doctor", Observed: left, OK: true,
-		Consequence: map[bool]string{true: "deleted the probes an interrupted doctor left", false: "nothing to delete"}[left > 0]})
-	pages := (len(all) + leaf.UsersPageSize) / leaf.UsersPageSize
-
-	nonce := make([]byte, 6)
-	_, _ = rand.Read(nonce)
-	ext := plan.ProbePrefix + hex.EncodeToString(nonce)
-	name := "leaf-import doctor probe " + ext
-	t0 := time.Now()
-	u, err := c.CreateUser(ctx, leaf.UserFields{ExternalID: &ext, Name: &name})
-	if err != nil {
-		rep.add(Check{Name: "probe-create", Assumed: "POST /users creates a user", Observed: leaf.ErrorCode(err),
-			Consequence: "no user can be created: apply cannot onboard growers"})
-		if !leaf.IsAmbiguous(err) {
-			return
-		}
-		// The answer was lost: find the probe so that it is deleted.
-		if us, lerr := c.ListUsers(ctx, leaf.UserFilter{ExternalID: ext}); lerr == nil && len(us) > 0 {
-			u = &us[0]
-		} else {
-			return
-		}
-	}
-	defer func() {
-		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-		defer cancel()
-		err := c.DeleteUser(dctx, u.ID)
-		ok := err == nil || leaf.IsNotFound(err)
-		rep.add(Check{Name: "probe-deleted", Assumed: "DELETE /users/{id} removes the probe", Observed: map[bool]string{true: "deleted", false: leaf.ErrorCode(err)}[ok],
-			OK: ok, Consequence: map[bool]string{true: "the account is as doctor found it", false: "the next doctor deletes the probe"}[ok]})
-	}()
-
-	var reads int
-	var spent time.Duration
-	// await polls found until it holds: the seconds since the probe was created, whether it
-	// held, and how many reads it took (the reads wait on the --rate limiter like any other).
-	await := func(found func() (bool, error)) (float64, bool, int) {
-		for tries := 1; ; tries++ {
-			start := time.Now()
-			ok, err := found()
-			spent += time.Since(start)
-			reads++
-			if err == nil && ok {
-				return time.Since(t0).Seconds(), true, tries
-			}
-			if time.Since(t0) > o.Wait || ctx.Err() != nil {
-				return time.Since(t0).Seconds(), false, tries
-			}
-			time.Sleep(o.Poll)
-		}
-	}
-	round := func(f float64) float64 { return math.Round(f*100) / 100 }
-	byID, ok, tries := await(func() (bool, error) { _, err := c.GetUser(ctx, u.ID); return err == nil, nil })
-	rep.add(Check{Name: "visible-by-id", Assumed: "a new user can be read by id at once", Observed: round(byID), OK: ok && tries == 1,
-		Consequence: "users a run created are read by id while lists lag"})
-	byFilter, ok, _ := await(func() (bool, error) {
-		us, err := c.ListUsers(ctx, leaf.UserFilter{ExternalID: ext})
-		return len(us) > 0, err
-	})
-	rep.add(Check{Name: "externalid-filter-lag", Assumed: "a new user shows in GET /users?externalId= within the lookup window (5 s)",
-		Observed: round(byFilter), OK: ok && byFilter < exec.DefaultLookupWindow.Seconds(),
-		Consequence: "a create whose answer is lost is looked up by externalId within the lookup window"})
-	inList, ok, _ := await(func() (bool, error) {
-		if pages > 20 { // a large account: the paged list filtered by the probe's unique name
-			us, _, err := c.UsersPage(ctx, leaf.UserFilter{Name: name}, 0, leaf.UsersPageSize, "")
-			return len(us) > 0, err
-		}
-		for page := 0; page <= pages; page++ {
-			us, _, err := c.UsersPage(ctx, leaf.UserFilter{}, page, leaf.UsersPageSize, "")
-			if err != nil {
-				return false, err
-			}
-			for _, x := range us {
-				if x.ID == u.ID {
-					return true, nil
-				}
-			}
-			if len(us) < leaf.UsersPageSize {
-				break
-			}
-		}
-		return false, nil
-	})
-	if ok {
-		lag = round(inList)
-	}
-	window := LookupWindowFor(inList)
-	rep.add(Check{Name: "list-lag", Assumed: "a new user shows in the paged user list within the lookup window (5 s)",
-		Observed: round(inList), OK: ok && inList < exec.DefaultLookupWindow.Seconds(),
-		Consequence: fmt.Sprintf("apply's default --lookup-window on this account becomes %s (twice the lag plus 1 s)", window)})
-
-	exact := true
-	for _, q := range []string{ext[:len(ext)-1], strings.ToUpper(ext)} {
-		us, err := c.ListUsers(ctx, leaf.UserFilter{ExternalID: q})
-		for _, x := range us {
-			exact = exact && x.ID != u.ID
-		}
-		exact = exact && err == nil
-	}
-	rep.add(Check{Name: "externalid-exact", Assumed: "the externalId filter matches exactly and is case-sensitive (U5)",
-		Observed: map[bool]string{true: "exact", false: "a prefix or another case matched"}[exact], OK: exact,
-		Consequence: map[bool]string{true: "lookups by externalId find one grower's user",
-			false: "the tool keeps only exact matches of what Leaf returns; lookups cost more reads"}[exact]})
-
-	patched := name + " (patched)"
-	c.SetPatchUnsupported(false)
-	_, err = c.UpdateUser(ctx, u.ID, leaf.UserFields{Name: &patched})
-	patch = err == nil && !c.PatchUnsupported()
-	pc := Check{Name: "patch", Assumed: "PATCH /users/{id} updates a user's fields (U2)", OK: patch}
-	switch {
-	case err != nil:
-		pc.Observed, pc.Consequence = leaf.ErrorCode(err), "neither PATCH nor GET+PUT updated the probe: user updates will fail"
-	case patch:
-		pc.Observed, pc.Consequence = "PATCH works", "updates send one PATCH"
-	default:
-		pc.Observed, pc.Consequence = "PATCH refused; GET+PUT worked", "apply updates with GET and a PUT that re-sends every credential id (two requests)"
-	}
-	rep.add(pc)
-
-	_, err = c.GetCredential(ctx, u.ID, leaf.Providers()[0])
-	rep.add(Check{Name: "credential-404", Assumed: "GET of a credential a user does not have answers 404 (U8)",
-		Observed: map[bool]string{true: "404", false: fmt.Sprint(leaf.ErrorCode(err))}[leaf.IsNotFound(err)], OK: leaf.IsNotFound(err),
-		Consequence: "a lookup after a lost credential create tells absent from present"})
-	if reads > 0 {
-		latency = spent / time.Duration(reads)
-	}
-	return lag, patch, latency
 }
 
 // estimate plans the manifest and estimates the apply at the rate this account allows: --rate,

@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -20,7 +21,6 @@ import (
 	"github.com/leaf-import/leaf-import/internal/leaf"
 	"github.com/leaf-import/leaf-import/internal/plan"
 	"github.com/leaf-import/leaf-import/internal/report"
-	"github.com/leaf-import/leaf-import/internal/workspace"
 )
 
 // Who needs a Leaf Link key.
@@ -69,33 +69,18 @@ type LinkKeysResult struct {
 // needs re-authorization (re-posting the manifest's token cannot help), or who has no
 // connection at all. Each key goes to Out, fsynced, before its outcome is journaled; a key whose
 // value never reached Out (a crash in between) is found by its label and revoked by the next run
-// of the account, and issued again. No key appears anywhere but Out.
+// of the account, and issued again. No key appears anywhere but Out. A grower holds at most one
+// valid key leaf-import issued: the newest stays, the others are revoked (what an interrupted
+// --rotate leaves).
 func LinkKeys(ctx context.Context, o LinkKeysOptions) (*LinkKeysResult, error) {
-	start := time.Now()
-	runID := NewRunID(start)
 	if err := checkKeyFile(o.Out); err != nil {
 		return nil, err
 	}
-	s, err := open(o.Options, true)
+	sh, err := enterShell(ctx, &o.Options, o.LookupWindow, o.Concurrency)
 	if err != nil {
 		return nil, err
 	}
-	lock, err := s.lock(runID, start)
-	if err != nil {
-		return nil, err
-	}
-	defer lock.Release()
-	if err := o.Client.Authenticate(ctx); err != nil {
-		return nil, err
-	}
-	h, err := s.history()
-	if err != nil {
-		return nil, err
-	}
-	ds := doubtfuls(h)
-	if _, err := settle(ctx, &o.Options, o.LookupWindow, o.Concurrency, runID, ds); err != nil {
-		return nil, err
-	}
+	defer sh.leave()
 	users, err := o.Client.ListUsers(ctx, leaf.UserFilter{})
 	if err != nil {
 		return nil, fmt.Errorf("reading Leaf users: %w", err)
@@ -106,66 +91,20 @@ func LinkKeys(ctx context.Context, o LinkKeysOptions) (*LinkKeysResult, error) {
 			byExt[u.ExternalID] = append(byExt[u.ExternalID], u)
 		}
 	}
-
 	out, err := openKeyFile(o.Out)
 	if err != nil {
 		return nil, err
 	}
-	host, _ := os.Hostname()
-	run, err := s.ws.NewRun(workspace.Meta{RunID: runID, StartedAt: start.UTC(), Status: workspace.RunRunning, Tool: o.Tool, Command: "link-keys",
-		PID: os.Getpid(), Host: host, Manifest: absPath(o.ManifestPath)})
-	if err != nil {
+	if err := sh.begin("link-keys", o.ManifestPath); err != nil {
 		out.Close()
 		return nil, err
 	}
-	journal, err := exec.OpenJournal(run.Journal(), report.Header{RunID: runID, Tool: o.Tool, ManifestDigest: o.Manifest.Digest,
-		LeafURL: o.Client.BaseURL(), Account: o.Account.Owner, Report: run.ReportPath()})
-	if err != nil {
-		out.Close()
-		return nil, err
-	}
-	k := &keyRun{o: &o, runID: runID, journal: journal, out: out, res: &LinkKeysResult{RunID: runID, Report: run.ReportPath()}}
-	rrun := report.Run{ID: runID, Tool: o.Tool, ManifestDigest: o.Manifest.Digest, LeafURL: o.Client.BaseURL(),
-		Account: o.Account.Owner, Journal: run.Journal(), StartedAt: start.UTC()}
-	k.rw = report.NewWriter(run.ReportPath(), rrun, nil)
-	var runErr error
-	for _, g := range o.Manifest.Growers {
-		if ctx.Err() != nil {
-			runErr = ctx.Err()
-			break
-		}
-		us := byExt[g.ExternalID]
-		if len(us) != 1 {
-			if len(us) == 0 {
-				k.res.NoUser++
-			}
-			continue // absent (apply creates it) or a conflict (status and plan name it)
-		}
-		if err := k.grower(ctx, g, us[0]); err != nil {
-			runErr = err
-			break
-		}
-	}
-	cerr := out.Close()
-	if runErr == nil {
+	k := &keyRun{o: &o, sh: sh, out: out, res: &LinkKeysResult{RunID: sh.runID, Report: sh.run.ReportPath()}}
+	runErr := k.growers(ctx, byExt)
+	if cerr := out.Close(); runErr == nil {
 		runErr = cerr
 	}
-	stats := o.Client.Stats()
-	rrun.EndedAt = time.Now().UTC()
-	summary, _, werr := k.rw.Close(rrun, report.RunStats{Requests: stats.Requests, Retries: stats.Retries,
-		Duration: rrun.EndedAt.Sub(start)})
-	jerr := journal.Close()
-	run.Meta.Status, run.Meta.FinishedAt, run.Meta.Summary = workspace.RunSucceeded, rrun.EndedAt, &summary
-	if runErr != nil || k.res.Failed > 0 || werr != nil {
-		run.Meta.Status = workspace.RunFailed
-	}
-	run.Meta.Settled = jerr == nil && journal.Open() == 0
-	if err := run.Save(); err != nil {
-		o.Log.Error("cannot record the run in the account's history", "err", err)
-	}
-	if _, err := s.ws.Prune(o.KeepRuns, runID); err != nil {
-		o.Log.Warn("cannot remove old runs", "err", err)
-	}
+	_, werr := sh.end(runErr, k.res.Failed > 0, o.KeepRuns)
 	if runErr == nil {
 		runErr = werr
 	}
@@ -174,13 +113,31 @@ func LinkKeys(ctx context.Context, o LinkKeysOptions) (*LinkKeysResult, error) {
 
 // keyRun is one link-keys run in progress.
 type keyRun struct {
-	o       *LinkKeysOptions
-	runID   string
-	journal *exec.Journal
-	out     *keyFile
-	rw      *report.Writer
-	res     *LinkKeysResult
-	seq     int
+	o   *LinkKeysOptions
+	sh  *shell
+	out *keyFile
+	res *LinkKeysResult
+}
+
+// growers goes through the manifest's growers that have one Leaf user (none: apply creates it;
+// several: a conflict that status and plan name).
+func (k *keyRun) growers(ctx context.Context, byExt map[string][]*leaf.User) error {
+	for _, g := range k.o.Manifest.Growers {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		us := byExt[g.ExternalID]
+		if len(us) != 1 {
+			if len(us) == 0 {
+				k.res.NoUser++
+			}
+			continue
+		}
+		if err := k.grower(ctx, g, us[0]); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // reason says why grower g (Leaf user u) must act, "" when it need not.
@@ -208,7 +165,7 @@ func (k *keyRun) reason(g *plan.Grower, u *leaf.User) string {
 func (k *keyRun) grower(ctx context.Context, g *plan.Grower, u *leaf.User) error {
 	reason := k.reason(g, u)
 	if reason == "" && !k.o.RevokeExpired {
-		return nil
+		return nil // nothing to issue or revoke: its keys are not read (a request per grower)
 	}
 	keys, err := k.o.Client.ListAPIKeys(ctx, u.ID)
 	if err != nil {
@@ -222,8 +179,18 @@ func (k *keyRun) grower(ctx context.Context, g *plan.Grower, u *leaf.User) error
 		if key.Valid {
 			valid = append(valid, key)
 		} else if k.o.RevokeExpired {
-			k.revoke(ctx, g, u, key, "expired or invalid")
+			if err := k.revoke(ctx, g, u, key, "expired or invalid"); err != nil {
+				return err
+			}
 		}
+	}
+	// One valid key per grower: the newest (its label names the run that issued it) stays.
+	slices.SortStableFunc(valid, func(a, b leaf.APIKey) int { return strings.Compare(b.Description, a.Description) })
+	for len(valid) > 1 {
+		if err := k.revoke(ctx, g, u, valid[len(valid)-1], "superseded by a newer key (an interrupted --rotate)"); err != nil {
+			return err
+		}
+		valid = valid[:len(valid)-1]
 	}
 	switch {
 	case reason == "":
@@ -232,72 +199,90 @@ func (k *keyRun) grower(ctx context.Context, g *plan.Grower, u *leaf.User) error
 		k.res.Kept++
 		return nil
 	}
-	if err := k.issue(ctx, g, u, reason); err != nil {
+	if issued, err := k.issue(ctx, g, u, reason); err != nil || !issued {
 		return err
 	}
-	for _, old := range valid { // --rotate: the new key is out; now the old ones go
-		k.revoke(ctx, g, u, old, "rotated")
+	for _, old := range valid { // --rotate: the new key is out; now the old one goes
+		if err := k.revoke(ctx, g, u, old, "rotated"); err != nil {
+			return err
+		}
 	}
 	return nil
 }
 
-// issue creates a key: intent, POST, the key to the file (fsynced), then the outcome.
-func (k *keyRun) issue(ctx context.Context, g *plan.Grower, u *leaf.User, reason string) error {
+// issue creates a key: intent, POST, the key to the file (fsynced), then the outcome. It
+// reports whether the key was issued; an error stops the run.
+func (k *keyRun) issue(ctx context.Context, g *plan.Grower, u *leaf.User, reason string) (bool, error) {
 	nonce := make([]byte, 6)
 	_, _ = rand.Read(nonce)
-	label := LabelPrefix + k.runID + " " + hex.EncodeToString(nonce)
+	label := LabelPrefix + k.sh.runID + " " + hex.EncodeToString(nonce)
 	c := &plan.Change{ID: "api-key:" + g.ExternalID, Kind: change.KindAPIKey, Action: change.ActionCreate, ExternalID: g.ExternalID,
 		LeafUserID: u.ID, Source: g.Loc}
 	rec := report.Record{ChangeID: c.ID, Kind: c.Kind, Action: c.Action, ExternalID: g.ExternalID, LeafUserID: u.ID,
 		Source: g.Loc.String(), StartedAt: time.Now().UTC()}
-	if err := k.journal.IntentLabeled(c, change.StepPost, 0, u.ID, label); err != nil {
-		return err
-	}
-	key, err := k.o.Client.CreateAPIKey(ctx, u.ID, int(k.o.ExpiresIn/time.Second), label)
-	if err != nil {
+	var fileErr error
+	_, err := exec.Send(ctx, k.sh.journal, exec.Mutation{Change: c, Step: change.StepPost, UserID: u.ID, Label: label},
+		func(ctx context.Context) (string, error) {
+			key, err := k.o.Client.CreateAPIKey(ctx, u.ID, int(k.o.ExpiresIn/time.Second), label)
+			if err != nil {
+				return "", err
+			}
+			if err := k.out.row(g.ExternalID, u.ID, reason, key.Key.Reveal(), key.ExpiresAt); err != nil {
+				fileErr = fmt.Errorf("writing the key of %s to %s: %w (the next run revokes it)", g.ExternalID, k.o.Out, err)
+				return key.ID, exec.LeaveInDoubt(fileErr)
+			}
+			return key.ID, nil
+		})
+	switch {
+	case fileErr != nil:
+		return false, fileErr
+	case exec.IsJournal(err):
+		k.failed(rec, err)
+		return false, err
+	case err != nil:
 		// In doubt or refused: the next run looks the label up and revokes whatever was made.
-		k.res.Failed++
-		rec.Status, rec.ErrorCode, rec.Error = report.StatusFailed, leaf.ErrorCode(err), err.Error()
-		k.record(rec)
-		return nil
-	}
-	if err := k.out.row(g.ExternalID, u.ID, reason, key.Key.Reveal(), key.ExpiresAt); err != nil {
-		return fmt.Errorf("writing the key of %s to %s: %w (the next run revokes it)", g.ExternalID, k.o.Out, err)
-	}
-	if err := k.journal.Outcome(c, change.StepPost, 0, u.ID, change.OutcomeSucceeded, "", 201, ""); err != nil {
-		return err
+		k.failed(rec, err)
+		return false, nil
 	}
 	k.res.Issued++
 	rec.Status = report.StatusSucceeded
-	k.record(rec)
-	return nil
+	k.sh.record(rec)
+	return true, nil
 }
 
-func (k *keyRun) revoke(ctx context.Context, g *plan.Grower, u *leaf.User, key leaf.APIKey, why string) {
+// revoke revokes a key leaf-import issued; a journal that cannot be written stops the run
+// before the DELETE is sent.
+func (k *keyRun) revoke(ctx context.Context, g *plan.Grower, u *leaf.User, key leaf.APIKey, why string) error {
 	c := &plan.Change{ID: "api-key:" + g.ExternalID + "#" + key.ID, Kind: change.KindAPIKey, Action: change.ActionDelete,
 		ExternalID: g.ExternalID, LeafUserID: u.ID}
 	rec := report.Record{ChangeID: c.ID, Kind: c.Kind, Action: c.Action, ExternalID: g.ExternalID, LeafUserID: u.ID,
-		StartedAt: time.Now().UTC(), Status: report.StatusSucceeded, Error: "revoked: " + why}
-	if err := k.journal.Intent(c, change.StepDelete, 0, u.ID); err == nil {
-		err = k.o.Client.RevokeAPIKey(ctx, key.ID)
-		status := change.OutcomeSucceeded
-		if err != nil && !leaf.IsNotFound(err) {
-			status = change.OutcomeFailed
-			k.res.Failed++
-			rec.Status, rec.ErrorCode, rec.Error = report.StatusFailed, leaf.ErrorCode(err), err.Error()
-		} else {
-			k.res.Revoked++
+		StartedAt: time.Now().UTC()}
+	_, err := exec.Send(ctx, k.sh.journal, exec.Mutation{Change: c, Step: change.StepDelete, UserID: u.ID},
+		func(ctx context.Context) (string, error) {
+			err := k.o.Client.RevokeAPIKey(ctx, key.ID)
+			if leaf.IsNotFound(err) {
+				err = nil // gone already, as wanted
+			}
+			return key.ID, err
+		})
+	if err != nil {
+		k.failed(rec, err)
+		if exec.IsJournal(err) {
+			return err
 		}
-		_ = k.journal.Outcome(c, change.StepDelete, 0, u.ID, status, key.ID, 0, "")
+		return nil
 	}
-	k.record(rec)
+	k.res.Revoked++
+	rec.Status, rec.Error = report.StatusSucceeded, "revoked: "+why
+	k.sh.record(rec)
+	return nil
 }
 
-func (k *keyRun) record(r report.Record) {
-	k.seq++
-	r.Seq, r.RunID = k.seq, k.runID
-	_ = k.journal.Record(r)
-	k.rw.Add(r)
+// failed records a key that could not be issued or revoked.
+func (k *keyRun) failed(rec report.Record, err error) {
+	k.res.Failed++
+	rec.Status, rec.ErrorCode, rec.Error = report.StatusFailed, leaf.ErrorCode(err), err.Error()
+	k.sh.record(rec)
 }
 
 // keyFile is the CSV the keys go to: mode 0600, a header when new, every row fsynced.

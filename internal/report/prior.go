@@ -28,6 +28,9 @@ type Prior struct {
 	// Created maps an externalId to the Leaf user an earlier run created (or found after an
 	// ambiguous create): it exists even while a lagging list does not show it yet.
 	Created map[string]string
+	// Deleted holds the Leaf ids of the users the run deleted (journals only): a user an
+	// earlier run created and a later one deleted no longer counts as created.
+	Deleted map[string]bool
 	// Unresolved are intents without an outcome: requests whose fate is unknown (a crash or a
 	// kill between the request and its answer).
 	Unresolved []Intent
@@ -79,7 +82,8 @@ func sortRecords(rs []Record) {
 
 // PriorFromJournal replays journal lines.
 func PriorFromJournal(lines []Line) *Prior {
-	p := &Prior{Records: map[string]Record{}, Created: map[string]string{}, FromJournal: true, Configs: map[string]string{}}
+	p := &Prior{Records: map[string]Record{}, Created: map[string]string{}, Deleted: map[string]bool{}, FromJournal: true,
+		Configs: map[string]string{}}
 	open := map[string]*Intent{}
 	var order []string
 	// last holds each change's last outcome (nil after a later intent): a change whose outcome
@@ -127,6 +131,12 @@ func PriorFromJournal(lines []Line) *Prior {
 			if l.Kind == change.KindUser && l.Step == StepPost && l.LeafID != "" &&
 				(l.Status == OutcomeSucceeded || l.Status == OutcomeFound) {
 				p.Created[l.ExternalID] = l.LeafID
+			}
+			if l.Kind == change.KindUser && l.Step == StepDelete && l.Status == OutcomeSucceeded && l.LeafUserID != "" {
+				p.Deleted[l.LeafUserID] = true
+				if p.Created[l.ExternalID] == l.LeafUserID {
+					delete(p.Created, l.ExternalID)
+				}
 			}
 		case *RecordLine:
 			if l.Record != nil {

@@ -59,6 +59,11 @@ func (w *Workspace) History(now time.Time) (*History, error) {
 			for ext, id := range e.Prior.Created {
 				h.Created[ext] = id
 			}
+			for ext, id := range h.Created {
+				if e.Prior.Deleted[id] {
+					delete(h.Created, ext)
+				}
+			}
 		}
 		if !r.Meta.Settled {
 			h.InDoubt = append(h.InDoubt, e)
