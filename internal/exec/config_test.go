@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/leaf-import/leaf-import/internal/leaf"
+	"github.com/leaf-import/leaf-import/internal/plan"
 	"github.com/leaf-import/leaf-import/internal/report"
 )
 
@@ -90,4 +91,33 @@ func TestApplySettlesALostConfigAnswerByReadingItBack(t *testing.T) {
 		}
 	}
 	assert.Equal(t, 1, sets, "flags found set are not sent again")
+}
+
+// A config that could not be set holds back the credentials that would start syncing under
+// other flags, but not a credential delete: removing a connection the manifest dropped starts
+// nothing.
+func TestACredentialDeleteGoesOnWhenConfigFails(t *testing.T) {
+	f := newFake()
+	valley, _ := leaf.LookupProvider("Valley")
+	f.users["u1"] = &leaf.User{ID: "u1", ExternalID: "g1", Credentials: []*leaf.Credential{{ID: "c1", Provider: valley, Status: "OK"}}}
+	f.onSetConfig = func(string) (error, bool) { return &leaf.APIError{StatusCode: 400, Title: "bad flag"}, false }
+	m, ps := plan.Parse("m.yaml", strings.NewReader("version: 1\n"+`
+growers:
+  - externalId: g1
+    config: {operationsAutoSync: true}
+    connections:
+      AgLeader: {refreshToken: r, publicKey: p, privateKey: k}
+`), nilSource{})
+	require.Empty(t, ps, ps.Error())
+	users, _ := f.ListUsers(context.Background(), leaf.UserFilter{})
+	p := plan.Diff(m, &leaf.Snapshot{Users: users, AppKeys: map[string][]leaf.AppKey{}}, plan.Options{Prune: true})
+	f.calls = nil
+	res := Apply(context.Background(), slices.Values(p.Changes), f, Options{Concurrency: 1, Clock: &instantClock{}})
+	require.Nil(t, res.Fatal)
+	recs := byID(res.Records)
+	require.Contains(t, recs, "credential:g1/Valley", "the plan deletes the connection the manifest dropped")
+	assert.Equal(t, report.StatusFailed, recs["config:g1"].Status)
+	assert.Equal(t, report.StatusSkipped, recs["credential:g1/AgLeader"].Status)
+	assert.Equal(t, report.StatusSucceeded, recs["credential:g1/Valley"].Status, "%+v", recs["credential:g1/Valley"])
+	assert.Contains(t, f.calls, "DELETE credential g1/Valley")
 }

@@ -49,7 +49,7 @@ func Resolve(ctx context.Context, api API, intents []report.Intent, settle Settl
 			if found {
 				status = report.OutcomeFound
 			}
-			if in.Kind == change.KindUser && in.Step == report.StepPost && found {
+			if in.Kind == change.KindUser && in.Step == report.StepPost && found && id != "" {
 				mu.Lock()
 				created[in.ExternalID] = id
 				mu.Unlock()
@@ -76,8 +76,15 @@ func (r *runner) lookupIntent(ctx context.Context, in report.Intent, since time.
 	case change.KindUser:
 		if in.Step == report.StepPost {
 			users, err := r.lookupUser(ctx, in.ExternalID, since)
-			if err != nil || len(users) == 0 {
+			switch {
+			case err != nil || len(users) == 0:
 				return false, "", err
+			case len(users) > 1:
+				// Done, but which user is the grower's is for a person: the plan that follows
+				// reads them all and names the conflict.
+				r.opts.Log.Warn("several Leaf users carry the externalId of a create an earlier run left in doubt",
+					"externalId", in.ExternalID, "users", len(users))
+				return true, "", nil
 			}
 			return true, users[0].ID, nil
 		}

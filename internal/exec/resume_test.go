@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/leaf-import/leaf-import/internal/change"
 	"github.com/leaf-import/leaf-import/internal/leaf"
 	"github.com/leaf-import/leaf-import/internal/report"
 )
@@ -96,4 +97,31 @@ func TestResolveLooksUpConcurrentlyAndJournals(t *testing.T) {
 		}
 	}
 	assert.ElementsMatch(t, []string{"a", "b", "c", "d"}, absent)
+}
+
+// A user create in doubt whose lookup finds two Leaf users with its externalId (another tool
+// made one) did happen, but neither user is known to be the grower's: it is not counted as
+// created (the plan that follows reads both and names the conflict), and its outcome names no
+// id.
+func TestSettlingAUserCreateThatFindsTwoUsersTakesNeither(t *testing.T) {
+	f := newFake()
+	for range 2 {
+		_, err := f.CreateUser(context.Background(), leaf.UserFields{ExternalID: new("twin")})
+		require.NoError(t, err)
+	}
+	_, err := f.CreateUser(context.Background(), leaf.UserFields{ExternalID: new("one")})
+	require.NoError(t, err)
+	var mu sync.Mutex
+	outcomes := map[string]string{}
+	created, err := Resolve(context.Background(), f, userIntents("twin", "one").Unresolved,
+		func(in report.Intent, status change.Outcome, id string) error {
+			mu.Lock()
+			defer mu.Unlock()
+			outcomes[in.ExternalID] = string(status) + " " + id
+			return nil
+		}, time.Second, 2, &instantClock{}, nil)
+	require.NoError(t, err)
+	assert.Equal(t, map[string]string{"one": "u3"}, created, "neither twin is taken as the grower's")
+	assert.Equal(t, string(report.OutcomeFound)+" ", outcomes["twin"])
+	assert.Equal(t, string(report.OutcomeFound)+" u3", outcomes["one"])
 }

@@ -59,8 +59,12 @@ func (w *Writer) Add(r Record) {
 	}
 }
 
-// Start appends the new records to the file every period, until Close.
+// Start appends the new records to the file every period, until Close (a period of 0 or less
+// writes them at Close only).
 func (w *Writer) Start(period time.Duration) {
+	if period <= 0 {
+		return
+	}
 	w.stop, w.done = make(chan struct{}), make(chan struct{})
 	go func() {
 		defer close(w.done)
