@@ -50,13 +50,12 @@ type ApplyOptions struct {
 	FailedRows string
 	// ProgressEvery is the interval of progress log lines when stderr is not a terminal.
 	ProgressEvery time.Duration
-	// result is what the run produced, for the metrics.
-	result *lifecycle.Result
 	// ReportEvery is how often the workspace report is rewritten during the run.
 	ReportEvery time.Duration
 }
 
-// NewCmdApply builds `leaf-import apply`.
+// NewCmdApply builds `leaf-import apply`. It is longer than 80 lines because it declares every
+// flag of apply in one list, in the order the help shows them; it holds no logic.
 func NewCmdApply(f *Factory, runF func(context.Context, *ApplyOptions) error) *cobra.Command {
 	opts := &ApplyOptions{IO: f.IO, Factory: f, ProgressEvery: 10 * time.Second, ReportEvery: 3 * time.Second}
 	cmd := &cobra.Command{
@@ -149,9 +148,9 @@ credentials to re-authorize; --accept-notices exits 0 for them), 130 interrupted
 
 func runApply(ctx context.Context, opts *ApplyOptions) error {
 	start := time.Now()
-	err := applyCode(ctx, opts)
+	res, err := applyCode(ctx, opts)
 	if opts.Metrics.set() && !opts.DryRun && exitCode(err) != exitLocked && !isOutputError(err) {
-		if merr := publishRunMetrics(ctx, opts, start, err); merr != nil {
+		if merr := publishRunMetrics(ctx, opts, res, start, err); merr != nil {
 			opts.Factory.Logger().Error("cannot publish the run's metrics", "err", merr)
 			if err == nil {
 				err = withCode(exitError, merr)
@@ -162,45 +161,70 @@ func runApply(ctx context.Context, opts *ApplyOptions) error {
 }
 
 // publishRunMetrics writes and pushes the metrics of a run that ended with err (its exit code
-// says how); a run that failed before it applied anything still publishes, with its outcome.
-func publishRunMetrics(ctx context.Context, opts *ApplyOptions, start time.Time, err error) error {
+// says how); a run that failed before it applied anything (res nil) still publishes, with its
+// outcome.
+func publishRunMetrics(ctx context.Context, opts *ApplyOptions, res *lifecycle.Result, start time.Time, err error) error {
 	outcome := map[int]string{exitOK: "succeeded", exitAttention: "attention", exitInterrupted: "interrupted"}[exitCode(err)]
 	if outcome == "" {
 		outcome = "failed"
 	}
 	m := metrics.Run{Started: start, Duration: time.Since(start), Outcome: outcome}
-	if r := opts.result; r != nil {
-		m = r.Metrics(start, outcome)
+	if res != nil {
+		m = res.Metrics(start, outcome)
 	}
 	m.LastSuccess = opts.Factory.lastSuccess(metrics.CommandApply, outcome == "succeeded" || outcome == "attention")
 	return opts.Metrics.publish(ctx, opts.Factory, metrics.CommandApply, m)
 }
 
-func applyCode(ctx context.Context, opts *ApplyOptions) error {
+// applyExit is how a run that applied ends: the error (and so the exit code) its result calls
+// for, nil for success.
+func applyExit(opts *ApplyOptions, res *lifecycle.Result) error {
+	switch {
+	case res.Fatal != nil && leaf.IsOutage(res.Fatal):
+		return withCode(exitFailed, fmt.Errorf("%w; the run stopped (see %s); finish with --resume %s", res.Fatal, shownReport(res), res.RunID))
+	case res.Fatal != nil:
+		return res.Fatal
+	case res.Status == workspace.RunInterrupted:
+		return withCode(exitInterrupted, fmt.Errorf("interrupted: the report lists the pending changes; finish with --resume %s", res.RunID))
+	case res.WriteErr != nil && res.Summary.Failed == 0:
+		return withCode(exitFailed, fmt.Errorf("the run finished but its report could not be written (%v); the run's report is %s", res.WriteErr, shownReport(res)))
+	case res.Status == workspace.RunFailed:
+		return withCode(exitFailed, fmt.Errorf("%d change(s) failed (see %s); finish with --resume %s", res.Summary.Failed,
+			shownReport(res), res.RunID))
+	case res.Summary.Conflicts+res.Summary.Notices > 0 && !opts.AcceptNotices:
+		return withCode(exitAttention, fmt.Errorf("%d conflict(s) and %d notice(s) need a person (see %s); --accept-notices exits 0 for them",
+			res.Summary.Conflicts, res.Summary.Notices, shownReport(res)))
+	}
+	return nil
+}
+
+// applyCode runs the apply and returns what it produced (nil when it applied nothing) and the
+// error that sets the exit code.
+func applyCode(ctx context.Context, opts *ApplyOptions) (*lifecycle.Result, error) {
 	f := opts.Factory
 	log := f.Logger()
 	if err := checkReportName(opts.Report); err != nil {
-		return err
+		return nil, err
 	}
 	if opts.FailedRows != "" && !strings.EqualFold(filepath.Ext(opts.FailedRows), ".csv") {
-		return withCode(exitError, fmt.Errorf("--failed-rows %s: the failed rows are written as a CSV manifest (.csv)", opts.FailedRows))
+		return nil, withCode(exitError, fmt.Errorf("--failed-rows %s: the failed rows are written as a CSV manifest (.csv)", opts.FailedRows))
 	}
 	if err := checkOutputs(outputPath{flag: "--report", path: opts.Report}, outputPath{flag: "--journal", path: opts.Journal},
 		outputPath{flag: "--failed-rows", path: opts.FailedRows}); err != nil {
-		return err
+		return nil, err
 	}
 	if !opts.DryRun {
 		if err := opts.Metrics.check(); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	m, err := loadManifest(f, opts.Manifest, log)
 	if err != nil {
-		return reportProblems(opts.IO.ErrOut, opts.Manifest, err)
+		return nil, reportProblems(opts.IO.ErrOut, opts.Manifest, err)
 	}
 	common, err := commonOptions(f, m, &opts.Diff, opts.Concurrency, nil)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	in := f.interrupts
 	if in == nil { // a test calling the command without run
@@ -228,23 +252,17 @@ func applyCode(ctx context.Context, opts *ApplyOptions) error {
 			return newProgress(opts.IO, f.errScreen(), log, total, opts.ProgressEvery, common.Client.Pacer().Stats)
 		},
 	})
-	var locked *workspace.LockedError
 	switch {
-	case errors.As(err, &locked):
-		return withCode(exitLocked, err)
 	case err != nil && (errors.Is(err, context.Canceled) || in.ctx.Err() != nil):
-		return withCode(exitInterrupted, fmt.Errorf("interrupted before anything was applied"))
-	case err != nil && leaf.IsAuth(err):
-		return withCode(exitAuth, err)
+		return res, withCode(exitInterrupted, fmt.Errorf("interrupted before anything was applied"))
 	case err != nil:
-		return withCode(exitError, reportProblems(opts.IO.ErrOut, opts.Manifest, err))
+		return res, reportProblems(opts.IO.ErrOut, opts.Manifest, err)
 	case res == nil: // a dry run
-		return nil
+		return res, nil
 	}
-	opts.result = res
 	if opts.Format == "json" {
 		if err := writeSummaryEvent(opts.IO.Out, res.RunID, res.Summary); err != nil {
-			return withCode(exitError, err)
+			return res, withCode(exitError, err)
 		}
 	}
 	if opts.FailedRows != "" {
@@ -254,25 +272,7 @@ func applyCode(ctx context.Context, opts *ApplyOptions) error {
 			log.Info("wrote the growers whose changes did not all succeed: fix them and apply the file", "growers", n, "file", opts.FailedRows)
 		}
 	}
-	switch {
-	case res.Fatal != nil && leaf.IsAuth(res.Fatal):
-		return withCode(exitAuth, res.Fatal)
-	case res.Fatal != nil && leaf.IsOutage(res.Fatal):
-		return withCode(exitFailed, fmt.Errorf("%w; the run stopped (see %s); finish with --resume %s", res.Fatal, shownReport(res), res.RunID))
-	case res.Fatal != nil:
-		return withCode(exitError, res.Fatal)
-	case res.Status == workspace.RunInterrupted:
-		return withCode(exitInterrupted, fmt.Errorf("interrupted: the report lists the pending changes; finish with --resume %s", res.RunID))
-	case res.WriteErr != nil && res.Summary.Failed == 0:
-		return withCode(exitFailed, fmt.Errorf("the run finished but its report could not be written (%v); the run's report is %s", res.WriteErr, shownReport(res)))
-	case res.Status == workspace.RunFailed:
-		return withCode(exitFailed, fmt.Errorf("%d change(s) failed (see %s); finish with --resume %s", res.Summary.Failed,
-			shownReport(res), res.RunID))
-	case res.Summary.Conflicts+res.Summary.Notices > 0 && !opts.AcceptNotices:
-		return withCode(exitAttention, fmt.Errorf("%d conflict(s) and %d notice(s) need a person (see %s); --accept-notices exits 0 for them",
-			res.Summary.Conflicts, res.Summary.Notices, shownReport(res)))
-	}
-	return nil
+	return res, applyExit(opts, res)
 }
 
 // shownReport is the report a message points to: the --report copy, unless writing it failed,

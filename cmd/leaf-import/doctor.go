@@ -3,16 +3,13 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
-	"github.com/leaf-import/leaf-import/internal/leaf"
 	"github.com/leaf-import/leaf-import/internal/lifecycle"
 	"github.com/leaf-import/leaf-import/internal/plan"
-	"github.com/leaf-import/leaf-import/internal/workspace"
 )
 
 // DoctorOptions are the options of `leaf-import doctor`.
@@ -91,14 +88,8 @@ func runDoctor(ctx context.Context, opts *DoctorOptions) error {
 		return err
 	}
 	rep, err := lifecycle.Doctor(ctx, lifecycle.DoctorOptions{Options: common, NoWrite: opts.NoWrite, Concurrency: opts.Concurrency})
-	var locked *workspace.LockedError
-	switch {
-	case errors.As(err, &locked):
-		return withCode(exitLocked, err)
-	case err != nil && leaf.IsAuth(err):
-		return withCode(exitAuth, err)
-	case err != nil:
-		return withCode(exitError, err)
+	if err != nil {
+		return err
 	}
 	if opts.Format == "json" {
 		enc := json.NewEncoder(opts.IO.Out)

@@ -5,6 +5,7 @@ import (
 	"errors"
 
 	"github.com/leaf-import/leaf-import/internal/leaf"
+	"github.com/leaf-import/leaf-import/internal/workspace"
 )
 
 // Exit codes (docs/design.md, CLI).
@@ -37,7 +38,9 @@ func (e *exitErr) Unwrap() error { return e.err }
 // withCode wraps err (which may be nil: nothing more to print) with an exit code.
 func withCode(code int, err error) error { return &exitErr{code: code, err: err} }
 
-// exitCode is the one place that maps an error to the process exit code.
+// exitCode is the one place that maps an error to the process exit code: an exit code a command
+// chose, or what the error is (the account locked, authentication, an interruption); anything
+// else is 1.
 func exitCode(err error) int {
 	var ee *exitErr
 	switch {
@@ -45,6 +48,8 @@ func exitCode(err error) int {
 		return exitOK
 	case errors.As(err, &ee):
 		return ee.code
+	case errors.As(err, new(*workspace.LockedError)):
+		return exitLocked
 	case leaf.IsAuth(err):
 		return exitAuth
 	case errors.Is(err, context.Canceled):

@@ -17,9 +17,6 @@ import (
 var testStateRoot string
 
 func TestMain(m *testing.M) {
-	// Retries back off in milliseconds, not seconds, so that fault tests stay fast.
-	testClientOptions = []leaf.Option{leaf.WithBackoff(leaf.Backoff{Base: time.Millisecond, Cap: 20 * time.Millisecond, Attempts: 6,
-		FirstContact: 200 * time.Millisecond})}
 	dir, err := os.MkdirTemp("", "leaf-import-state-")
 	if err != nil {
 		panic(err)
@@ -34,6 +31,13 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, "the tests' account workspaces are kept in", dir)
 	}
 	os.Exit(code)
+}
+
+// fastRetries makes the CLI's clients back off in milliseconds, not seconds, so that fault
+// tests stay fast.
+func fastRetries() leaf.Option {
+	return leaf.WithBackoff(leaf.Backoff{Base: time.Millisecond, Cap: 20 * time.Millisecond, Attempts: 6,
+		FirstContact: 200 * time.Millisecond})
 }
 
 var stateDirs sync.Map // *sandbox.TestServer -> its state directory
@@ -65,6 +69,6 @@ func runCLIContext(ctx context.Context, t testing.TB, env map[string]string, arg
 	code := run(ctx, args, io, func(k string) (string, bool) {
 		v, ok := env[k]
 		return v, ok
-	})
+	}, fastRetries())
 	return code, out.String(), errOut.String()
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -12,7 +11,6 @@ import (
 	"github.com/leaf-import/leaf-import/internal/leaf"
 	"github.com/leaf-import/leaf-import/internal/lifecycle"
 	"github.com/leaf-import/leaf-import/internal/metrics"
-	"github.com/leaf-import/leaf-import/internal/workspace"
 )
 
 // LinkKeysOptions are the options of `leaf-import link-keys`.
@@ -137,14 +135,9 @@ func linkKeysCode(ctx context.Context, opts *LinkKeysOptions) (*lifecycle.LinkKe
 		}
 		fmt.Fprintln(opts.IO.Out)
 	}
-	var locked *workspace.LockedError
 	switch {
-	case errors.As(err, &locked):
-		return res, withCode(exitLocked, err)
-	case err != nil && leaf.IsAuth(err):
-		return res, withCode(exitAuth, err)
 	case err != nil:
-		return res, withCode(exitError, err)
+		return res, err
 	case res.Failed > 0:
 		return res, withCode(exitFailed, fmt.Errorf("%d key(s) failed (see %s); run again to retry them", res.Failed, res.Report))
 	}

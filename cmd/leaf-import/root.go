@@ -19,6 +19,8 @@ type Factory struct {
 	IO *IOStreams
 	// LookupEnv reads the environment (os.LookupEnv in main).
 	LookupEnv func(string) (string, bool)
+	// clientOptions are appended to every Leaf client's options (tests pass a fast backoff).
+	clientOptions []leaf.Option
 	// logFormat and verbose are the persistent logging flags.
 	logFormat string
 	verbose   bool
@@ -142,8 +144,8 @@ func (f *Factory) Getenv(k string) string {
 }
 
 // run executes the command line and returns the exit code.
-func run(ctx context.Context, args []string, io *IOStreams, lookupEnv func(string) (string, bool)) int {
-	f := &Factory{IO: io, LookupEnv: lookupEnv, logFormat: "text", attentionExit: exitAttention}
+func run(ctx context.Context, args []string, io *IOStreams, lookupEnv func(string) (string, bool), clientOptions ...leaf.Option) int {
+	f := &Factory{IO: io, LookupEnv: lookupEnv, logFormat: "text", attentionExit: exitAttention, clientOptions: clientOptions}
 	in := watchInterrupts(ctx, f)
 	defer in.release()
 	f.interrupts = in

@@ -81,7 +81,8 @@ over 1 MiB are answered 413.`,
 	return cmd
 }
 
-func runSandbox(ctx context.Context, opts *SandboxOptions) error {
+// serverOptions are the sandbox's options from the flags, with the state file's data set.
+func serverOptions(opts *SandboxOptions) ([]sandbox.Option, error) {
 	sopts := []sandbox.Option{
 		sandbox.WithLogin(opts.Username, opts.Password),
 		sandbox.WithFaults(opts.Faults),
@@ -90,19 +91,28 @@ func runSandbox(ctx context.Context, opts *SandboxOptions) error {
 	if opts.NoPatch {
 		sopts = append(sopts, sandbox.WithPatchDisabled())
 	}
-	if opts.StatePath != "" {
-		data, err := os.ReadFile(opts.StatePath)
-		switch {
-		case err == nil:
-			st, err := sandbox.UnmarshalState(data)
-			if err != nil {
-				return withCode(exitError, fmt.Errorf("%s: %w", opts.StatePath, err))
-			}
-			sopts = append(sopts, sandbox.WithState(st))
-		case errors.Is(err, os.ErrNotExist):
-		default:
-			return withCode(exitError, err)
+	if opts.StatePath == "" {
+		return sopts, nil
+	}
+	data, err := os.ReadFile(opts.StatePath)
+	switch {
+	case err == nil:
+		st, err := sandbox.UnmarshalState(data)
+		if err != nil {
+			return nil, withCode(exitError, fmt.Errorf("%s: %w", opts.StatePath, err))
 		}
+		sopts = append(sopts, sandbox.WithState(st))
+	case errors.Is(err, os.ErrNotExist):
+	default:
+		return nil, withCode(exitError, err)
+	}
+	return sopts, nil
+}
+
+func runSandbox(ctx context.Context, opts *SandboxOptions) error {
+	sopts, err := serverOptions(opts)
+	if err != nil {
+		return err
 	}
 	srv, err := sandbox.New(sopts...)
 	if err != nil {

@@ -129,9 +129,6 @@ func (d *DiffFlags) valves() (plan.Valves, error) {
 	return v, nil
 }
 
-// testClientOptions are appended to every client's options by tests (a fast backoff, say).
-var testClientOptions []leaf.Option
-
 // connEnv reads the connection settings: LEAF_API_URL, LEAF_TOKEN or LEAF_TOKEN_FILE,
 // LEAF_USERNAME, LEAF_PASSWORD or LEAF_PASSWORD_FILE (a file holding the secret, as Kubernetes
 // and Docker mount secrets; a trailing newline is dropped). It returns a getenv that answers
@@ -185,7 +182,7 @@ func newClient(f *Factory, pacer *leaf.Pacer, concurrency int, log *slog.Logger)
 		leaf.WithConcurrency(concurrency),
 		leaf.WithUserAgent("leaf-import/"+version),
 		leaf.WithLogger(log))
-	opts = append(opts, testClientOptions...)
+	opts = append(opts, f.clientOptions...)
 	c, err := leaf.NewClient(opts...)
 	if err != nil {
 		return nil, withCode(exitError, err)

@@ -132,10 +132,10 @@ func canPark(c *plan.Change) bool {
 	return c.Kind == plan.KindUser || c.Kind == plan.KindCredential
 }
 
-// settleParked looks the parked creates up once their lookup window has passed, journals what
-// it found, finishes their records and returns what runs next: the rest of each grower, or the
-// create again where the lookup proved it absent.
-func (r *runner) settleParked(ctx context.Context, items []*parkedChange) ([]task, error) {
+// lookupParked looks the parked creates up once their lookup window has passed. It returns
+// those it settles now with what it found; those the lookups did not find while Leaf's lists
+// lag more than the window are parked again, under the grown window.
+func (r *runner) lookupParked(ctx context.Context, items []*parkedChange) ([]*parkedChange, []found, error) {
 	latest := items[0].since
 	for _, it := range items {
 		if it.since.After(latest) {
@@ -147,7 +147,7 @@ func (r *runner) settleParked(ctx context.Context, items []*parkedChange) ([]tas
 		r.waiting("Leaf's list lag, to look up creates whose answer was lost", wait)
 		if err := r.opts.Clock.Sleep(ctx, wait); err != nil {
 			r.park.add(items...)
-			return nil, err
+			return nil, nil, err
 		}
 	}
 	results, err := r.findParked(ctx, items)
@@ -155,7 +155,7 @@ func (r *runner) settleParked(ctx context.Context, items []*parkedChange) ([]tas
 		r.park.add(items...)
 		// A lookup that failed after its retries leaves the creates in doubt: the run stops
 		// rather than guess, and the next run settles them from the journal.
-		return nil, errFatal{fmt.Errorf("looking up creates whose answer was lost: %w", err)}
+		return nil, nil, errFatal{fmt.Errorf("looking up creates whose answer was lost: %w", err)}
 	}
 	if early, err := r.windowTooShort(ctx, items, results); err != nil || early {
 		// Leaf's lists lag more than the window: what the lookups did not find may yet
@@ -173,9 +173,20 @@ func (r *runner) settleParked(ctx context.Context, items []*parkedChange) ([]tas
 			for _, it := range keep {
 				r.park.add(it)
 			}
-			return nil, errFatal{fmt.Errorf("looking up creates whose answer was lost: %w", err)}
+			return nil, nil, errFatal{fmt.Errorf("looking up creates whose answer was lost: %w", err)}
 		}
 		items, results = keep, keptFound
+	}
+	return items, results, nil
+}
+
+// settleParked looks the parked creates up once their lookup window has passed, journals what
+// it found, finishes their records and returns what runs next: the rest of each grower, or the
+// create again where the lookup proved it absent.
+func (r *runner) settleParked(ctx context.Context, items []*parkedChange) ([]task, error) {
+	items, results, err := r.lookupParked(ctx, items)
+	if err != nil {
+		return nil, err
 	}
 	stopped := r.isStopped()
 	var next []task

@@ -45,6 +45,9 @@ const maxBodyBytes = 64 << 20
 // do is the request funnel: the only place that sends requests. For every attempt it waits on
 // the pacer, sets authentication, sends, classifies the outcome, and retries, re-authenticates
 // or maps the answer to a typed error. A 2xx body is decoded into out when out is not nil.
+//
+// It is longer than 80 lines because it is the one loop every attempt goes through: the pace,
+// the send, the outcome's class and the retry decision read top to bottom in one place.
 func (c *Client) do(ctx context.Context, r *request, out any) (*response, error) {
 	var payload []byte
 	if r.body != nil {

@@ -25,114 +25,187 @@ import (
 // Result saying how it ended. A dry run returns (nil, nil) after printing the plan.
 func Apply(ctx context.Context, o ApplyOptions) (*Result, error) {
 	start := time.Now()
-	runID := NewRunID(start)
-	log := o.Log
-	m := o.Manifest
-	s, err := open(o.Options, !o.DryRun)
-	if err != nil {
+	a := &applyRun{o: &o, runID: NewRunID(start), start: start}
+	if err := a.prepare(); err != nil {
 		return nil, err
 	}
-	if err := s.useFacts(&o); err != nil {
-		return nil, err
-	}
-	var res *resumed
-	if o.Resume != "" {
-		if res, err = locate(s.ws, o.Resume); err != nil {
-			return nil, err
-		}
-		if res.journal != "" && res.run == nil {
-			log.Info("resuming from the run's journal, the durable record", "journal", res.journal)
-		}
-	}
-	var saved *plan.View
-	diffOpts := s.diffOptions()
-	if o.PlanFile != "" {
-		if saved, err = readSaved(o.PlanFile); err != nil {
-			return nil, err
-		}
-		if diffOpts, err = saved.DiffOptions(); err != nil {
-			return nil, fmt.Errorf("%s: %w", o.PlanFile, err)
-		}
-		if sel := o.Diff.Selection; !sel.Empty() && !sel.Equal(diffOpts.Selection) {
-			return nil, fmt.Errorf("%s was planned for another selection (%s), not %s; nothing was sent (apply it without --only/--provider/--kind, or plan again)",
-				o.PlanFile, orEverything(diffOpts.Selection.String()), sel.String())
-		}
-		diffOpts.Fingerprints = s.fp
-		diffOpts.ConfigApplied = s.appliedConfigs()
-		diffOpts.RefreshConfig = o.Diff.RefreshConfig
-	}
-
 	if !o.DryRun {
-		lock, err := s.lock(runID, start)
+		lock, err := a.s.lock(a.runID, start)
 		if err != nil {
 			return nil, err
 		}
 		defer lock.Release()
 	}
-	if err := o.Client.Authenticate(ctx); err != nil {
+	if err := a.authenticate(ctx); err != nil {
 		return nil, err
 	}
-	owner := o.Account.Owner
-	if res != nil {
-		if err := checkResumable(res.prior, o.Client.BaseURL(), owner, m.Digest, o.Replan); err != nil {
-			return nil, err
-		}
-	}
-	if saved != nil {
-		if err := saved.CheckTarget(o.Client.BaseURL(), owner, m.Digest); err != nil {
-			return nil, fmt.Errorf("%s: refusing the saved plan: %w", o.PlanFile, err)
-		}
-	}
-
-	h, err := s.history()
+	created, inDoubt, err := a.settleEarlier(ctx)
 	if err != nil {
 		return nil, err
+	}
+	p, err := a.plan(ctx, created, inDoubt)
+	if err != nil || o.DryRun {
+		return nil, err
+	}
+	select {
+	case <-o.Stop:
+		return nil, context.Canceled
+	default:
+	}
+	a.skipped = append(a.skipped, skippedRecords(p)...)
+	if a.res != nil {
+		a.skipped = append(a.skipped, settledRecords(a.res.prior, p.All(), a.skipped, o.Manifest.Digest)...)
+	}
+	// Only a plan with config changes is gone through for them. The records dropped are of
+	// configs the plan changes, which it compared unequal: a later pass plans them the same.
+	var configs iter.Seq[*plan.Change]
+	if p.CountsOf(plan.KindConfig).Changes() > 0 {
+		configs = p.All()
+	}
+	cm := configMemoryFor(a.s.ws, configs, a.diffOpts.ConfigApplied)
+	result, err := a.apply(ctx, p.All(), cm.record)
+	if result != nil {
+		if err := cm.save(p.ConfigVerified); err != nil {
+			o.Log.Warn("cannot record the configs applied; the next run reads them from Leaf again", "err", err)
+		}
+	}
+	return result, err
+}
+
+// applyRun is one apply in progress: what its phases (prepare, authenticate, settleEarlier,
+// plan, apply) hand on to the next.
+type applyRun struct {
+	o     *ApplyOptions
+	runID string
+	start time.Time
+	s     *session
+	// res is the run being resumed (nil for none); saved the plan applied (nil for a fresh one).
+	res      *resumed
+	saved    *plan.View
+	diffOpts plan.Options
+	// skipped are the records of changes decided before the run (stale, skipped, settled).
+	skipped []report.Record
+	// total is the number of changes the run applies; listPages what a read of every user costs
+	// once the run's creates are in (parked creates are settled by such a read when cheaper).
+	total, listPages int
+}
+
+// prepare opens the account's workspace, takes in what doctor and earlier runs measured, and
+// reads the run being resumed and the saved plan: everything that needs no request.
+func (a *applyRun) prepare() error {
+	o := a.o
+	s, err := open(o.Options, !o.DryRun)
+	if err != nil {
+		return err
+	}
+	a.s = s
+	if err := s.useFacts(o); err != nil {
+		return err
+	}
+	if o.Resume != "" {
+		if a.res, err = locate(s.ws, o.Resume); err != nil {
+			return err
+		}
+		if a.res.journal != "" && a.res.run == nil {
+			o.Log.Info("resuming from the run's journal, the durable record", "journal", a.res.journal)
+		}
+	}
+	a.diffOpts = s.diffOptions()
+	if o.PlanFile == "" {
+		return nil
+	}
+	if a.saved, err = readSaved(o.PlanFile); err != nil {
+		return err
+	}
+	if a.diffOpts, err = a.saved.DiffOptions(); err != nil {
+		return fmt.Errorf("%s: %w", o.PlanFile, err)
+	}
+	if sel := o.Diff.Selection; !sel.Empty() && !sel.Equal(a.diffOpts.Selection) {
+		return fmt.Errorf("%s was planned for another selection (%s), not %s; nothing was sent (apply it without --only/--provider/--kind, or plan again)",
+			o.PlanFile, orEverything(a.diffOpts.Selection.String()), sel.String())
+	}
+	a.diffOpts.Fingerprints = s.fp
+	a.diffOpts.ConfigApplied = s.appliedConfigs()
+	a.diffOpts.RefreshConfig = o.Diff.RefreshConfig
+	return nil
+}
+
+// authenticate logs in, then checks that the run resumed and the saved plan were made against
+// this account and manifest.
+func (a *applyRun) authenticate(ctx context.Context) error {
+	o := a.o
+	if err := o.Client.Authenticate(ctx); err != nil {
+		return err
+	}
+	if a.res != nil {
+		if err := checkResumable(a.res.prior, o.Client.BaseURL(), o.Account.Owner, o.Manifest.Digest, o.Replan); err != nil {
+			return err
+		}
+	}
+	if a.saved != nil {
+		if err := a.saved.CheckTarget(o.Client.BaseURL(), o.Account.Owner, o.Manifest.Digest); err != nil {
+			return fmt.Errorf("%s: refusing the saved plan: %w", o.PlanFile, err)
+		}
+	}
+	return nil
+}
+
+// settleEarlier settles what earlier runs left in doubt (a dry run only lists it) and returns
+// the users recent runs created, by externalId, with the requests still in doubt.
+func (a *applyRun) settleEarlier(ctx context.Context) (map[string]string, []plan.Doubt, error) {
+	o, res := a.o, a.res
+	h, err := a.s.history()
+	if err != nil {
+		return nil, nil, err
 	}
 	priors := inDoubtPriors(h)
 	if res != nil && res.run == nil {
 		priors = append(priors, res.prior)
 	}
-	if journaledConfigs(diffOpts.ConfigApplied, priors, log) && !o.DryRun && s.ws != nil {
-		if err := s.ws.SaveAppliedConfigs(diffOpts.ConfigApplied); err != nil {
-			return nil, err
+	if journaledConfigs(a.diffOpts.ConfigApplied, priors, o.Log) && !o.DryRun && a.s.ws != nil {
+		if err := a.s.ws.SaveAppliedConfigs(a.diffOpts.ConfigApplied); err != nil {
+			return nil, nil, err
 		}
 	}
 	created := maps.Clone(h.Created)
 	if res != nil {
 		maps.Copy(created, res.prior.Created)
 	}
-	var inDoubt []plan.Doubt
 	if o.DryRun {
-		inDoubt = doubts(h)
-	} else {
-		ds := doubtfuls(h)
-		if res != nil && res.run == nil {
-			ds = append(ds, doubtful{prior: res.prior, journal: res.journal, gap: res.fromReport})
-		} else if res != nil && res.fromReport && res.run.Meta.Settled {
-			ds = append(ds, doubtful{prior: res.prior, gap: true})
-		}
-		found, err := settle(ctx, &o.Options, o.LookupWindow, o.Concurrency, runID, ds)
-		if err != nil {
-			return nil, err
-		}
-		maps.Copy(created, found)
+		return created, doubts(h), nil
 	}
+	ds := doubtfuls(h)
+	if res != nil && res.run == nil {
+		ds = append(ds, doubtful{prior: res.prior, journal: res.journal, gap: res.fromReport})
+	} else if res != nil && res.fromReport && res.run.Meta.Settled {
+		ds = append(ds, doubtful{prior: res.prior, gap: true})
+	}
+	found, err := settle(ctx, &o.Options, o.LookupWindow, o.Concurrency, a.runID, ds)
+	if err != nil {
+		return nil, nil, err
+	}
+	maps.Copy(created, found)
+	return created, nil, nil
+}
 
-	snap, reads, err := readState(ctx, o.Client, m, created, diffOpts.Selection, log)
+// plan reads Leaf, plans, compares the plan with the saved one, shows it and checks the
+// valves. The plan is lazy: its changes are computed for each pass over them (counting,
+// comparing with a saved plan, showing, applying) and never held, so that the run holds its
+// manifest and state but not its plan, and a change is garbage once applied.
+func (a *applyRun) plan(ctx context.Context, created map[string]string, inDoubt []plan.Doubt) (*plan.Plan, error) {
+	o, m := a.o, a.o.Manifest
+	snap, reads, err := readState(ctx, o.Client, m, created, a.diffOpts.Selection, o.Log)
 	if err != nil {
 		return nil, err
 	}
-	configReads, err := readConfigs(ctx, o.Client, m, snap, diffOpts, log)
+	configReads, err := readConfigs(ctx, o.Client, m, snap, a.diffOpts, o.Log)
 	if err != nil {
 		return nil, err
 	}
-	// The plan is lazy: its changes are computed for each pass over them (counting, comparing
-	// with a saved plan, showing, applying) and never held, so that the run holds its manifest
-	// and state but not its plan, and a change is garbage once applied.
 	if o.OnLoaded != nil {
 		o.OnLoaded()
 	}
-	p := plan.Lazy(m, snap, diffOpts)
+	p := plan.Lazy(m, snap, a.diffOpts)
 	if err := p.Count(); err != nil {
 		return nil, err
 	}
@@ -141,66 +214,50 @@ func Apply(ctx context.Context, o ApplyOptions) (*Result, error) {
 		return nil, p.Refused
 	}
 	p.InDoubt = inDoubt
-	var skipped []report.Record
-	total := p.Total().Changes()
-	if saved != nil {
-		st := saved.CompareSaved(p)
-		for _, c := range st.Stale {
-			log.Warn("stale change in the saved plan", "change", c.Saved.ID, "why", c.Why)
+	a.total = p.Total().Changes()
+	if a.saved != nil {
+		if err := a.compareSaved(p); err != nil {
+			return nil, err
 		}
-		if len(st.Stale) > 0 && !o.SkipStale {
-			return nil, fmt.Errorf("%d change(s) of %s went stale since it was made; nothing was sent (re-plan, or --skip-stale to apply the rest)",
-				len(st.Stale), o.PlanFile)
-		}
-		for _, id := range st.Extra {
-			log.Warn("a change not in the saved plan is not applied", "change", id)
-		}
-		skipped = staleRecords(st.Stale)
-		p.Only(st.Keep)
-		total = st.Applied
 	}
-	if err := showPlan(&o, p, total); err != nil {
+	if err := showPlan(o, p, a.total); err != nil {
 		return nil, err
 	}
 	if err := p.CheckValves(o.Valves); err != nil {
 		return nil, err
 	}
 	if o.DryRun {
-		log.Info("dry run: nothing was sent")
-		return nil, nil
+		o.Log.Info("dry run: nothing was sent")
 	}
-	select {
-	case <-o.Stop:
-		return nil, context.Canceled
-	default:
+	a.listPages = leaf.ReadRequests(len(snap.Users)+p.CountsOf(plan.KindUser).Create, 0)
+	return p, nil
+}
+
+// compareSaved narrows the plan to the saved plan's changes that still hold; a stale change
+// refuses the run unless --skip-stale.
+func (a *applyRun) compareSaved(p *plan.Plan) error {
+	o := a.o
+	st := a.saved.CompareSaved(p)
+	for _, c := range st.Stale {
+		o.Log.Warn("stale change in the saved plan", "change", c.Saved.ID, "why", c.Why)
 	}
-	skipped = append(skipped, skippedRecords(p)...)
-	if res != nil {
-		skipped = append(skipped, settledRecords(res.prior, p.All(), skipped, m.Digest)...)
+	if len(st.Stale) > 0 && !o.SkipStale {
+		return fmt.Errorf("%d change(s) of %s went stale since it was made; nothing was sent (re-plan, or --skip-stale to apply the rest)",
+			len(st.Stale), o.PlanFile)
 	}
-	o.listPages = leaf.ReadRequests(len(snap.Users)+p.CountsOf(plan.KindUser).Create, 0)
-	// Only a plan with config changes is gone through for them. The records dropped are of
-	// configs the plan changes, which it compared unequal: a later pass plans them the same.
-	var configs iter.Seq[*plan.Change]
-	if p.CountsOf(plan.KindConfig).Changes() > 0 {
-		configs = p.All()
+	for _, id := range st.Extra {
+		o.Log.Warn("a change not in the saved plan is not applied", "change", id)
 	}
-	cm := configMemoryFor(s.ws, configs, diffOpts.ConfigApplied)
-	verified := p.ConfigVerified
-	result, err := s.apply(ctx, &o, runID, start, res, p.All(), total, skipped, cm.record)
-	if result != nil {
-		if err := cm.save(verified); err != nil {
-			log.Warn("cannot record the configs applied; the next run reads them from Leaf again", "err", err)
-		}
-	}
-	return result, err
+	a.skipped = staleRecords(st.Stale)
+	p.Only(st.Keep)
+	a.total = st.Applied
+	return nil
 }
 
 // apply creates (or continues) the run's directory and applies the changes.
-func (s *session) apply(ctx context.Context, o *ApplyOptions, runID string, start time.Time, res *resumed,
-	changes iter.Seq[*plan.Change], total int, skipped []report.Record, onRecord func(report.Record)) (*Result, error) {
-	log := o.Log
-	run, err := s.runDir(o, runID, start, res)
+func (a *applyRun) apply(ctx context.Context, changes iter.Seq[*plan.Change], onRecord func(report.Record)) (*Result, error) {
+	o, s := a.o, a.s
+	run, err := s.runDir(o, a.runID, a.start, a.res)
 	if err != nil {
 		return nil, err
 	}
@@ -209,56 +266,37 @@ func (s *session) apply(ctx context.Context, o *ApplyOptions, runID string, star
 	if headerReport == "" {
 		headerReport = run.ReportPath()
 	}
-	owner := o.Account.Owner
-	journal, err := exec.OpenJournal(run.Journal(), report.Header{RunID: runID, Tool: o.Tool,
-		ManifestDigest: o.Manifest.Digest, LeafURL: o.Client.BaseURL(), Account: owner, Report: headerReport})
+	journal, err := exec.OpenJournal(run.Journal(), report.Header{RunID: a.runID, Tool: o.Tool,
+		ManifestDigest: o.Manifest.Digest, LeafURL: o.Client.BaseURL(), Account: o.Account.Owner, Report: headerReport})
 	if err != nil {
 		return nil, fmt.Errorf("cannot open the journal: %w", err)
 	}
 	defer journal.Close()
-
-	rrun := report.Run{ID: runID, Tool: o.Tool, ManifestDigest: o.Manifest.Digest, LeafURL: o.Client.BaseURL(),
-		Account: owner, Journal: run.Journal(), StartedAt: start.UTC()}
+	rrun := report.Run{ID: a.runID, Tool: o.Tool, ManifestDigest: o.Manifest.Digest, LeafURL: o.Client.BaseURL(),
+		Account: o.Account.Owner, Journal: run.Journal(), StartedAt: a.start.UTC()}
 	var priorDone []report.Record
-	if res != nil {
-		rrun.Previous = res.prior.RunIDs
-		priorDone = res.prior.Done()
+	if a.res != nil {
+		rrun.Previous = a.res.prior.RunIDs
+		priorDone = a.res.prior.Done()
 	}
 	rw := report.NewWriter(run.ReportPath(), rrun, priorDone)
-	for _, r := range skipped {
-		r.RunID, r.StartedAt = runID, time.Now().UTC()
+	failed := failedGrowers{}
+	for _, r := range a.skipped {
+		r.RunID, r.StartedAt = a.runID, time.Now().UTC()
 		if err := journal.Record(r); err != nil {
 			return nil, err
 		}
 		rw.Add(r)
-	}
-	rw.Start(o.ReportEvery)
-	var prog Progress = noProgress{}
-	if o.NewProgress != nil {
-		prog = o.NewProgress(total)
-	}
-	before := o.Client.Stats()
-	applyStart := time.Now()
-	if o.OnApplying != nil {
-		o.OnApplying()
-	}
-	failed := failedGrowers{}
-	for _, r := range skipped {
 		failed.note(r)
 	}
-	out := exec.Apply(ctx, changes, o.Client, exec.Options{
-		Concurrency: o.Concurrency, LookupWindow: o.LookupWindow, RunID: runID, Journal: journal,
-		Stop: o.Stop, Log: log, ListPages: o.listPages, OnWait: prog.Waiting, OnStart: prog.Start,
-		OnRecord: func(r report.Record) {
-			rw.Add(r)
-			prog.Record(r)
-			onRecord(r)
-			failed.note(r)
-		},
+	rw.Start(o.ReportEvery)
+	before := o.Client.Stats()
+	applyStart := time.Now()
+	out := a.send(ctx, changes, journal, func(r report.Record) {
+		rw.Add(r)
+		onRecord(r)
+		failed.note(r)
 	})
-	prog.Finish()
-	s.saveLearned(o, out.ObservedLag)
-
 	stats := o.Client.Stats()
 	rrun.EndedAt = time.Now().UTC()
 	rrun.Interrupted = out.Interrupted
@@ -266,14 +304,13 @@ func (s *session) apply(ctx context.Context, o *ApplyOptions, runID string, star
 	if userReport != "" {
 		copies = append(copies, userReport)
 	}
-	pace := s.savePace(o)
 	summary, records, werr := rw.Close(rrun, report.RunStats{Requests: stats.Requests, Retries: report.WithReposts(stats.Retries, out.Reposts),
-		Lookups: out.Lookups, Duration: rrun.EndedAt.Sub(start), Pace: pace}, copies...)
+		Lookups: out.Lookups, Duration: rrun.EndedAt.Sub(a.start), Pace: s.savePace(o)}, copies...)
 	fmt.Fprint(o.Out, summary.Text())
-	log.Info("apply finished", "run", run.Meta.RunID, "report", run.ReportPath(), "records", records,
+	o.Log.Info("apply finished", "run", run.Meta.RunID, "report", run.ReportPath(), "records", records,
 		"requests", stats.Requests-before.Requests, "applySeconds", time.Since(applyStart).Round(time.Millisecond).Seconds())
 	if werr != nil {
-		log.Error("cannot write the report", "err", werr)
+		o.Log.Error("cannot write the report", "err", werr)
 	}
 	result := &Result{RunID: run.Meta.RunID, Summary: summary, Report: run.ReportPath(), UserReport: userReport,
 		Fatal: out.Fatal, WriteErr: werr, FailedGrowers: failed.byExt()}
@@ -285,8 +322,32 @@ func (s *session) apply(ctx context.Context, o *ApplyOptions, runID string, star
 	default:
 		result.Status = workspace.RunSucceeded
 	}
-	result.Journal = endRun(s.ws, run, journal, result.Status, rrun.EndedAt, &summary, o.KeepRuns, log)
+	result.Journal = endRun(s.ws, run, journal, result.Status, rrun.EndedAt, &summary, o.KeepRuns, o.Log)
 	return result, nil
+}
+
+// send applies the changes through exec, with the progress display, and keeps the list lag
+// the run saw for the next runs.
+func (a *applyRun) send(ctx context.Context, changes iter.Seq[*plan.Change], journal *exec.Journal, onRecord func(report.Record)) *exec.Result {
+	o := a.o
+	var prog Progress = noProgress{}
+	if o.NewProgress != nil {
+		prog = o.NewProgress(a.total)
+	}
+	if o.OnApplying != nil {
+		o.OnApplying()
+	}
+	out := exec.Apply(ctx, changes, o.Client, exec.Options{
+		Concurrency: o.Concurrency, LookupWindow: o.LookupWindow, RunID: a.runID, Journal: journal,
+		Stop: o.Stop, Log: o.Log, ListPages: a.listPages, OnWait: prog.Waiting, OnStart: prog.Start,
+		OnRecord: func(r report.Record) {
+			prog.Record(r)
+			onRecord(r)
+		},
+	})
+	prog.Finish()
+	a.s.saveLearned(o, out.ObservedLag)
+	return out
 }
 
 // runDir continues the directory of the run being resumed, or creates this run's. A journal

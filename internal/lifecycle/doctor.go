@@ -74,13 +74,7 @@ func Doctor(ctx context.Context, o DoctorOptions) (*DoctorReport, error) {
 	}
 	c := o.Client
 	rep := &DoctorReport{Account: o.Account.Owner, URL: c.BaseURL()}
-	tls := Check{Name: "tls", Assumed: "Leaf is reached over https", OK: true}
-	if strings.HasPrefix(c.BaseURL(), "https://") {
-		tls.Observed, tls.Consequence = "https", "credentials and tokens travel encrypted"
-	} else {
-		tls.Observed, tls.Consequence = "plain http to a loopback host", "a local sandbox: fine for trying, never for a real account"
-	}
-	rep.add(tls)
+	rep.add(tlsCheck(c.BaseURL()))
 
 	// A doctor that writes runs in the run shell: the lock, what earlier runs left in doubt
 	// settled (a probe a killed doctor created among them), its probe journaled in its run.
@@ -118,16 +112,7 @@ func Doctor(ctx context.Context, o DoctorOptions) (*DoctorReport, error) {
 	latency := time.Since(before)
 	checkHeaders(rep, hdr, before.Add(latency/2), len(users))
 	if o.Manifest != nil {
-		for _, p := range appProviders(o.Manifest) {
-			apps, err := c.ListAppKeys(ctx, p)
-			ch := Check{Name: "app-keys-" + strings.ToLower(p.Name), Assumed: "GET /app-keys/" + p.AppKey.Segment + " lists the owner's apps", OK: err == nil}
-			if err != nil {
-				ch.Observed, ch.Consequence = leaf.ErrorCode(err), "the plan cannot read these apps: apply fails before it changes anything"
-			} else {
-				ch.Observed, ch.Consequence = fmt.Sprintf("%d app(s)", len(apps)), "apps are compared by name and environment"
-			}
-			rep.add(ch)
-		}
+		checkApps(ctx, c, o.Manifest, rep)
 	}
 
 	var lag float64 = -1
@@ -149,6 +134,31 @@ func Doctor(ctx context.Context, o DoctorOptions) (*DoctorReport, error) {
 		rep.FactsSaved = true
 	}
 	return rep, nil
+}
+
+// tlsCheck says whether Leaf is reached over https.
+func tlsCheck(url string) Check {
+	tls := Check{Name: "tls", Assumed: "Leaf is reached over https", OK: true}
+	if strings.HasPrefix(url, "https://") {
+		tls.Observed, tls.Consequence = "https", "credentials and tokens travel encrypted"
+	} else {
+		tls.Observed, tls.Consequence = "plain http to a loopback host", "a local sandbox: fine for trying, never for a real account"
+	}
+	return tls
+}
+
+// checkApps lists the owner's apps of each provider the manifest has apps of.
+func checkApps(ctx context.Context, c *leaf.Client, m *plan.Manifest, rep *DoctorReport) {
+	for _, p := range appProviders(m) {
+		apps, err := c.ListAppKeys(ctx, p)
+		ch := Check{Name: "app-keys-" + strings.ToLower(p.Name), Assumed: "GET /app-keys/" + p.AppKey.Segment + " lists the owner's apps", OK: err == nil}
+		if err != nil {
+			ch.Observed, ch.Consequence = leaf.ErrorCode(err), "the plan cannot read these apps: apply fails before it changes anything"
+		} else {
+			ch.Observed, ch.Consequence = fmt.Sprintf("%d app(s)", len(apps)), "apps are compared by name and environment"
+		}
+		rep.add(ch)
+	}
 }
 
 // checkHeaders reads the first page's headers: the clock, paging and rate-limit headers, the

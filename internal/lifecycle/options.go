@@ -89,10 +89,6 @@ type ApplyOptions struct {
 	OnApplying func()
 	// NewProgress starts the progress display for total changes (nil for none).
 	NewProgress func(total int) Progress
-
-	// listPages is what a read of every user costs once the run's creates are in (set by
-	// Apply): parked creates are settled by such a read when it is cheaper.
-	listPages int
 }
 
 // Result is how an apply ended.

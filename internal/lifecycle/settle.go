@@ -89,28 +89,48 @@ func settle(ctx context.Context, o *Options, window time.Duration, concurrency i
 			"done", counts[change.OutcomeFound]+counts[change.OutcomeSucceeded], "notDone", counts[change.OutcomeAbsent])
 		created = found
 	}
-	if d := time.Until(wait); d > 0 {
-		o.Log.Warn("an earlier run is known only from its report, which can miss its last requests: waiting for Leaf's lists to show "+
-			"whatever they created before reading them", "wait", d.Round(100*time.Millisecond).String())
-		t := time.NewTimer(d)
-		defer t.Stop()
-		select {
-		case <-t.C:
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		}
+	if err := waitForGaps(ctx, o, wait); err != nil {
+		return nil, err
 	}
+	if err := markSettled(ds); err != nil {
+		return nil, err
+	}
+	return created, nil
+}
+
+// markSettled records the earlier runs as settled; one still marked running crashed (this run
+// holds the lock, so it runs no more).
+func markSettled(ds []doubtful) error {
 	for _, d := range ds {
 		if d.run == nil {
 			continue
 		}
 		d.run.Meta.Settled = true
 		if d.run.Meta.Status == workspace.RunRunning {
-			d.run.Meta.Status = workspace.RunCrashed // we hold the lock: it runs no more
+			d.run.Meta.Status = workspace.RunCrashed
 		}
 		if err := d.run.Save(); err != nil {
-			return nil, err
+			return err
 		}
 	}
-	return created, nil
+	return nil
+}
+
+// waitForGaps waits until wait, when earlier runs known only from a report (which can miss
+// their last requests) may have created what Leaf's lists do not show yet.
+func waitForGaps(ctx context.Context, o *Options, wait time.Time) error {
+	d := time.Until(wait)
+	if d <= 0 {
+		return nil
+	}
+	o.Log.Warn("an earlier run is known only from its report, which can miss its last requests: waiting for Leaf's lists to show "+
+		"whatever they created before reading them", "wait", d.Round(100*time.Millisecond).String())
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }

@@ -97,12 +97,6 @@ func Status(ctx context.Context, o StatusOptions) (*StatusReport, error) {
 			growers[g.ExternalID] = g
 		}
 	}
-	count := func(p, status string) {
-		if rep.Totals[p] == nil {
-			rep.Totals[p] = map[string]int{}
-		}
-		rep.Totals[p][status]++
-	}
 	exts := make([]string, 0, len(byExt))
 	for ext := range byExt {
 		if o.Manifest == nil || growers[ext] != nil {
@@ -117,63 +111,89 @@ func Status(ctx context.Context, o StatusOptions) (*StatusReport, error) {
 		}
 	}
 	slices.Sort(exts)
+	sr := &statusRun{o: &o, rep: rep}
 	for _, ext := range exts {
-		g := growers[ext]
-		us := byExt[ext]
+		g, us := growers[ext], byExt[ext]
 		rep.Growers += len(us)
 		for _, u := range us {
 			for _, cr := range u.Credentials {
-				status := strings.ToUpper(cr.Status)
-				count(cr.Provider.Name, status)
-				if cr.Healthy() {
-					continue
+				if err := sr.credential(ctx, ext, g, u, cr); err != nil {
+					return nil, err
 				}
-				e := StatusEntry{ExternalID: ext, LeafUserID: u.ID, Provider: cr.Provider.Name, Status: cr.Status}
-				var conn *plan.Connection
-				if g != nil {
-					conn = g.Connection(cr.Provider)
-				}
-				if conn != nil {
-					helps := plan.ReauthorizeHelps(conn, cr)
-					e.ReauthorizeHelps = &helps
-				}
-				if rep.EventsRead < o.MaxEvents {
-					rep.EventsRead++
-					evs, err := o.Client.LatestCredentialEvents(ctx, u.ID, cr.Provider, eventsRead)
-					if err != nil && !leaf.IsNotFound(err) {
-						return nil, fmt.Errorf("reading the events of %s/%s: %w", ext, cr.Provider.Name, err)
-					}
-					e.LastErrorAt, e.LastError = latestError(evs, conn)
-				} else {
-					rep.EventsSkipped++
-				}
-				rep.Credentials = append(rep.Credentials, e)
 			}
 		}
-		if g == nil {
-			continue
-		}
-		for _, c := range g.Connections {
-			held := false
-			for _, u := range us {
-				held = held || u.Credential(c.Provider) != nil
-			}
-			if held {
-				continue
-			}
-			count(c.Provider.Name, StatusMissing)
-			// Apply posts a missing connection from the manifest's token: that may help; a
-			// connection still missing after an apply needs the grower to connect again.
-			helps := true
-			e := StatusEntry{ExternalID: ext, Provider: c.Provider.Name, Status: StatusMissing, ReauthorizeHelps: &helps}
-			if len(us) == 1 {
-				e.LeafUserID = us[0].ID
-			}
-			rep.Credentials = append(rep.Credentials, e)
+		if g != nil {
+			sr.missing(ext, g, us)
 		}
 	}
 	rep.Requests = o.Client.Stats().Requests
 	return rep, nil
+}
+
+// statusRun is a status read in progress.
+type statusRun struct {
+	o   *StatusOptions
+	rep *StatusReport
+}
+
+func (sr *statusRun) count(p, status string) {
+	if sr.rep.Totals[p] == nil {
+		sr.rep.Totals[p] = map[string]int{}
+	}
+	sr.rep.Totals[p][status]++
+}
+
+// credential counts a Leaf credential of grower ext (g: its manifest entry, nil without one) and
+// lists it when it is not healthy, with its latest error while MaxEvents allows reading it.
+func (sr *statusRun) credential(ctx context.Context, ext string, g *plan.Grower, u *leaf.User, cr *leaf.Credential) error {
+	rep := sr.rep
+	sr.count(cr.Provider.Name, strings.ToUpper(cr.Status))
+	if cr.Healthy() {
+		return nil
+	}
+	e := StatusEntry{ExternalID: ext, LeafUserID: u.ID, Provider: cr.Provider.Name, Status: cr.Status}
+	var conn *plan.Connection
+	if g != nil {
+		conn = g.Connection(cr.Provider)
+	}
+	if conn != nil {
+		helps := plan.ReauthorizeHelps(conn, cr)
+		e.ReauthorizeHelps = &helps
+	}
+	if rep.EventsRead < sr.o.MaxEvents {
+		rep.EventsRead++
+		evs, err := sr.o.Client.LatestCredentialEvents(ctx, u.ID, cr.Provider, eventsRead)
+		if err != nil && !leaf.IsNotFound(err) {
+			return fmt.Errorf("reading the events of %s/%s: %w", ext, cr.Provider.Name, err)
+		}
+		e.LastErrorAt, e.LastError = latestError(evs, conn)
+	} else {
+		rep.EventsSkipped++
+	}
+	rep.Credentials = append(rep.Credentials, e)
+	return nil
+}
+
+// missing lists the manifest connections of grower g that none of its Leaf users us holds.
+func (sr *statusRun) missing(ext string, g *plan.Grower, us []*leaf.User) {
+	for _, c := range g.Connections {
+		held := false
+		for _, u := range us {
+			held = held || u.Credential(c.Provider) != nil
+		}
+		if held {
+			continue
+		}
+		sr.count(c.Provider.Name, StatusMissing)
+		// Apply posts a missing connection from the manifest's token: that may help; a
+		// connection still missing after an apply needs the grower to connect again.
+		helps := true
+		e := StatusEntry{ExternalID: ext, Provider: c.Provider.Name, Status: StatusMissing, ReauthorizeHelps: &helps}
+		if len(us) == 1 {
+			e.LeafUserID = us[0].ID
+		}
+		sr.rep.Credentials = append(sr.rep.Credentials, e)
+	}
 }
 
 // latestError finds the newest event whose provider call failed, and describes it without its

@@ -54,7 +54,8 @@ var markdownGroups = []struct {
 
 // RenderMarkdown writes v for a pull-request comment: the summary table first, then the
 // changes grouped by kind and action in collapsible sections, conflicts and notices, cut to
-// fit MaxMarkdown characters with a line that says how many were left out.
+// fit MaxMarkdown characters with a line that says how many were left out. It is longer than
+// 80 lines because it writes the document top to bottom, section by section, as it reads.
 func RenderMarkdown(w io.Writer, v *View) error {
 	var b strings.Builder
 	b.WriteString("### leaf-import plan\n\n")

@@ -80,7 +80,9 @@ func sortRecords(rs []Record) {
 	})
 }
 
-// PriorFromJournal replays journal lines.
+// PriorFromJournal replays journal lines. It is longer than 80 lines because it is one pass
+// over the lines, a case per line type, then the changes left open: split, the state each case
+// updates would travel between functions.
 func PriorFromJournal(lines []Line) *Prior {
 	p := &Prior{Records: map[string]Record{}, Created: map[string]string{}, Deleted: map[string]bool{}, FromJournal: true,
 		Configs: map[string]string{}}

@@ -200,6 +200,10 @@ func isMutation(r *http.Request) bool {
 	return false
 }
 
+// serveLeaf serves one Leaf request as a real Leaf would under the configured faults: the rate
+// limit, latency, the drawn status faults, the handler, and the faults after commit. It is
+// longer than 80 lines because the faults apply in that order around one handler call, and the
+// order is the contract the tests rely on.
 func (s *Server) serveLeaf(w http.ResponseWriter, r *http.Request) {
 	now := s.now()
 	isAuth := r.URL.Path == leaf.AuthenticatePath
