@@ -37,7 +37,7 @@ type ApplyOptions struct {
 	// LookupWindowSet is set when --lookup-window was given (else the account's facts decide).
 	LookupWindowSet bool
 	// Patch is --patch: auto, patch or put.
-	Patch string
+	Patch lifecycle.PatchMode
 	// AcceptNotices exits 0 rather than 6 when growers need a person.
 	AcceptNotices bool
 	// Metrics receive the run's Prometheus metrics at its end.
@@ -45,7 +45,7 @@ type ApplyOptions struct {
 	// Quiet shows the plan's summary rather than every change.
 	Quiet bool
 	// Format is text, or json: the run as a stream of JSON events on stdout.
-	Format string
+	Format format
 	// FailedRows receives the growers whose changes did not all succeed, as a CSV manifest.
 	FailedRows string
 	// ProgressEvery is the interval of progress log lines when stderr is not a terminal.
@@ -102,19 +102,13 @@ credentials to re-authorize; --accept-notices exits 0 for them), 130 interrupted
 				return withCode(exitError, fmt.Errorf("--lookup-window must not be negative"))
 			}
 			opts.LookupWindowSet = cmd.Flags().Changed("lookup-window")
-			if opts.Patch != "auto" && opts.Patch != "patch" && opts.Patch != "put" {
-				return withCode(exitError, fmt.Errorf("--patch must be auto, patch or put, not %q", opts.Patch))
-			}
 			if opts.ProgressEvery <= 0 {
 				return withCode(exitError, fmt.Errorf("--progress-every must be more than 0"))
 			}
 			if opts.KeepRuns < 0 {
 				return withCode(exitError, fmt.Errorf("--keep-runs must be 0 (keep every run) or more"))
 			}
-			if err := checkFormatOf(opts.Format, "text", "json"); err != nil {
-				return err
-			}
-			if opts.Format == "json" && opts.DryRun {
+			if opts.Format == formatJSON && opts.DryRun {
 				return withCode(exitError, fmt.Errorf("--dry-run prints a plan: use plan --format json for it as JSON"))
 			}
 			if runF != nil {
@@ -132,14 +126,16 @@ credentials to re-authorize; --accept-notices exits 0 for them), 130 interrupted
 	fl.DurationVar(&opts.LookupWindow, "lookup-window", exec.DefaultLookupWindow, "how long to wait for a user whose create answer was lost to show in Leaf's lists "+
 		"(default 5s, raised by the lag leaf-import doctor or an earlier run measured, and by the lag this run sees; only this flag goes lower)")
 	fl.DurationVar(&opts.ProgressEvery, "progress-every", opts.ProgressEvery, "how often a progress line is logged when stderr is not a terminal")
-	fl.StringVar(&opts.Patch, "patch", "auto", "how users are updated: auto (what doctor found, else PATCH with a GET+PUT fallback), patch, or put")
+	choiceVar(fl, &opts.Patch, "patch", lifecycle.PatchAuto, "how users are updated: auto (what doctor found, else PATCH with a GET+PUT fallback), patch, or put",
+		lifecycle.PatchAuto, lifecycle.PatchPatch, lifecycle.PatchPut)
 	fl.StringVar(&opts.Report, "report", "", "also write the report to FILE, .json or .csv (it is always kept in the run's directory)")
 	fl.StringVar(&opts.Journal, "journal", "", "also write a copy of the run's journal to FILE when the run ends")
 	fl.StringVar(&opts.Resume, "resume", "", "continue a run: its id (leaf-import runs), its journal, or its report")
 	fl.BoolVar(&opts.Replan, "replan", false, "with --resume: accept a manifest that changed since the run being resumed")
 	fl.IntVar(&opts.KeepRuns, "keep-runs", 50, "runs kept in the account's history (0 keeps all)")
 	registerMetrics(fl, &opts.Metrics, "the run's")
-	fl.StringVar(&opts.Format, "format", "text", "output: text, or json (one JSON event per line while it runs, ending with the run's summary; see the README)")
+	choiceVar(fl, &opts.Format, "format", formatText, "output: text, or json (one JSON event per line while it runs, ending with the run's summary; see the README)",
+		formatText, formatJSON)
 	fl.BoolVarP(&opts.Quiet, "quiet", "q", false, "show the plan's summary rather than every change (a plan of more than 300 changes is shown so anyway)")
 	fl.StringVar(&opts.FailedRows, "failed-rows", "", "write the growers with a failed or pending change to FILE.csv, as a CSV manifest with a leafImportError column: fix and apply it")
 	fl.BoolVar(&opts.AcceptNotices, "accept-notices", false, "exit 0 rather than 6 when growers need a person (conflicts, re-authorizations); they are still reported")
@@ -164,15 +160,12 @@ func runApply(ctx context.Context, opts *ApplyOptions) error {
 // says how); a run that failed before it applied anything (res nil) still publishes, with its
 // outcome.
 func publishRunMetrics(ctx context.Context, opts *ApplyOptions, res *lifecycle.Result, start time.Time, err error) error {
-	outcome := map[int]string{exitOK: "succeeded", exitAttention: "attention", exitInterrupted: "interrupted"}[exitCode(err)]
-	if outcome == "" {
-		outcome = "failed"
-	}
+	outcome := runOutcome(err)
 	m := metrics.Run{Started: start, Duration: time.Since(start), Outcome: outcome}
 	if res != nil {
 		m = res.Metrics(start, outcome)
 	}
-	m.LastSuccess = opts.Factory.lastSuccess(metrics.CommandApply, outcome == "succeeded" || outcome == "attention")
+	m.LastSuccess = opts.Factory.lastSuccess(metrics.CommandApply, outcome.Succeeded())
 	return opts.Metrics.publish(ctx, opts.Factory, metrics.CommandApply, m)
 }
 
@@ -236,7 +229,7 @@ func applyCode(ctx context.Context, opts *ApplyOptions) (*lifecycle.Result, erro
 		window = 0 // the account's facts, else the default
 	}
 	planOut := opts.IO.Out // the plan and the summary, as text; a JSON stream carries its own
-	if opts.Format == "json" {
+	if opts.Format == formatJSON {
 		planOut = io.Discard
 	}
 	res, err := lifecycle.Apply(in.ctx, lifecycle.ApplyOptions{
@@ -246,7 +239,7 @@ func applyCode(ctx context.Context, opts *ApplyOptions) (*lifecycle.Result, erro
 		Out: planOut, Stop: in.stop, OnApplying: func() { in.draining.Store(true); boundMemory(applyMemoryFloor) },
 		OnLoaded: func() { boundMemory(applyMemoryFloor) }, // apply --plan holds the saved plan through its comparison
 		NewProgress: func(total int) lifecycle.Progress {
-			if opts.Format == "json" {
+			if opts.Format == formatJSON {
 				return newEvents(opts.IO.Out, total, opts.ProgressEvery, common.Client.Pacer().Stats)
 			}
 			return newProgress(opts.IO, f.errScreen(), log, total, opts.ProgressEvery, common.Client.Pacer().Stats)
@@ -260,7 +253,7 @@ func applyCode(ctx context.Context, opts *ApplyOptions) (*lifecycle.Result, erro
 	case res == nil: // a dry run
 		return res, nil
 	}
-	if opts.Format == "json" {
+	if opts.Format == formatJSON {
 		if err := writeSummaryEvent(opts.IO.Out, res.RunID, res.Summary); err != nil {
 			return res, withCode(exitError, err)
 		}

@@ -17,7 +17,7 @@ type DoctorOptions struct {
 	IO          *IOStreams
 	Factory     *Factory
 	Manifest    string
-	Format      string
+	Format      format
 	NoWrite     bool
 	Rate        rateFlag
 	Concurrency int
@@ -56,9 +56,6 @@ row), 1 error, 4 authentication failed.`,
 			if len(args) == 1 {
 				opts.Manifest = args[0]
 			}
-			if err := checkFormat(opts.Format); err != nil {
-				return err
-			}
 			if runF != nil {
 				return runF(cmd.Context(), opts)
 			}
@@ -66,7 +63,7 @@ row), 1 error, 4 authentication failed.`,
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&opts.Format, "format", "text", "output format: text or json")
+	choiceVar(fl, &opts.Format, "format", formatText, "output format: text or json", formatText, formatJSON)
 	fl.BoolVar(&opts.NoWrite, "no-write", false, "no probe grower: send no mutating request")
 	registerRate(fl, &opts.Rate, "requests per second to Leaf, and the rate of the estimate")
 	fl.IntVar(&opts.Concurrency, "concurrency", 8, "workers assumed by the estimate")
@@ -91,7 +88,7 @@ func runDoctor(ctx context.Context, opts *DoctorOptions) error {
 	if err != nil {
 		return err
 	}
-	if opts.Format == "json" {
+	if opts.Format == formatJSON {
 		enc := json.NewEncoder(opts.IO.Out)
 		enc.SetIndent("", "  ")
 		if err := enc.Encode(rep); err != nil {

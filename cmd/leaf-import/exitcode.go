@@ -5,6 +5,7 @@ import (
 	"errors"
 
 	"github.com/leaf-import/leaf-import/internal/leaf"
+	"github.com/leaf-import/leaf-import/internal/metrics"
 	"github.com/leaf-import/leaf-import/internal/workspace"
 )
 
@@ -37,6 +38,19 @@ func (e *exitErr) Unwrap() error { return e.err }
 
 // withCode wraps err (which may be nil: nothing more to print) with an exit code.
 func withCode(code int, err error) error { return &exitErr{code: code, err: err} }
+
+// runOutcome is how a run that ended with err ended, for its metrics: by its exit code.
+func runOutcome(err error) metrics.Outcome {
+	switch exitCode(err) {
+	case exitOK:
+		return metrics.OutcomeSucceeded
+	case exitAttention:
+		return metrics.OutcomeAttention
+	case exitInterrupted:
+		return metrics.OutcomeInterrupted
+	}
+	return metrics.OutcomeFailed
+}
 
 // exitCode is the one place that maps an error to the process exit code: an exit code a command
 // chose, or what the error is (the account locked, authentication, an interruption); anything

@@ -16,7 +16,7 @@ type ExportOptions struct {
 	IO          *IOStreams
 	Factory     *Factory
 	Out         string
-	Format      string
+	Format      plan.ExportFormat
 	WithSecrets bool
 	Rate        rateFlag
 	Select      SelectFlags
@@ -63,8 +63,6 @@ not-exported.txt), 1 error, 4 authentication failed.`,
 			switch {
 			case opts.Out == "":
 				return withCode(exitError, fmt.Errorf("--out DIR is required"))
-			case opts.Format != "yaml" && opts.Format != "csv":
-				return withCode(exitError, fmt.Errorf("--format must be yaml or csv, not %q", opts.Format))
 			}
 			if err := opts.Select.check(); err != nil {
 				return err
@@ -77,7 +75,7 @@ not-exported.txt), 1 error, 4 authentication failed.`,
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&opts.Out, "out", "", "the directory to write manifest.yaml (and growers.csv, secrets/) into")
-	fl.StringVar(&opts.Format, "format", "yaml", "yaml (growers in manifest.yaml) or csv (growers in growers.csv)")
+	choiceVar(fl, &opts.Format, "format", plan.ExportYAML, "yaml (growers in manifest.yaml) or csv (growers in growers.csv)", plan.ExportYAML, plan.ExportCSV)
 	fl.BoolVar(&opts.WithSecrets, "with-secrets", false, "write the secrets Leaf returns into DIR/secrets/ (0600); see the warning on rotating tokens")
 	registerRate(fl, &opts.Rate, "requests per second to Leaf")
 	opts.Select.register(fl)

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"github.com/leaf-import/leaf-import/internal/lifecycle"
 	"testing"
 	"time"
 
@@ -23,7 +24,7 @@ func TestApplyFlagsReachTheOptions(t *testing.T) {
 	assert.Equal(t, "m.yaml", got.Manifest)
 	assert.Equal(t, 7, got.KeepRuns)
 	assert.True(t, got.AcceptNotices)
-	assert.Equal(t, "put", got.Patch)
+	assert.Equal(t, lifecycle.PatchPut, got.Patch)
 	assert.Equal(t, metricsFlags{file: "x.prom", push: "http://pg:9091"}, got.Metrics)
 	assert.Equal(t, "RUN", got.Resume)
 	assert.Equal(t, 3, got.Concurrency)

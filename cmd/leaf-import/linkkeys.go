@@ -19,7 +19,7 @@ type LinkKeysOptions struct {
 	Factory       *Factory
 	Manifest      string
 	Out           string
-	For           string
+	For           lifecycle.KeysFor
 	ExpiresIn     time.Duration
 	Rotate        bool
 	RevokeExpired bool
@@ -57,11 +57,6 @@ the account's lock, 130 interrupted.`,
 		Args: exactArgs(1, "MANIFEST"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Manifest = args[0]
-			switch opts.For {
-			case lifecycle.ForAll, lifecycle.ForReauthorize, lifecycle.ForConnect:
-			default:
-				return withCode(exitError, fmt.Errorf("--for must be all, reauthorize or connect, not %q", opts.For))
-			}
 			if opts.ExpiresIn < leaf.MinAPIKeyExpiry*time.Second {
 				return withCode(exitError, fmt.Errorf("--expires-in must be at least 15m (Leaf's minimum)"))
 			}
@@ -76,7 +71,8 @@ the account's lock, 130 interrupted.`,
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&opts.Out, "out", "", "CSV file the keys are appended to (mode 0600)")
-	fl.StringVar(&opts.For, "for", lifecycle.ForAll, "who gets a key: all, reauthorize (a credential to re-authorize) or connect (no connection)")
+	choiceVar(fl, &opts.For, "for", lifecycle.ForAll, "who gets a key: all, reauthorize (a credential to re-authorize) or connect (no connection)",
+		lifecycle.ForAll, lifecycle.ForReauthorize, lifecycle.ForConnect)
 	fl.DurationVar(&opts.ExpiresIn, "expires-in", 30*24*time.Hour, "lifetime of the keys (at least 15m)")
 	fl.BoolVar(&opts.Rotate, "rotate", false, "issue a new key even to growers holding a valid one, then revoke the old one")
 	fl.BoolVar(&opts.RevokeExpired, "revoke-expired", false, "revoke the expired and invalid keys leaf-import issued (one GET per managed grower)")
@@ -94,12 +90,9 @@ func runLinkKeys(ctx context.Context, opts *LinkKeysOptions) error {
 	start := time.Now()
 	res, err := linkKeysCode(ctx, opts)
 	if opts.Metrics.set() && exitCode(err) != exitLocked {
-		outcome := map[int]string{exitOK: "succeeded", exitInterrupted: "interrupted"}[exitCode(err)]
-		if outcome == "" {
-			outcome = "failed"
-		}
+		outcome := runOutcome(err)
 		m := metrics.LinkKeys{Started: start, Outcome: outcome,
-			LastSuccess: opts.Factory.lastSuccess(metrics.CommandLinkKeys, outcome == "succeeded")}
+			LastSuccess: opts.Factory.lastSuccess(metrics.CommandLinkKeys, outcome.Succeeded())}
 		if res != nil {
 			m.Issued, m.Kept, m.Revoked, m.Failed = res.Issued, res.Kept, res.Revoked, res.Failed
 		}

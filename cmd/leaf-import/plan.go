@@ -19,7 +19,7 @@ type PlanOptions struct {
 	Factory          *Factory
 	Manifest         string
 	Out              string
-	Format           string
+	Format           format
 	DetailedExitcode bool
 	AcceptNotices    bool
 	Diff             DiffFlags
@@ -53,9 +53,6 @@ for review; apply --plan applies it and refuses the changes whose Leaf object ch
 		Args: exactArgs(1, "MANIFEST"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Manifest = args[0]
-			if err := checkFormatOf(opts.Format, "text", "json", "markdown"); err != nil {
-				return err
-			}
 			if err := opts.Diff.check(); err != nil {
 				return err
 			}
@@ -67,7 +64,8 @@ for review; apply --plan applies it and refuses the changes whose Leaf object ch
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&opts.Out, "out", "", "save the plan as JSON (no secrets) for apply --plan")
-	fl.StringVar(&opts.Format, "format", "text", "output format: text, json, or markdown (a pull-request comment: the summary, then the changes in collapsible sections, cut to 65,536 characters)")
+	choiceVar(fl, &opts.Format, "format", formatText, "output format: text, json, or markdown (a pull-request comment: the summary, then the changes in collapsible sections, cut to 65,536 characters)",
+		formatText, formatJSON, formatMarkdown)
 	fl.BoolVar(&opts.DetailedExitcode, "detailed-exitcode", false, "exit 2 when there are changes, else 6 when growers need a person, else 0 (1 error)")
 	fl.BoolVar(&opts.AcceptNotices, "accept-notices", false, "with --detailed-exitcode: exit 0 rather than 6 for conflicts and notices")
 	opts.Diff.register(fl)
@@ -120,13 +118,13 @@ func runPlan(ctx context.Context, opts *PlanOptions) error {
 		if errors.Is(err, errNotSaved) || errors.As(err, &ve) {
 			saving, err = false, nil // the plan was shown; the checks below say why nothing was saved
 		}
-	case opts.Format == "json":
+	case opts.Format == formatJSON:
 		err = p.RenderJSON(opts.IO.Out, common.Rate)
-	case opts.Format == "markdown": // below, once the plan is known whole
+	case opts.Format == formatMarkdown: // below, once the plan is known whole
 	default:
 		err = p.RenderText(opts.IO.Out, common.Rate)
 	}
-	if err == nil && opts.Format == "markdown" {
+	if err == nil && opts.Format == formatMarkdown {
 		err = renderMarkdownPlan(opts.IO.Out, p, common.Rate, meta)
 	}
 	if err != nil {

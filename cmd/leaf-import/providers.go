@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"slices"
 	"strings"
 	"text/tabwriter"
 
@@ -16,7 +15,7 @@ import (
 // ProvidersOptions are the options of `leaf-import providers`.
 type ProvidersOptions struct {
 	IO     *IOStreams
-	Format string
+	Format format
 	// Config lists the config flags a manifest may set instead of the providers.
 	Config bool
 }
@@ -32,29 +31,17 @@ func NewCmdProviders(f *Factory, runF func(context.Context, *ProvidersOptions) e
   leaf-import providers --config`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := checkFormat(opts.Format); err != nil {
-				return err
-			}
 			if runF != nil {
 				return runF(cmd.Context(), opts)
 			}
 			return runProviders(cmd.Context(), opts)
 		},
 	}
-	cmd.Flags().StringVar(&opts.Format, "format", "text", "output format: text or json")
+	choiceVar(cmd.Flags(), &opts.Format, "format", formatText, "output format: text or json", formatText, formatJSON)
 	cmd.Flags().BoolVar(&opts.Config, "config", false, "list the Leaf config flags a manifest may set (config: and config.<flag> columns)")
 	return cmd
 }
 
-func checkFormat(format string) error { return checkFormatOf(format, "text", "json") }
-
-// checkFormatOf refuses a --format that is not one of allowed.
-func checkFormatOf(format string, allowed ...string) error {
-	if slices.Contains(allowed, format) {
-		return nil
-	}
-	return withCode(exitError, fmt.Errorf("--format must be %s, not %q", strings.Join(allowed, ", "), format))
-}
 
 // providerJSON is the JSON view of one provider-table row.
 type providerJSON struct {
@@ -113,7 +100,7 @@ type configFlagJSON struct {
 }
 
 func runConfigFlags(opts *ProvidersOptions) error {
-	if opts.Format == "json" {
+	if opts.Format == formatJSON {
 		out := make([]configFlagJSON, len(leaf.ConfigFlags))
 		for i, f := range leaf.ConfigFlags {
 			out[i] = configFlagJSON{Name: f.Name, Type: string(f.Type), Values: f.Values}
@@ -139,7 +126,7 @@ func runProviders(_ context.Context, opts *ProvidersOptions) error {
 		return runConfigFlags(opts)
 	}
 	ps := leaf.Providers()
-	if opts.Format == "json" {
+	if opts.Format == formatJSON {
 		out := make([]providerJSON, len(ps))
 		for i, p := range ps {
 			out[i] = toProviderJSON(p)

@@ -3,7 +3,6 @@ package main
 import (
 	"encoding/json"
 	"runtime/debug"
-	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -58,10 +57,32 @@ func TestProvidersConfigFlags(t *testing.T) {
 	assert.Len(t, got, len(leaf.ConfigFlags))
 }
 
-func TestProvidersRejectsUnknownFormat(t *testing.T) {
-	code, _, errOut := runCLI(t, nil, "providers", "--format", "xml")
-	assert.Equal(t, 1, code)
-	assert.True(t, strings.Contains(errOut, "--format"), errOut)
+// Every mode flag takes one of its values only: anything else is refused as the flags are
+// parsed, with exit 1 and the values the flag takes, before anything is read or sent.
+func TestModeFlagsRefuseUnknownValues(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"providers", "--format", "xml"}, "must be text, json"},
+		{[]string{"validate", "m.yaml", "--format", "csv"}, "must be text, json"},
+		{[]string{"plan", "m.yaml", "--format", "html"}, "must be text, json, markdown"},
+		{[]string{"apply", "m.yaml", "--format", "JSON"}, "must be text, json"},
+		{[]string{"apply", "m.yaml", "--patch", "maybe"}, "must be auto, patch, put"},
+		{[]string{"show", "p.json", "--format", "yaml"}, "must be text, json, markdown, html"},
+		{[]string{"status", "--format", "html"}, "must be text, json, csv"},
+		{[]string{"export", "--out", "d", "--format", "json"}, "must be yaml, csv"},
+		{[]string{"link-keys", "m.yaml", "--out", "k.csv", "--for", "everyone"}, "must be all, reauthorize, connect"},
+		{[]string{"doctor", "--format", "markdown"}, "must be text, json"},
+		{[]string{"runs", "--format", "csv"}, "must be text, json"},
+		{[]string{"runs", "show", "RUN", "--format", "markdown"}, "must be text, json, html"},
+	} {
+		code, _, errOut := runCLI(t, nil, tc.args...)
+		assert.Equal(t, 1, code, "%v: %s", tc.args, errOut)
+		flag := tc.args[len(tc.args)-2]
+		assert.Contains(t, errOut, flag, tc.args)
+		assert.Contains(t, errOut, tc.want, tc.args)
+	}
 }
 
 func TestBuildVersion(t *testing.T) {

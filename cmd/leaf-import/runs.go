@@ -22,7 +22,7 @@ import (
 type RunsOptions struct {
 	IO      *IOStreams
 	Factory *Factory
-	Format  string
+	Format  format
 }
 
 // NewCmdRuns builds `leaf-import runs`.
@@ -42,16 +42,13 @@ the requests it left in doubt; apply --resume RUNID continues it.`,
   leaf-import runs --format json | jq '.[0].report'`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := checkFormat(opts.Format); err != nil {
-				return err
-			}
 			if runF != nil {
 				return runF(cmd.Context(), opts)
 			}
 			return runRuns(cmd.Context(), opts)
 		},
 	}
-	cmd.Flags().StringVar(&opts.Format, "format", "text", "output format: text or json")
+	choiceVar(cmd.Flags(), &opts.Format, "format", formatText, "output format: text or json", formatText, formatJSON)
 	cmd.AddCommand(newCmdRunsShow(f))
 	return cmd
 }
@@ -75,7 +72,7 @@ func (f *Factory) runsAccount() (workspace.Account, string, error) {
 
 // newCmdRunsShow builds `leaf-import runs show`.
 func newCmdRunsShow(f *Factory) *cobra.Command {
-	var format string
+	var output format
 	cmd := &cobra.Command{
 		Use:   "show RUN",
 		Short: "Show one run: its summary, failures, and every change (text, json, or a page)",
@@ -87,9 +84,6 @@ It sends no request.`,
 		Example: `  leaf-import runs show 20261201T023000Z-a1b2c3 --format html > migration.html`,
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := checkFormatOf(format, "text", "json", "html"); err != nil {
-				return err
-			}
 			acct, root, err := f.runsAccount()
 			if err != nil {
 				return err
@@ -98,16 +92,17 @@ It sends no request.`,
 			if err != nil {
 				return withCode(exitError, err)
 			}
-			switch format {
-			case "json":
+			switch output {
+			case formatJSON:
 				return rep.Encode(f.IO.Out, false)
-			case "html":
+			case formatHTML:
 				return htmlview.RunPage(rep, string(status)).Render(f.IO.Out)
 			}
 			return renderRunText(f.IO.Out, rep, string(status))
 		},
 	}
-	cmd.Flags().StringVar(&format, "format", "text", "output format: text, json (the report) or html (one self-contained page)")
+	choiceVar(cmd.Flags(), &output, "format", formatText, "output format: text, json (the report) or html (one self-contained page)",
+		formatText, formatJSON, formatHTML)
 	return cmd
 }
 
@@ -135,7 +130,7 @@ func runRuns(_ context.Context, opts *RunsOptions) error {
 	if err != nil {
 		return withCode(exitError, err)
 	}
-	if opts.Format == "json" {
+	if opts.Format == formatJSON {
 		enc := json.NewEncoder(opts.IO.Out)
 		enc.SetIndent("", "  ")
 		return enc.Encode(runs)

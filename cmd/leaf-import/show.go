@@ -16,7 +16,7 @@ import (
 type ShowOptions struct {
 	IO     *IOStreams
 	Plan   string
-	Format string
+	Format format
 }
 
 // NewCmdShow builds `leaf-import show`.
@@ -33,16 +33,14 @@ credential is needed.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Plan = args[0]
-			if err := checkFormatOf(opts.Format, "text", "json", "markdown", "html"); err != nil {
-				return err
-			}
 			if runF != nil {
 				return runF(cmd.Context(), opts)
 			}
 			return runShow(opts)
 		},
 	}
-	cmd.Flags().StringVar(&opts.Format, "format", "text", "output format: text, json, markdown or html (one self-contained page)")
+	choiceVar(cmd.Flags(), &opts.Format, "format", formatText, "output format: text, json, markdown or html (one self-contained page)",
+		formatText, formatJSON, formatMarkdown, formatHTML)
 	return cmd
 }
 
@@ -57,14 +55,14 @@ func runShow(opts *ShowOptions) error {
 		return withCode(exitError, fmt.Errorf("%s: %w", opts.Plan, err))
 	}
 	switch opts.Format {
-	case "json":
+	case formatJSON:
 		enc := json.NewEncoder(opts.IO.Out)
 		enc.SetIndent("", "  ")
 		enc.SetEscapeHTML(false)
 		return enc.Encode(v)
-	case "markdown":
+	case formatMarkdown:
 		return plan.RenderMarkdown(opts.IO.Out, v)
-	case "html":
+	case formatHTML:
 		return htmlview.PlanPage(v).Render(opts.IO.Out)
 	}
 	return plan.RenderViewText(opts.IO.Out, v)

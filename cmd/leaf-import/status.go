@@ -24,7 +24,7 @@ type StatusOptions struct {
 	IO        *IOStreams
 	Factory   *Factory
 	Manifest  string
-	Format    string
+	Format    format
 	MaxEvents int
 	Metrics   metricsFlags
 	Rate      rateFlag
@@ -57,11 +57,6 @@ failed.`,
 			if len(args) == 1 {
 				opts.Manifest = args[0]
 			}
-			switch opts.Format {
-			case "text", "json", "csv":
-			default:
-				return withCode(exitError, fmt.Errorf("--format must be text, json or csv, not %q", opts.Format))
-			}
 			if opts.MaxEvents < 0 {
 				return withCode(exitError, fmt.Errorf("--max-events must be 0 or more"))
 			}
@@ -72,7 +67,7 @@ failed.`,
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&opts.Format, "format", "text", "output format: text, json or csv (the entries)")
+	choiceVar(fl, &opts.Format, "format", formatText, "output format: text, json or csv (the entries)", formatText, formatJSON, formatCSV)
 	fl.IntVar(&opts.MaxEvents, "max-events", 100, "read the events of at most N unhealthy credentials (one request each)")
 	registerMetrics(fl, &opts.Metrics, "the account's health as")
 	registerRate(fl, &opts.Rate, "requests per second to Leaf")
@@ -101,11 +96,11 @@ func runStatus(ctx context.Context, opts *StatusOptions) error {
 		return err
 	}
 	switch opts.Format {
-	case "json":
+	case formatJSON:
 		enc := json.NewEncoder(opts.IO.Out)
 		enc.SetIndent("", "  ")
 		err = enc.Encode(rep)
-	case "csv":
+	case formatCSV:
 		err = gocsv.MarshalCSV(rep.Credentials, csvcell.NewWriter(opts.IO.Out, false))
 	default:
 		err = renderStatus(opts.IO, rep)

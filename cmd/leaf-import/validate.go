@@ -16,7 +16,7 @@ type ValidateOptions struct {
 	IO       *IOStreams
 	Factory  *Factory
 	Manifest string
-	Format   string
+	Format   format
 }
 
 // NewCmdValidate builds `leaf-import validate`.
@@ -34,16 +34,13 @@ is valid, 1 otherwise.`,
 		Args: exactArgs(1, "MANIFEST"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Manifest = args[0]
-			if err := checkFormat(opts.Format); err != nil {
-				return err
-			}
 			if runF != nil {
 				return runF(cmd.Context(), opts)
 			}
 			return runValidate(cmd.Context(), opts)
 		},
 	}
-	cmd.Flags().StringVar(&opts.Format, "format", "text", "output format: text or json")
+	choiceVar(cmd.Flags(), &opts.Format, "format", formatText, "output format: text or json", formatText, formatJSON)
 	return cmd
 }
 
@@ -76,7 +73,7 @@ func runValidate(_ context.Context, opts *ValidateOptions) error {
 			out.Connections += len(g.Connections)
 		}
 	}
-	if opts.Format == "json" {
+	if opts.Format == formatJSON {
 		enc := json.NewEncoder(opts.IO.Out)
 		enc.SetIndent("", "  ")
 		if err := enc.Encode(out); err != nil {

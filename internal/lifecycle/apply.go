@@ -465,9 +465,9 @@ func (s *session) useFacts(o *ApplyOptions) error {
 	}
 	o.LookupWindow = min(o.LookupWindow, exec.MaxLookupWindow)
 	switch {
-	case o.Patch == "put":
+	case o.Patch == PatchPut:
 		o.Client.SetPatchUnsupported(true)
-	case o.Patch == "patch":
+	case o.Patch == PatchPatch:
 		o.Client.SetPatchUnsupported(false)
 	case f != nil && !f.Patch:
 		o.Client.SetPatchUnsupported(true)

@@ -21,7 +21,7 @@ type ExportOptions struct {
 	Options
 	// Dir receives manifest.yaml (and growers.csv, secrets/, not-exported.txt).
 	Dir         string
-	Format      string
+	Format      plan.ExportFormat
 	WithSecrets bool
 }
 

@@ -23,11 +23,16 @@ import (
 	"github.com/leaf-import/leaf-import/internal/report"
 )
 
-// Who needs a Leaf Link key.
+// KeysFor says who gets a Leaf Link key.
+type KeysFor string
+
 const (
-	ForAll         = "all"
-	ForReauthorize = "reauthorize"
-	ForConnect     = "connect"
+	// ForAll: every grower who must act.
+	ForAll KeysFor = "all"
+	// ForReauthorize: growers with a credential that re-posting the manifest's token cannot repair.
+	ForReauthorize KeysFor = "reauthorize"
+	// ForConnect: growers with no connection at all.
+	ForConnect KeysFor = "connect"
 )
 
 // LabelPrefix starts the description of every API key leaf-import issues: how it tells its
@@ -41,7 +46,7 @@ type LinkKeysOptions struct {
 	// Out is the CSV file the keys are appended to (mode 0600).
 	Out string
 	// For narrows who gets a key: ForAll, ForReauthorize or ForConnect.
-	For string
+	For KeysFor
 	// ExpiresIn is the keys' lifetime.
 	ExpiresIn time.Duration
 	// Rotate issues a new key even to growers that hold a valid one (created first, the old one
@@ -141,7 +146,7 @@ func (k *keyRun) growers(ctx context.Context, byExt map[string][]*leaf.User) err
 }
 
 // reason says why grower g (Leaf user u) must act, "" when it need not.
-func (k *keyRun) reason(g *plan.Grower, u *leaf.User) string {
+func (k *keyRun) reason(g *plan.Grower, u *leaf.User) KeysFor {
 	if len(u.Credentials) == 0 {
 		if k.o.For != ForReauthorize {
 			return ForConnect
@@ -212,7 +217,7 @@ func (k *keyRun) grower(ctx context.Context, g *plan.Grower, u *leaf.User) error
 
 // issue creates a key: intent, POST, the key to the file (fsynced), then the outcome. It
 // reports whether the key was issued; an error stops the run.
-func (k *keyRun) issue(ctx context.Context, g *plan.Grower, u *leaf.User, reason string) (bool, error) {
+func (k *keyRun) issue(ctx context.Context, g *plan.Grower, u *leaf.User, reason KeysFor) (bool, error) {
 	nonce := make([]byte, 6)
 	_, _ = rand.Read(nonce)
 	label := LabelPrefix + k.sh.runID + " " + hex.EncodeToString(nonce)
@@ -227,7 +232,7 @@ func (k *keyRun) issue(ctx context.Context, g *plan.Grower, u *leaf.User, reason
 			if err != nil {
 				return "", err
 			}
-			if err := k.out.row(g.ExternalID, u.ID, reason, key.Key.Reveal(), key.ExpiresAt); err != nil {
+			if err := k.out.row(g.ExternalID, u.ID, string(reason), key.Key.Reveal(), key.ExpiresAt); err != nil {
 				fileErr = fmt.Errorf("writing the key of %s to %s: %w (the next run revokes it)", g.ExternalID, k.o.Out, err)
 				return key.ID, exec.LeaveInDoubt(fileErr)
 			}

@@ -48,6 +48,18 @@ type Progress interface {
 	Finish()
 }
 
+// PatchMode says how apply updates users.
+type PatchMode string
+
+const (
+	// PatchAuto: what doctor found of the account, else PATCH with a GET+PUT fallback.
+	PatchAuto PatchMode = "auto"
+	// PatchPatch: PATCH (with the fallback), whatever doctor found.
+	PatchPatch PatchMode = "patch"
+	// PatchPut: GET and PUT from the start.
+	PatchPut PatchMode = "put"
+)
+
 // ApplyOptions configure Apply.
 type ApplyOptions struct {
 	Options
@@ -64,8 +76,8 @@ type ApplyOptions struct {
 	// measured it, else exec.DefaultLookupWindow).
 	Concurrency  int
 	LookupWindow time.Duration
-	// Patch is auto (what doctor found, else try PATCH), patch, or put (GET+PUT from the start).
-	Patch string
+	// Patch says how users are updated.
+	Patch PatchMode
 	// Report is the --report copy the user asked for ("" for none); Journal the --journal file
 	// ("" for the run directory's).
 	Report  string
@@ -113,7 +125,7 @@ type Result struct {
 
 // Metrics are the figures of the run for --metrics-file and --metrics-push. outcome is
 // succeeded, failed, interrupted or attention.
-func (r *Result) Metrics(started time.Time, outcome string) metrics.Run {
+func (r *Result) Metrics(started time.Time, outcome metrics.Outcome) metrics.Run {
 	m := metrics.Run{Started: started, Duration: time.Duration(r.Summary.DurationMs) * time.Millisecond,
 		Outcome: outcome, Requests: r.Summary.Requests, Retries: r.Summary.Retries, Lookups: r.Summary.Lookups,
 		RateLimited: r.Summary.Retries["429"], Attention: map[string]int{"conflict": r.Summary.Conflicts, "notice": r.Summary.Notices}}

@@ -28,7 +28,7 @@ type Run struct {
 	Duration time.Duration
 	// Outcome is succeeded, failed, interrupted or attention (nothing failed, growers need a
 	// person).
-	Outcome string
+	Outcome Outcome
 	// LastSuccess is when an apply of the account last ended well: this one, or the newest of
 	// the workspace history when this one failed (zero: never).
 	LastSuccess time.Time
@@ -59,10 +59,25 @@ type Status struct {
 	Attention   map[string]int
 }
 
+// Outcome is how a run ended, as the last_run_outcome series says.
+type Outcome string
+
+const (
+	OutcomeSucceeded   Outcome = "succeeded"
+	OutcomeFailed      Outcome = "failed"
+	OutcomeInterrupted Outcome = "interrupted"
+	// OutcomeAttention: nothing failed, but growers need a person.
+	OutcomeAttention Outcome = "attention"
+)
+
+// Succeeded reports whether the run counts as a success (attention included): it sets
+// last_success_timestamp_seconds.
+func (o Outcome) Succeeded() bool { return o == OutcomeSucceeded || o == OutcomeAttention }
+
 // LinkKeys is the figures of one link-keys run.
 type LinkKeys struct {
 	Started                       time.Time
-	Outcome                       string
+	Outcome                       Outcome
 	LastSuccess                   time.Time
 	Issued, Kept, Revoked, Failed int
 }
@@ -70,7 +85,7 @@ type LinkKeys struct {
 // The label values every run writes, zeros included, so that a series never vanishes from one
 // night to the next (an alert on a series that disappears never resolves, or never fires).
 var (
-	outcomes        = []string{"succeeded", "failed", "interrupted", "attention"}
+	outcomes        = []Outcome{OutcomeSucceeded, OutcomeFailed, OutcomeInterrupted, OutcomeAttention}
 	changeKinds     = []change.Kind{change.KindUser, change.KindConfig, change.KindCredential, change.KindApp}
 	changeActions   = []change.Action{change.ActionCreate, change.ActionUpdate, change.ActionReplace, change.ActionDelete, change.ActionConflict, change.ActionNotice}
 	changeStatuses  = []report.Status{report.StatusSucceeded, report.StatusFailed, report.StatusSkipped, report.StatusPending}
@@ -103,13 +118,13 @@ func (r *registry) vec(name, help string, keys ...string) *prometheus.GaugeVec {
 }
 
 // oneOf sets 1 on the value that is, 0 on the others.
-func oneOf(g *prometheus.GaugeVec, values []string, is string) {
+func oneOf(g *prometheus.GaugeVec, values []Outcome, is Outcome) {
 	for _, v := range values {
 		n := 0.0
 		if v == is {
 			n = 1
 		}
-		g.WithLabelValues(v).Set(n)
+		g.WithLabelValues(string(v)).Set(n)
 	}
 }
 

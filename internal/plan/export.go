@@ -18,6 +18,16 @@ import (
 	"github.com/leaf-import/leaf-import/internal/leaf"
 )
 
+// ExportFormat is how export writes the growers.
+type ExportFormat string
+
+const (
+	// ExportYAML writes the growers in manifest.yaml.
+	ExportYAML ExportFormat = "yaml"
+	// ExportCSV writes the growers in growers.csv, the rest in manifest.yaml.
+	ExportCSV ExportFormat = "csv"
+)
+
 // ExportInput is the account as export read it.
 type ExportInput struct {
 	Users   []leaf.User
@@ -28,8 +38,7 @@ type ExportInput struct {
 	// WithSecrets writes the secrets Leaf returns into files under secrets/ (else every secret
 	// field is kept).
 	WithSecrets bool
-	// Format is "yaml" (growers in manifest.yaml) or "csv" (growers in growers.csv).
-	Format string
+	Format ExportFormat
 	// Origin names the account in the manifest's head ("https://api.withleaf.io, API owner x").
 	Origin string
 }
@@ -111,7 +120,7 @@ func BuildExport(in ExportInput) (*Export, error) {
 	if len(apps) > 0 {
 		head = append(head, yamlPair("apps", &yaml.Node{Kind: yaml.SequenceNode, Content: apps})...)
 	}
-	if in.Format == "csv" {
+	if in.Format == ExportCSV {
 		head = append(head, yamlPair("growersCsv", yamlStr(ExportGrowersCSV))...)
 		csvData, err := growersCSV(growers, nil)
 		if err != nil {
