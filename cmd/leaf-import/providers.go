@@ -42,7 +42,6 @@ func NewCmdProviders(f *Factory, runF func(context.Context, *ProvidersOptions) e
 	return cmd
 }
 
-
 // providerJSON is the JSON view of one provider-table row.
 type providerJSON struct {
 	Name               string      `json:"name"`

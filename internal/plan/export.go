@@ -38,7 +38,7 @@ type ExportInput struct {
 	// WithSecrets writes the secrets Leaf returns into files under secrets/ (else every secret
 	// field is kept).
 	WithSecrets bool
-	Format ExportFormat
+	Format      ExportFormat
 	// Origin names the account in the manifest's head ("https://api.withleaf.io, API owner x").
 	Origin string
 }
