@@ -1,8 +1,6 @@
 package plan
 
 import (
-	"bufio"
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -10,6 +8,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/leaf-import/leaf-import/internal/change"
+	"github.com/leaf-import/leaf-import/internal/jsonstream"
 	"github.com/leaf-import/leaf-import/internal/leaf"
 )
 
@@ -141,9 +140,6 @@ func changeViewIn(c *Change, names []string) ChangeView {
 	return cv
 }
 
-// changesMarker is where the changes go in the encoded head of a view.
-var changesMarker = []byte("\n  \"changes\": []")
-
 // RenderJSON writes the plan as JSON (a View) in one pass over its changes: a plan of 100,000
 // growers is never held, nor encoded whole in memory. The summary, conflicts, notices and
 // estimate follow the changes, once the pass has counted them.
@@ -171,8 +167,7 @@ func (p *Plan) RenderJSONAndSave(shown io.Writer, rate float64, meta *View, save
 
 // jsonSink writes a view: its head, then each change, then its tail (see viewSink).
 type jsonSink struct {
-	bw           *bufio.Writer
-	tail         []byte
+	arr          *jsonstream.Array
 	compact, ind []byte
 	names        []string // a change's field names, made anew for each
 	n            int
@@ -184,28 +179,11 @@ type jsonSink struct {
 // newJSONSink writes what comes before the changes of head (whose changes are empty) to w, and
 // keeps what comes after them for the end.
 func newJSONSink(w io.Writer, head *View) (*jsonSink, error) {
-	before, after, err := splitView(head)
+	arr, err := jsonstream.Open(w, head, "changes", "[]")
 	if err != nil {
 		return nil, err
 	}
-	s := &jsonSink{bw: bufio.NewWriterSize(w, 256<<10), tail: after}
-	s.bw.Write(before)
-	s.bw.WriteString("\n  \"changes\": [")
-	return s, nil
-}
-
-// splitView encodes v, whose changes are empty, as indented JSON and returns what comes before
-// its changes and what comes after them.
-func splitView(v *View) (before, after []byte, err error) {
-	var b bytes.Buffer
-	if err := encodeIndented(&b, v, ""); err != nil {
-		return nil, nil, err
-	}
-	i := bytes.Index(b.Bytes(), changesMarker)
-	if i < 0 {
-		return nil, nil, fmt.Errorf("plan view: no changes field")
-	}
-	return b.Bytes()[:i], b.Bytes()[i+len(changesMarker):], nil
+	return &jsonSink{arr: arr}, nil
 }
 
 func (s *jsonSink) change(c *Change) error {
@@ -219,29 +197,14 @@ func (s *jsonSink) change(c *Change) error {
 
 func (s *jsonSink) write(cv *ChangeView) error {
 	s.compact = appendChangeJSON(s.compact[:0], cv)
-	if s.n > 0 {
-		s.bw.WriteByte(',')
-	}
-	s.bw.WriteString("\n    ")
-	s.n++
 	if s.oneLine {
-		_, err := s.bw.Write(s.compact)
-		return err
+		return s.arr.Add(s.compact)
 	}
 	s.ind = appendIndented(s.ind[:0], s.compact, "    ")
-	_, err := s.bw.Write(s.ind)
-	return err
+	return s.arr.Add(s.ind)
 }
 
-func (s *jsonSink) end() error {
-	if s.n > 0 {
-		s.bw.WriteString("\n  ]")
-	} else {
-		s.bw.WriteString("]")
-	}
-	s.bw.Write(s.tail)
-	return s.bw.Flush()
-}
+func (s *jsonSink) end() error { return s.arr.Close() }
 
 // viewSink writes a plan as a View as one pass goes over its changes: what comes before the
 // changes is written first, what comes after them (the summary and the rest) once the pass has
@@ -281,20 +244,12 @@ func (s *viewSink) end() error {
 			return err
 		}
 	}
-	_, tail, err := splitView(withMeta(s.p.View(s.rate), s.meta))
+	_, tail, err := jsonstream.Split(withMeta(s.p.View(s.rate), s.meta), "changes", "[]")
 	if err != nil {
 		return err
 	}
-	s.tail = tail
+	s.arr.Tail(tail)
 	return s.jsonSink.end()
-}
-
-// encodeIndented encodes v with a two-space indent after prefix, HTML not escaped.
-func encodeIndented(buf *bytes.Buffer, v any, prefix string) error {
-	enc := json.NewEncoder(buf)
-	enc.SetIndent(prefix, "  ")
-	enc.SetEscapeHTML(false)
-	return enc.Encode(v)
 }
 
 // ReadSaved decodes a saved plan change by change. Of each change it keeps what apply compares

@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/leaf-import/leaf-import/internal/jsonstream"
 	"github.com/leaf-import/leaf-import/internal/leaf"
 )
 
@@ -32,7 +33,7 @@ func TestRenderJSONIsTheWholeViewInOnePass(t *testing.T) {
 	require.NotEmpty(t, whole.Changes)
 	require.NotEmpty(t, whole.Conflicts)
 	var want bytes.Buffer
-	require.NoError(t, encodeIndented(&want, whole, ""))
+	require.NoError(t, jsonstream.Encode(&want, whole, ""))
 	assert.Equal(t, want.String(), shown.String())
 	assert.Less(t, strings.Index(shown.String(), `"changes"`), strings.Index(shown.String(), `"summary"`))
 

@@ -15,6 +15,7 @@ import (
 	"github.com/gocarina/gocsv"
 
 	"github.com/leaf-import/leaf-import/internal/csvcell"
+	"github.com/leaf-import/leaf-import/internal/jsonstream"
 
 	"github.com/leaf-import/leaf-import/internal/atomicfile"
 )
@@ -238,49 +239,25 @@ func (w *Writer) each(fn func(*Record) error) error {
 	}
 }
 
-// recordsMarker is where the records go in the encoded head of a report.
-var recordsMarker = []byte("\n  \"records\": null")
-
 // writeJSON writes the final report as indented JSON, the records streamed one by one: the
 // bytes are those of encoding the whole Report with Encode.
 func (w *Writer) writeJSON(out io.Writer, head *Report) error {
-	var hb bytes.Buffer
-	if err := encodeIndented(&hb, head, ""); err != nil {
+	arr, err := jsonstream.Open(out, head, "records", "null")
+	if err != nil {
 		return err
 	}
-	b := hb.Bytes()
-	i := bytes.Index(b, recordsMarker)
-	if i < 0 {
-		return fmt.Errorf("report: no records field")
-	}
-	bw := bufio.NewWriterSize(out, 256<<10)
-	bw.Write(b[:i])
-	bw.WriteString("\n  \"records\": [")
-	n := 0
 	var rb bytes.Buffer
-	err := w.each(func(r *Record) error {
+	err = w.each(func(r *Record) error {
 		rb.Reset()
-		if err := encodeIndented(&rb, r, "    "); err != nil {
+		if err := jsonstream.Encode(&rb, r, "    "); err != nil {
 			return err
 		}
-		if n > 0 {
-			bw.WriteByte(',')
-		}
-		bw.WriteString("\n    ")
-		bw.Write(bytes.TrimRight(rb.Bytes(), "\n"))
-		n++
-		return nil
+		return arr.Add(bytes.TrimRight(rb.Bytes(), "\n"))
 	})
 	if err != nil {
 		return err
 	}
-	if n > 0 {
-		bw.WriteString("\n  ]")
-	} else {
-		bw.WriteString("]")
-	}
-	bw.Write(b[i+len(recordsMarker):])
-	return bw.Flush()
+	return arr.Close()
 }
 
 // csvChunk is how many records go to gocsv at once when a CSV report is written.
@@ -314,12 +291,4 @@ func (w *Writer) writeCSV(out io.Writer) error {
 		return emit()
 	}
 	return nil
-}
-
-// encodeIndented encodes v with a two-space indent after prefix, HTML not escaped.
-func encodeIndented(buf *bytes.Buffer, v any, prefix string) error {
-	enc := json.NewEncoder(buf)
-	enc.SetIndent(prefix, "  ")
-	enc.SetEscapeHTML(false)
-	return enc.Encode(v)
 }
