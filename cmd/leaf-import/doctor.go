@@ -8,7 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/leaf-import/leaf-import/internal/lifecycle"
+	"github.com/leaf-import/leaf-import/internal/doctor"
 	"github.com/leaf-import/leaf-import/internal/plan"
 )
 
@@ -84,7 +84,7 @@ func runDoctor(ctx context.Context, opts *DoctorOptions) error {
 	if err != nil {
 		return err
 	}
-	rep, err := lifecycle.Doctor(ctx, lifecycle.DoctorOptions{Options: common, NoWrite: opts.NoWrite, Concurrency: opts.Concurrency})
+	rep, err := doctor.Run(ctx, doctor.Options{Options: common, NoWrite: opts.NoWrite, Concurrency: opts.Concurrency})
 	if err != nil {
 		return err
 	}

@@ -36,16 +36,6 @@ type noFiles struct{}
 func (noFiles) Getenv(string) (string, bool)       { return "", false }
 func (noFiles) Open(string) (io.ReadCloser, error) { return nil, os.ErrNotExist }
 
-// probes lists the probe users the sandbox holds, whatever its lists show.
-func probes(ts *sandbox.TestServer) []string {
-	var out []string
-	for _, u := range ts.State().Users {
-		if plan.IsProbe(u.ExternalID) {
-			out = append(out, u.ID)
-		}
-	}
-	return out
-}
 
 // keysOf returns the keys leaf-import issued to a Leaf user, as Leaf lists them.
 func keysOf(t *testing.T, c *leaf.Client, userID string) (valid, revoked []leaf.APIKey) {

@@ -81,11 +81,11 @@ func LinkKeys(ctx context.Context, o LinkKeysOptions) (*LinkKeysResult, error) {
 	if err := checkKeyFile(o.Out); err != nil {
 		return nil, err
 	}
-	sh, err := enterShell(ctx, &o.Options, o.LookupWindow, o.Concurrency)
+	sh, err := EnterShell(ctx, &o.Options, o.LookupWindow, o.Concurrency)
 	if err != nil {
 		return nil, err
 	}
-	defer sh.leave()
+	defer sh.Leave()
 	users, err := o.Client.ListUsers(ctx, leaf.UserFilter{})
 	if err != nil {
 		return nil, fmt.Errorf("reading Leaf users: %w", err)
@@ -100,7 +100,7 @@ func LinkKeys(ctx context.Context, o LinkKeysOptions) (*LinkKeysResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := sh.begin("link-keys", o.ManifestPath); err != nil {
+	if err := sh.Begin("link-keys", o.ManifestPath); err != nil {
 		out.Close()
 		return nil, err
 	}
@@ -109,7 +109,7 @@ func LinkKeys(ctx context.Context, o LinkKeysOptions) (*LinkKeysResult, error) {
 	if cerr := out.Close(); runErr == nil {
 		runErr = cerr
 	}
-	_, werr := sh.end(runErr, k.res.Failed > 0, o.KeepRuns)
+	_, werr := sh.End(runErr, k.res.Failed > 0, o.KeepRuns)
 	if runErr == nil {
 		runErr = werr
 	}
@@ -119,7 +119,7 @@ func LinkKeys(ctx context.Context, o LinkKeysOptions) (*LinkKeysResult, error) {
 // keyRun is one link-keys run in progress.
 type keyRun struct {
 	o   *LinkKeysOptions
-	sh  *shell
+	sh  *Shell
 	out *keyFile
 	res *LinkKeysResult
 }
@@ -251,7 +251,7 @@ func (k *keyRun) issue(ctx context.Context, g *plan.Grower, u *leaf.User, reason
 	}
 	k.res.Issued++
 	rec.Status = report.StatusSucceeded
-	k.sh.record(rec)
+	k.sh.Record(rec)
 	return true, nil
 }
 
@@ -279,7 +279,7 @@ func (k *keyRun) revoke(ctx context.Context, g *plan.Grower, u *leaf.User, key l
 	}
 	k.res.Revoked++
 	rec.Status, rec.Error = report.StatusSucceeded, "revoked: "+why
-	k.sh.record(rec)
+	k.sh.Record(rec)
 	return nil
 }
 
@@ -287,7 +287,7 @@ func (k *keyRun) revoke(ctx context.Context, g *plan.Grower, u *leaf.User, key l
 func (k *keyRun) failed(rec report.Record, err error) {
 	k.res.Failed++
 	rec.Status, rec.ErrorCode, rec.Error = report.StatusFailed, leaf.ErrorCode(err), err.Error()
-	k.sh.record(rec)
+	k.sh.Record(rec)
 }
 
 // keyFile is the CSV the keys go to: mode 0600, a header when new, every row fsynced.

@@ -99,7 +99,7 @@ func TestARevokeThatCannotBeJournaledIsNotSent(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, j.Close()) // every later line fails
 	o := options(t, ts, dir)
-	sh := &shell{o: &o, runID: "r", journal: j, rw: report.NewWriter(filepath.Join(dir, "report.json"), report.Run{ID: "r"}, nil)}
+	sh := &Shell{o: &o, runID: "r", journal: j, rw: report.NewWriter(filepath.Join(dir, "report.json"), report.Run{ID: "r"}, nil)}
 	k := &keyRun{o: &LinkKeysOptions{Options: o}, sh: sh, res: &LinkKeysResult{}}
 	g := manifestOf(t, "growers:\n  - externalId: g1\n    name: G\n").Growers[0]
 	err = k.revoke(context.Background(), g, &leaf.User{ID: u.ID, ExternalID: "g1"}, keys[0], "rotated")

@@ -57,6 +57,13 @@ func open(o Options, mutating bool) (*session, error) {
 	return s, nil
 }
 
+// OpenReader opens the account for a command that only reads: without a known owner it goes on
+// with a warning (the account's history is not read, fingerprints are keyed for the run only).
+func OpenReader(o Options) error {
+	_, err := open(o, false)
+	return err
+}
+
 // history reads what the account's earlier runs left (empty without a workspace).
 func (s *session) history() (*workspace.History, error) {
 	if s.ws == nil {

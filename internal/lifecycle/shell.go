@@ -14,12 +14,12 @@ import (
 	"github.com/leaf-import/leaf-import/internal/workspace"
 )
 
-// shell is the run shell of link-keys and doctor, the commands that send mutations outside a
+// Shell is the run shell of link-keys and doctor, the commands that send mutations outside a
 // plan: the account's lock, the settling of what earlier runs left in doubt, the run's
 // directory, journal and report, and the record of how the run ended. Apply has the same steps
 // with a resume around them (apply.go) and shares endRun. A killed link-keys or doctor is
 // therefore settled by the next run of the account like a killed apply.
-type shell struct {
+type Shell struct {
 	s     *session
 	o     *Options
 	runID string
@@ -37,13 +37,13 @@ type shell struct {
 	seq     int
 }
 
-// enterShell takes the account's lock, authenticates, and settles what earlier runs left in
+// EnterShell takes the account's lock, authenticates, and settles what earlier runs left in
 // doubt (window bounds the lookups, 0 for the account's own; concurrency runs that many at
 // once). The caller releases
-// the lock with leave.
-func enterShell(ctx context.Context, o *Options, window time.Duration, concurrency int) (*shell, error) {
+// the lock with Leave.
+func EnterShell(ctx context.Context, o *Options, window time.Duration, concurrency int) (*Shell, error) {
 	start := time.Now()
-	sh := &shell{o: o, runID: NewRunID(start), start: start}
+	sh := &Shell{o: o, runID: NewRunID(start), start: start}
 	s, err := open(*o, true)
 	if err != nil {
 		return nil, err
@@ -53,13 +53,13 @@ func enterShell(ctx context.Context, o *Options, window time.Duration, concurren
 		return nil, err
 	}
 	if err := sh.enter(ctx, window, concurrency); err != nil {
-		sh.leave()
+		sh.Leave()
 		return nil, err
 	}
 	return sh, nil
 }
 
-func (sh *shell) enter(ctx context.Context, window time.Duration, concurrency int) error {
+func (sh *Shell) enter(ctx context.Context, window time.Duration, concurrency int) error {
 	if err := sh.o.Client.Authenticate(ctx); err != nil {
 		return err
 	}
@@ -79,16 +79,16 @@ func (sh *shell) enter(ctx context.Context, window time.Duration, concurrency in
 	return nil
 }
 
-// leave releases the account's lock.
-func (sh *shell) leave() {
+// Leave releases the account's lock.
+func (sh *Shell) Leave() {
 	if sh.lock != nil {
 		sh.lock.Release()
 	}
 }
 
-// begin creates the run's directory, journal and report, for command on manifest (a path, or
+// Begin creates the run's directory, journal and report, for command on manifest (a path, or
 // "" for none).
-func (sh *shell) begin(command, manifest string) error {
+func (sh *Shell) Begin(command, manifest string) error {
 	o := sh.o
 	host, _ := os.Hostname()
 	meta := workspace.Meta{RunID: sh.runID, StartedAt: sh.start.UTC(), Status: workspace.RunRunning, Tool: o.Tool,
@@ -116,8 +116,8 @@ func (sh *shell) begin(command, manifest string) error {
 	return nil
 }
 
-// record numbers a change's record, journals it and adds it to the report.
-func (sh *shell) record(r report.Record) {
+// Record numbers a change's record, journals it and adds it to the report.
+func (sh *Shell) Record(r report.Record) {
 	sh.mu.Lock()
 	sh.seq++
 	r.Seq, r.RunID = sh.seq, sh.runID
@@ -131,9 +131,9 @@ func (sh *shell) record(r report.Record) {
 	sh.rw.Add(r)
 }
 
-// end writes the report, closes the journal and records how the run ended (failed when runErr
+// End writes the report, closes the journal and records how the run ended (failed when runErr
 // is set or a change failed), then prunes the runs beyond keep. It returns the report's error.
-func (sh *shell) end(runErr error, failed bool, keep int) (report.Summary, error) {
+func (sh *Shell) End(runErr error, failed bool, keep int) (report.Summary, error) {
 	stats := sh.o.Client.Stats()
 	sh.rrun.EndedAt = time.Now().UTC()
 	summary, _, werr := sh.rw.Close(sh.rrun, report.RunStats{Requests: stats.Requests, Retries: stats.Retries,
@@ -190,4 +190,21 @@ func (s *session) lookupWindow(now time.Time) time.Duration {
 		}
 	}
 	return min(w, exec.MaxLookupWindow)
+}
+
+// Journal is the run's journal (Begin opens it): what every mutation of the run is sent
+// through (exec.Send).
+func (sh *Shell) Journal() *exec.Journal { return sh.journal }
+
+// Created maps the externalIds of the users recent runs created (or settling found) to their
+// Leaf ids: what a lagging list may not show yet.
+func (sh *Shell) Created() map[string]string { return sh.created }
+
+// Workspace is the account's workspace.
+func (sh *Shell) Workspace() *workspace.Workspace { return sh.s.ws }
+
+// LookupWindowFor is the lookup window apply uses on an account whose measured list lag is lag:
+// twice the lag plus a second, never under one second.
+func LookupWindowFor(lag float64) time.Duration {
+	return max(time.Duration((2*lag+1)*float64(time.Second)).Round(100*time.Millisecond), time.Second)
 }

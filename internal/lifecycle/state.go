@@ -15,9 +15,9 @@ import (
 	"github.com/leaf-import/leaf-import/internal/plan"
 )
 
-// appProviders are the providers whose app keys the state read covers: those the manifest
+// AppProviders are the providers whose app keys the state read covers: those the manifest
 // registers apps for.
-func appProviders(m *plan.Manifest) []*leaf.Provider {
+func AppProviders(m *plan.Manifest) []*leaf.Provider {
 	var ps []*leaf.Provider
 	for _, a := range m.Apps {
 		if !slices.Contains(ps, a.Provider) {
@@ -40,7 +40,7 @@ const onlyLookups = 50
 func readState(ctx context.Context, c *leaf.Client, m *plan.Manifest, created map[string]string, sel plan.Selection, log *slog.Logger) (snap *leaf.Snapshot, reads int, err error) {
 	log.Info("reading Leaf state", "url", c.BaseURL())
 	defer progressWhile(ctx, log, c, "still reading Leaf state", 0)()
-	apps := appProviders(sel.Manifest(m))
+	apps := AppProviders(sel.Manifest(m))
 	if sel.Only != nil && len(sel.Only) <= onlyLookups {
 		snap, err = readSelected(ctx, c, sel, apps)
 		reads = len(sel.Only) + len(apps)
@@ -111,10 +111,3 @@ func readSelected(ctx context.Context, c *leaf.Client, sel plan.Selection, apps 
 	return snap, nil
 }
 
-// computePlan diffs the manifest against the state and sets the read cost for the estimate
-// (reads: the state read; configReads: the users' configs read besides).
-func computePlan(m *plan.Manifest, snap *leaf.Snapshot, opts plan.Options, reads, configReads int) *plan.Plan {
-	p := plan.Diff(m, snap, opts)
-	p.Reads = reads + configReads
-	return p
-}

@@ -1,4 +1,4 @@
-package lifecycle
+package doctor
 
 import (
 	"context"
@@ -12,6 +12,7 @@ import (
 	"github.com/leaf-import/leaf-import/internal/change"
 	"github.com/leaf-import/leaf-import/internal/exec"
 	"github.com/leaf-import/leaf-import/internal/leaf"
+	"github.com/leaf-import/leaf-import/internal/lifecycle"
 	"github.com/leaf-import/leaf-import/internal/plan"
 	"github.com/leaf-import/leaf-import/internal/report"
 )
@@ -22,9 +23,9 @@ import (
 // outcome the next run of the account knows the probe by, even while Leaf's lists do not show
 // it yet.
 type prober struct {
-	o   DoctorOptions
-	sh  *shell
-	rep *DoctorReport
+	o   Options
+	sh  *lifecycle.Shell
+	rep *Report
 	// t0 is when the probe was created; reads and spent count the reads awaiting it.
 	t0    time.Time
 	reads int
@@ -74,7 +75,7 @@ func (p *prober) cleanup(ctx context.Context, all []leaf.User) {
 			probes[u.ID] = u.ExternalID
 		}
 	}
-	for ext, id := range p.sh.created {
+	for ext, id := range p.sh.Created() {
 		if plan.IsProbe(ext) {
 			probes[id] = ext
 		}
@@ -98,13 +99,13 @@ func (p *prober) create(ctx context.Context, ext, name string) *leaf.User {
 	var u *leaf.User
 	c := probeChange(&leaf.User{ExternalID: ext}, change.ActionCreate)
 	p.t0 = time.Now()
-	_, err := exec.Send(ctx, p.sh.journal, exec.Mutation{Change: c, Step: change.StepPost},
+	_, err := exec.Send(ctx, p.sh.Journal(), exec.Mutation{Change: c, Step: change.StepPost},
 		func(ctx context.Context) (string, error) {
 			var err error
 			u, err = p.o.Client.CreateUser(ctx, leaf.UserFields{ExternalID: &ext, Name: &name})
 			return idOf(u), err
 		})
-	p.sh.record(probeRecord(c, u, err))
+	p.sh.Record(probeRecord(c, u, err))
 	if err == nil {
 		return u
 	}
@@ -135,10 +136,10 @@ func (p *prober) remove(ctx context.Context, u *leaf.User) {
 // was deleted.
 func (p *prober) delete(ctx context.Context, u *leaf.User) error {
 	c := probeChange(u, change.ActionDelete)
-	_, err := exec.Send(ctx, p.sh.journal, exec.Mutation{Change: c, Step: change.StepDelete, UserID: u.ID},
+	_, err := exec.Send(ctx, p.sh.Journal(), exec.Mutation{Change: c, Step: change.StepDelete, UserID: u.ID},
 		func(ctx context.Context) (string, error) { return u.ID, p.o.Client.DeleteUser(ctx, u.ID) })
 	if !leaf.IsNotFound(err) {
-		p.sh.record(probeRecord(c, u, err))
+		p.sh.Record(probeRecord(c, u, err))
 	}
 	return err
 }
@@ -200,7 +201,7 @@ func (p *prober) measureLag(ctx context.Context, u *leaf.User, name string, page
 	}
 	p.rep.add(Check{Name: "list-lag", Assumed: "a new user shows in the paged user list within the lookup window (5 s)",
 		Observed: round2(inList), OK: ok && inList < exec.DefaultLookupWindow.Seconds(),
-		Consequence: fmt.Sprintf("apply's default --lookup-window on this account becomes %s (twice the lag plus 1 s)", LookupWindowFor(inList))})
+		Consequence: fmt.Sprintf("apply's default --lookup-window on this account becomes %s (twice the lag plus 1 s)", lifecycle.LookupWindowFor(inList))})
 	return lag
 }
 
@@ -250,7 +251,7 @@ func (p *prober) checkPatch(ctx context.Context, u *leaf.User, name string) bool
 	c := p.o.Client
 	patched := name + " (patched)"
 	c.SetPatchUnsupported(false)
-	_, err := exec.Send(ctx, p.sh.journal, exec.Mutation{Change: probeChange(u, change.ActionUpdate), Step: change.StepPatch, UserID: u.ID},
+	_, err := exec.Send(ctx, p.sh.Journal(), exec.Mutation{Change: probeChange(u, change.ActionUpdate), Step: change.StepPatch, UserID: u.ID},
 		func(ctx context.Context) (string, error) {
 			_, err := c.UpdateUser(ctx, u.ID, leaf.UserFields{Name: &patched})
 			return u.ID, err

@@ -1,4 +1,4 @@
-package lifecycle
+package doctor
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/leaf-import/leaf-import/internal/leaf"
+	"github.com/leaf-import/leaf-import/internal/lifecycle"
 	"github.com/leaf-import/leaf-import/internal/plan"
 	"github.com/leaf-import/leaf-import/internal/workspace"
 )
@@ -23,8 +24,8 @@ type Check struct {
 	Consequence string `json:"consequence"`
 }
 
-// DoctorReport is what doctor found.
-type DoctorReport struct {
+// Report is what doctor found.
+type Report struct {
 	Account string  `json:"account"`
 	URL     string  `json:"url"`
 	Checks  []Check `json:"checks"`
@@ -33,7 +34,7 @@ type DoctorReport struct {
 }
 
 // Failed counts the checks whose assumption does not hold.
-func (r *DoctorReport) Failed() int {
+func (r *Report) Failed() int {
 	n := 0
 	for _, c := range r.Checks {
 		if !c.OK {
@@ -43,11 +44,11 @@ func (r *DoctorReport) Failed() int {
 	return n
 }
 
-func (r *DoctorReport) add(c Check) { r.Checks = append(r.Checks, c) }
+func (r *Report) add(c Check) { r.Checks = append(r.Checks, c) }
 
-// DoctorOptions configure Doctor.
-type DoctorOptions struct {
-	Options
+// Options configure Run.
+type Options struct {
+	lifecycle.Options
 	// NoWrite skips the probe grower: doctor then sends no mutating request.
 	NoWrite bool
 	// Wait bounds how long the probe is awaited in each view; Poll is the interval.
@@ -55,17 +56,12 @@ type DoctorOptions struct {
 	Concurrency int
 }
 
-// LookupWindowFor is the lookup window apply uses on an account whose measured list lag is lag:
-// twice the lag plus a second, never under one second.
-func LookupWindowFor(lag float64) time.Duration {
-	return max(time.Duration((2*lag+1)*float64(time.Second)).Round(100*time.Millisecond), time.Second)
-}
 
-// Doctor checks the account and leaf-import's assumptions about it (docs/leaf-api.md §9): reads,
+// Run checks the account and leaf-import's assumptions about it (docs/leaf-api.md §9): reads,
 // and unless NoWrite a probe grower that is created, measured and deleted (also when a check
 // fails or the run is interrupted; a probe a crash left is deleted by the next run). It never
 // attaches a credential to the probe. What it measures is saved in the account's workspace.
-func Doctor(ctx context.Context, o DoctorOptions) (*DoctorReport, error) {
+func Run(ctx context.Context, o Options) (*Report, error) {
 	if o.Wait <= 0 {
 		o.Wait = 30 * time.Second
 	}
@@ -73,14 +69,14 @@ func Doctor(ctx context.Context, o DoctorOptions) (*DoctorReport, error) {
 		o.Poll = 100 * time.Millisecond
 	}
 	c := o.Client
-	rep := &DoctorReport{Account: o.Account.Owner, URL: c.BaseURL()}
+	rep := &Report{Account: o.Account.Owner, URL: c.BaseURL()}
 	rep.add(tlsCheck(c.BaseURL()))
 
 	// A doctor that writes runs in the run shell: the lock, what earlier runs left in doubt
 	// settled (a probe a killed doctor created among them), its probe journaled in its run.
-	var sh *shell
+	var sh *lifecycle.Shell
 	if o.NoWrite {
-		if _, err := open(o.Options, false); err != nil {
+		if err := lifecycle.OpenReader(o.Options); err != nil {
 			return nil, err
 		}
 		if err := c.Authenticate(ctx); err != nil {
@@ -88,14 +84,14 @@ func Doctor(ctx context.Context, o DoctorOptions) (*DoctorReport, error) {
 		}
 	} else {
 		var err error
-		if sh, err = enterShell(ctx, &o.Options, 0, o.Concurrency); err != nil {
+		if sh, err = lifecycle.EnterShell(ctx, &o.Options, 0, o.Concurrency); err != nil {
 			return nil, err
 		}
-		defer sh.leave()
-		if err := sh.begin("doctor", ""); err != nil {
+		defer sh.Leave()
+		if err := sh.Begin("doctor", ""); err != nil {
 			return nil, err
 		}
-		defer func() { _, _ = sh.end(nil, false, 0) }()
+		defer func() { _, _ = sh.End(nil, false, 0) }()
 	}
 	owner := o.Account.Owner
 	if owner == "" {
@@ -128,7 +124,7 @@ func Doctor(ctx context.Context, o DoctorOptions) (*DoctorReport, error) {
 		estimate(ctx, o, rep, latency)
 	}
 	if !o.NoWrite && lag >= 0 {
-		if err := sh.s.ws.SaveFacts(workspace.Facts{MeasuredAt: time.Now().UTC(), ListLagSeconds: lag, Patch: patch}); err != nil {
+		if err := sh.Workspace().SaveFacts(workspace.Facts{MeasuredAt: time.Now().UTC(), ListLagSeconds: lag, Patch: patch}); err != nil {
 			return nil, err
 		}
 		rep.FactsSaved = true
@@ -148,8 +144,8 @@ func tlsCheck(url string) Check {
 }
 
 // checkApps lists the owner's apps of each provider the manifest has apps of.
-func checkApps(ctx context.Context, c *leaf.Client, m *plan.Manifest, rep *DoctorReport) {
-	for _, p := range appProviders(m) {
+func checkApps(ctx context.Context, c *leaf.Client, m *plan.Manifest, rep *Report) {
+	for _, p := range lifecycle.AppProviders(m) {
 		apps, err := c.ListAppKeys(ctx, p)
 		ch := Check{Name: "app-keys-" + strings.ToLower(p.Name), Assumed: "GET /app-keys/" + p.AppKey.Segment + " lists the owner's apps", OK: err == nil}
 		if err != nil {
@@ -163,7 +159,7 @@ func checkApps(ctx context.Context, c *leaf.Client, m *plan.Manifest, rep *Docto
 
 // checkHeaders reads the first page's headers: the clock, paging and rate-limit headers, the
 // page size Leaf honours.
-func checkHeaders(rep *DoctorReport, hdr http.Header, local time.Time, got int) {
+func checkHeaders(rep *Report, hdr http.Header, local time.Time, got int) {
 	skew := Check{Name: "clock-skew", Assumed: "this machine's clock is within 30 s of Leaf's"}
 	if t, err := http.ParseTime(hdr.Get("Date")); err == nil {
 		d := t.Sub(local).Seconds()
@@ -216,13 +212,13 @@ func checkHeaders(rep *DoctorReport, hdr http.Header, local time.Time, got int) 
 
 // estimate plans the manifest and estimates the apply at the rate this account allows: --rate,
 // or what the measured latency allows the workers when that is lower.
-func estimate(ctx context.Context, o DoctorOptions, rep *DoctorReport, latency time.Duration) {
-	snap, err := o.Client.Snapshot(ctx, appProviders(o.Manifest))
+func estimate(ctx context.Context, o Options, rep *Report, latency time.Duration) {
+	snap, err := o.Client.Snapshot(ctx, lifecycle.AppProviders(o.Manifest))
 	if err != nil {
 		rep.add(Check{Name: "estimate", Assumed: "the state can be read", Observed: leaf.ErrorCode(err)})
 		return
 	}
-	p := computePlan(o.Manifest, snap, plan.Options{Prune: o.Diff.Prune}, leaf.ReadRequests(len(snap.Users), len(appProviders(o.Manifest))), 0)
+	p := computePlan(o.Manifest, snap, plan.Options{Prune: o.Diff.Prune}, leaf.ReadRequests(len(snap.Users), len(lifecycle.AppProviders(o.Manifest))), 0)
 	rate := o.Rate
 	if latency > 0 {
 		if byLatency := float64(max(o.Concurrency, 1)) / latency.Seconds(); rate <= 0 || byLatency < rate {
@@ -234,4 +230,12 @@ func estimate(ctx context.Context, o DoctorOptions, rep *DoctorReport, latency t
 		Observed: fmt.Sprintf("%d requests, ~%s at %.1f req/s (latency %s)", e.Requests,
 			(time.Duration(e.Seconds) * time.Second).String(), rate, latency.Round(time.Millisecond)),
 		Consequence: "the time an apply of this manifest takes when nothing fails"})
+}
+
+// computePlan diffs the manifest against the state and sets the read cost for the estimate
+// (reads: the state read; configReads: the users' configs read besides).
+func computePlan(m *plan.Manifest, snap *leaf.Snapshot, opts plan.Options, reads, configReads int) *plan.Plan {
+	p := plan.Diff(m, snap, opts)
+	p.Reads = reads + configReads
+	return p
 }

@@ -1,4 +1,4 @@
-package lifecycle
+package doctor
 
 import (
 	"testing"
@@ -11,7 +11,7 @@ import (
 	"github.com/leaf-import/leaf-import/internal/workspace"
 )
 
-func check(rep *DoctorReport, name string) *Check {
+func check(rep *Report, name string) *Check {
 	for i := range rep.Checks {
 		if rep.Checks[i].Name == name {
 			return &rep.Checks[i]
@@ -27,8 +27,8 @@ func TestTheNextDoctorDeletesAProbeTheListsDoNotShowYet(t *testing.T) {
 	ts := sandbox.NewServer(t)
 	require.NoError(t, ts.SetFaults("reset-after-commit=1,route=POST /users,lag=2s"))
 	root := t.TempDir()
-	o := DoctorOptions{Options: options(t, ts, root), Wait: 5 * time.Second, Poll: 50 * time.Millisecond}
-	rep, err := Doctor(t.Context(), o)
+	o := Options{Options: options(t, ts, root), Wait: 5 * time.Second, Poll: 50 * time.Millisecond}
+	rep, err := Run(t.Context(), o)
 	require.NoError(t, err)
 	require.NotNil(t, check(rep, "probe-create"))
 	assert.False(t, check(rep, "probe-create").OK)
@@ -36,7 +36,7 @@ func TestTheNextDoctorDeletesAProbeTheListsDoNotShowYet(t *testing.T) {
 
 	require.NoError(t, ts.SetFaults("lag=2s"))
 	o.Client = ts.Client(t)
-	rep, err = Doctor(t.Context(), o)
+	rep, err = Run(t.Context(), o)
 	require.NoError(t, err)
 	assert.Equal(t, 1, check(rep, "probe-cleanup").Observed, "the earlier probe was deleted")
 	assert.True(t, check(rep, "probe-deleted").OK)
