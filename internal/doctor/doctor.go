@@ -56,7 +56,6 @@ type Options struct {
 	Concurrency int
 }
 
-
 // Run checks the account and leaf-import's assumptions about it (docs/leaf-api.md §9): reads,
 // and unless NoWrite a probe grower that is created, measured and deleted (also when a check
 // fails or the run is interrupted; a probe a crash left is deleted by the next run). It never

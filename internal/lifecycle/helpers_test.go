@@ -36,7 +36,6 @@ type noFiles struct{}
 func (noFiles) Getenv(string) (string, bool)       { return "", false }
 func (noFiles) Open(string) (io.ReadCloser, error) { return nil, os.ErrNotExist }
 
-
 // keysOf returns the keys leaf-import issued to a Leaf user, as Leaf lists them.
 func keysOf(t *testing.T, c *leaf.Client, userID string) (valid, revoked []leaf.APIKey) {
 	t.Helper()

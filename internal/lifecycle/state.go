@@ -110,4 +110,3 @@ func readSelected(ctx context.Context, c *leaf.Client, sel plan.Selection, apps 
 	snap.Requests = stats.Attempts
 	return snap, nil
 }
-
