@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"log/slog"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -97,49 +98,62 @@ func runPlan(ctx context.Context, opts *PlanOptions) error {
 	saving := opts.Out != ""
 	meta := &plan.View{Tool: common.Tool, CreatedAt: time.Now().UTC().Format(time.RFC3339),
 		LeafURL: common.Client.BaseURL(), Account: common.Account.Owner, ManifestDigest: m.Digest}
-	check := func() error {
-		if len(p.Refused) > 0 {
+	check := func(sum *plan.Summary) error {
+		if len(sum.Refused) > 0 {
 			return errNotSaved
 		}
-		return p.CheckValves(common.Valves)
+		return sum.CheckValves(common.Valves)
 	}
+	var sum *plan.Summary // what the pass that showed the plan found
 	switch {
 	case saving:
 		err = atomicfile.WriteFunc(opts.Out, 0o600, func(fw io.Writer) error {
+			var err error
 			switch opts.Format {
-			case "json":
-				return p.RenderJSONAndSave(opts.IO.Out, common.Rate, meta, fw, check)
-			case "markdown":
-				return p.RenderTextAndSave(io.Discard, common.Rate, meta, fw, check)
+			case formatJSON:
+				sum, err = p.RenderJSONAndSave(opts.IO.Out, common.Rate, meta, fw, check)
+			case formatMarkdown:
+				sum, err = p.RenderTextAndSave(io.Discard, common.Rate, meta, fw, check)
+			default:
+				sum, err = p.RenderTextAndSave(opts.IO.Out, common.Rate, meta, fw, check)
 			}
-			return p.RenderTextAndSave(opts.IO.Out, common.Rate, meta, fw, check)
+			return err
 		})
 		var ve *plan.ValveError
 		if errors.Is(err, errNotSaved) || errors.As(err, &ve) {
 			saving, err = false, nil // the plan was shown; the checks below say why nothing was saved
 		}
 	case opts.Format == formatJSON:
-		err = p.RenderJSON(opts.IO.Out, common.Rate)
+		sum, err = p.RenderJSON(opts.IO.Out, common.Rate)
 	case opts.Format == formatMarkdown: // below, once the plan is known whole
 	default:
-		err = p.RenderText(opts.IO.Out, common.Rate)
+		sum, err = p.RenderText(opts.IO.Out, common.Rate)
 	}
 	if err == nil && opts.Format == formatMarkdown {
-		err = renderMarkdownPlan(opts.IO.Out, p, common.Rate, meta)
+		sum, err = renderMarkdownPlan(opts.IO.Out, p, common.Rate, meta)
+	}
+	if err == nil && sum == nil { // a check refused the saved plan before the pass was done
+		sum, err = p.Summarize()
 	}
 	if err != nil {
 		return withCode(exitError, err)
 	}
-	if len(p.Refused) > 0 { // a plan learns its refusals as it is shown
-		return reportProblems(opts.IO.ErrOut, opts.Manifest, p.Refused)
+	return planExit(opts, sum, common.Valves, saving, log)
+}
+
+// planExit is how plan ends once the plan is shown: its refusals and valves, then with
+// --detailed-exitcode whether it has changes or growers that need a person.
+func planExit(opts *PlanOptions, sum *plan.Summary, valves plan.Valves, saved bool, log *slog.Logger) error {
+	if len(sum.Refused) > 0 {
+		return reportProblems(opts.IO.ErrOut, opts.Manifest, sum.Refused)
 	}
-	if err := p.CheckValves(common.Valves); err != nil {
+	if err := sum.CheckValves(valves); err != nil {
 		return withCode(exitError, err)
 	}
-	if saving {
-		log.Info("saved the plan", "file", opts.Out, "changes", p.Total().Changes())
+	if saved {
+		log.Info("saved the plan", "file", opts.Out, "changes", sum.Total().Changes())
 	}
-	switch t := p.Total(); {
+	switch t := sum.Total(); {
 	case !opts.DetailedExitcode:
 	case t.Changes() > 0:
 		return withCode(exitChanges, nil)
@@ -150,11 +164,11 @@ func runPlan(ctx context.Context, opts *PlanOptions) error {
 }
 
 // renderMarkdownPlan writes the plan for a pull-request comment (a second pass when it was saved).
-func renderMarkdownPlan(w io.Writer, p *plan.Plan, rate float64, meta *plan.View) error {
-	v, err := p.CollectView(rate)
+func renderMarkdownPlan(w io.Writer, p *plan.Plan, rate float64, meta *plan.View) (*plan.Summary, error) {
+	v, sum, err := p.CollectView(rate)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	v.Account, v.LeafURL = meta.Account, meta.LeafURL
-	return plan.RenderMarkdown(w, v)
+	return sum, plan.RenderMarkdown(w, v)
 }

@@ -217,24 +217,22 @@ func estimate(ctx context.Context, o Options, rep *Report, latency time.Duration
 		rep.add(Check{Name: "estimate", Assumed: "the state can be read", Observed: leaf.ErrorCode(err)})
 		return
 	}
-	p := computePlan(o.Manifest, snap, plan.Options{Prune: o.Diff.Prune}, leaf.ReadRequests(len(snap.Users), len(lifecycle.AppProviders(o.Manifest))), 0)
+	p := plan.Lazy(o.Manifest, snap, plan.Options{Prune: o.Diff.Prune})
+	p.Reads = leaf.ReadRequests(len(snap.Users), len(lifecycle.AppProviders(o.Manifest)))
+	sum, err := p.Summarize() // counted, not held
+	if err != nil {
+		rep.add(Check{Name: "estimate", Assumed: "the manifest can be planned", Observed: err.Error()})
+		return
+	}
 	rate := o.Rate
 	if latency > 0 {
 		if byLatency := float64(max(o.Concurrency, 1)) / latency.Seconds(); rate <= 0 || byLatency < rate {
 			rate = byLatency
 		}
 	}
-	e := p.Estimate(rate)
+	e := p.Estimate(sum, rate)
 	rep.add(Check{Name: "estimate", Assumed: "the plan's estimate at --rate", OK: true,
 		Observed: fmt.Sprintf("%d requests, ~%s at %.1f req/s (latency %s)", e.Requests,
 			(time.Duration(e.Seconds) * time.Second).String(), rate, latency.Round(time.Millisecond)),
 		Consequence: "the time an apply of this manifest takes when nothing fails"})
-}
-
-// computePlan diffs the manifest against the state and sets the read cost for the estimate
-// (reads: the state read; configReads: the users' configs read besides).
-func computePlan(m *plan.Manifest, snap *leaf.Snapshot, opts plan.Options, reads, configReads int) *plan.Plan {
-	p := plan.Diff(m, snap, opts)
-	p.Reads = reads + configReads
-	return p
 }

@@ -43,7 +43,7 @@ func Apply(ctx context.Context, o ApplyOptions) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	p, err := a.plan(ctx, created, inDoubt)
+	p, sum, err := a.plan(ctx, created, inDoubt)
 	if err != nil || o.DryRun {
 		return nil, err
 	}
@@ -52,20 +52,20 @@ func Apply(ctx context.Context, o ApplyOptions) (*Result, error) {
 		return nil, context.Canceled
 	default:
 	}
-	a.skipped = append(a.skipped, skippedRecords(p)...)
+	a.skipped = append(a.skipped, skippedRecords(sum)...)
 	if a.res != nil {
 		a.skipped = append(a.skipped, settledRecords(a.res.prior, p.All(), a.skipped, o.Manifest.Digest)...)
 	}
 	// Only a plan with config changes is gone through for them. The records dropped are of
 	// configs the plan changes, which it compared unequal: a later pass plans them the same.
 	var configs iter.Seq[*plan.Change]
-	if p.CountsOf(plan.KindConfig).Changes() > 0 {
+	if sum.CountsOf(plan.KindConfig).Changes() > 0 {
 		configs = p.All()
 	}
 	cm := configMemoryFor(a.s.ws, configs, a.diffOpts.ConfigApplied)
 	result, err := a.apply(ctx, p.All(), cm.record)
 	if result != nil {
-		if err := cm.save(p.ConfigVerified); err != nil {
+		if err := cm.save(sum.ConfigVerified); err != nil {
 			o.Log.Warn("cannot record the configs applied; the next run reads them from Leaf again", "err", err)
 		}
 	}
@@ -189,69 +189,70 @@ func (a *applyRun) settleEarlier(ctx context.Context) (map[string]string, []plan
 }
 
 // plan reads Leaf, plans, compares the plan with the saved one, shows it and checks the
-// valves. The plan is lazy: its changes are computed for each pass over them (counting,
-// comparing with a saved plan, showing, applying) and never held, so that the run holds its
-// manifest and state but not its plan, and a change is garbage once applied.
-func (a *applyRun) plan(ctx context.Context, created map[string]string, inDoubt []plan.Doubt) (*plan.Plan, error) {
+// valves. It returns the plan to apply (narrowed to a saved plan's changes that still hold)
+// and the summary of the whole plan. The plan is lazy: its changes are computed for each pass
+// over them (summarizing, comparing with a saved plan, showing, applying) and never held, so
+// that the run holds its manifest and state but not its plan, and a change is garbage once
+// applied.
+func (a *applyRun) plan(ctx context.Context, created map[string]string, inDoubt []plan.Doubt) (*plan.Plan, *plan.Summary, error) {
 	o, m := a.o, a.o.Manifest
 	snap, reads, err := readState(ctx, o.Client, m, created, a.diffOpts.Selection, o.Log)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	configReads, err := readConfigs(ctx, o.Client, m, snap, a.diffOpts, o.Log)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if o.OnLoaded != nil {
 		o.OnLoaded()
 	}
 	p := plan.Lazy(m, snap, a.diffOpts)
-	if err := p.Count(); err != nil {
-		return nil, err
+	p.Reads, p.InDoubt = reads+configReads, inDoubt
+	sum, err := p.Summarize()
+	if err != nil {
+		return nil, nil, err
 	}
-	p.Reads = reads + configReads
-	if len(p.Refused) > 0 {
-		return nil, p.Refused
+	if len(sum.Refused) > 0 {
+		return nil, nil, sum.Refused
 	}
-	p.InDoubt = inDoubt
-	a.total = p.Total().Changes()
+	a.total = sum.Total().Changes()
 	if a.saved != nil {
-		if err := a.compareSaved(p); err != nil {
-			return nil, err
+		if p, err = a.compareSaved(p); err != nil {
+			return nil, nil, err
 		}
 	}
-	if err := showPlan(o, p, a.total); err != nil {
-		return nil, err
+	if err := showPlan(o, p, sum, a.total); err != nil {
+		return nil, nil, err
 	}
-	if err := p.CheckValves(o.Valves); err != nil {
-		return nil, err
+	if err := sum.CheckValves(o.Valves); err != nil {
+		return nil, nil, err
 	}
 	if o.DryRun {
 		o.Log.Info("dry run: nothing was sent")
 	}
-	a.listPages = leaf.ReadRequests(len(snap.Users)+p.CountsOf(plan.KindUser).Create, 0)
-	return p, nil
+	a.listPages = leaf.ReadRequests(len(snap.Users)+sum.CountsOf(plan.KindUser).Create, 0)
+	return p, sum, nil
 }
 
-// compareSaved narrows the plan to the saved plan's changes that still hold; a stale change
-// refuses the run unless --skip-stale.
-func (a *applyRun) compareSaved(p *plan.Plan) error {
+// compareSaved returns the plan narrowed to the saved plan's changes that still hold; a stale
+// change refuses the run unless --skip-stale.
+func (a *applyRun) compareSaved(p *plan.Plan) (*plan.Plan, error) {
 	o := a.o
 	st := a.saved.CompareSaved(p)
 	for _, c := range st.Stale {
 		o.Log.Warn("stale change in the saved plan", "change", c.Saved.ID, "why", c.Why)
 	}
 	if len(st.Stale) > 0 && !o.SkipStale {
-		return fmt.Errorf("%d change(s) of %s went stale since it was made; nothing was sent (re-plan, or --skip-stale to apply the rest)",
+		return nil, fmt.Errorf("%d change(s) of %s went stale since it was made; nothing was sent (re-plan, or --skip-stale to apply the rest)",
 			len(st.Stale), o.PlanFile)
 	}
 	for _, id := range st.Extra {
 		o.Log.Warn("a change not in the saved plan is not applied", "change", id)
 	}
 	a.skipped = staleRecords(st.Stale)
-	p.Only(st.Keep)
 	a.total = st.Applied
-	return nil
+	return p.Only(st.Keep), nil
 }
 
 // apply creates (or continues) the run's directory and applies the changes.
@@ -547,14 +548,15 @@ const ListedChanges = 300
 
 // showPlan prints the plan apply is about to apply: every change, or its summary when --quiet
 // or when it has more than ListedChanges changes.
-func showPlan(o *ApplyOptions, p *plan.Plan, total int) error {
+func showPlan(o *ApplyOptions, p *plan.Plan, sum *plan.Summary, total int) error {
 	if !o.Quiet && total <= ListedChanges {
-		return p.RenderText(o.Out, o.Rate)
+		_, err := p.RenderText(o.Out, o.Rate)
+		return err
 	}
 	why := "--quiet"
 	if !o.Quiet {
 		why = fmt.Sprintf("more than %d", ListedChanges)
 	}
-	_, err := fmt.Fprintf(o.Out, "%s\n(%d changes, not listed: %s; `leaf-import plan` lists them)\n", p.Summary(o.Rate), total, why)
+	_, err := fmt.Fprintf(o.Out, "%s\n(%d changes, not listed: %s; `leaf-import plan` lists them)\n", p.SummaryLine(sum, o.Rate), total, why)
 	return err
 }

@@ -11,7 +11,7 @@ import (
 
 // skippedRecords turns the plan's conflicts and notices into skipped records with their own
 // actions (conflict, notice): what needs a person is counted as such, never as an update.
-func skippedRecords(p *plan.Plan) []report.Record {
+func skippedRecords(p *plan.Summary) []report.Record {
 	var out []report.Record
 	for _, c := range p.Conflicts {
 		out = append(out, report.Record{ChangeID: plan.ChangeID(plan.KindUser, c.ExternalID, "", "", ""), Kind: plan.KindUser,

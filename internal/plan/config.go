@@ -106,9 +106,9 @@ func (d *differ) existingConfig(g *Grower, u *leaf.User, current *leaf.Snapshot)
 		d.add(d.configChange(g, u.ID, ActionUpdate, ReasonFieldsDiffer, configDigest(u.ID, uc), fields))
 	default:
 		d.noop(KindConfig, "")
-		if d.plan.ConfigVerified == nil {
-			d.plan.ConfigVerified = map[string]string{}
+		if d.sum.ConfigVerified == nil {
+			d.sum.ConfigVerified = map[string]string{}
 		}
-		d.plan.ConfigVerified[u.ID] = want
+		d.sum.ConfigVerified[u.ID] = want
 	}
 }

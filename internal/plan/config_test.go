@@ -85,8 +85,10 @@ growers:
 		ids = append(ids, c.ID+" "+string(c.Action))
 	}
 	assert.Equal(t, []string{"config:g3 create"}, ids)
-	assert.Equal(t, map[string]string{"u2": off}, p.ConfigVerified, "a read that matches is recorded")
-	assert.Equal(t, 2, p.ByKind[KindConfig].Noop)
+	sum, err := p.Summarize()
+	require.NoError(t, err)
+	assert.Equal(t, map[string]string{"u2": off}, sum.ConfigVerified, "a read that matches is recorded")
+	assert.Equal(t, 2, sum.ByKind[KindConfig].Noop)
 }
 
 // cfg builds a Config from name, value pairs (in name order).

@@ -91,7 +91,7 @@ func ChangeID(k Kind, externalID, provider, appName, env string) string {
 type differ struct {
 	opts Options
 	fp   *Fingerprinter
-	plan *Plan
+	sum  *Summary
 	// cur collects the changes of the grower being diffed; emit receives them.
 	cur     []*Change
 	emit    func([]*Change) error
@@ -100,24 +100,23 @@ type differ struct {
 }
 
 // Diff computes the plan that turns current into desired, following docs/design.md's diff rules.
-// It is pure: it reads its arguments and returns a new Plan.
+// It is pure: it reads its arguments and returns a new Plan, which holds its changes (Lazy
+// holds none).
 func Diff(desired *Manifest, current *leaf.Snapshot, opts Options) *Plan {
 	var changes []*Change
-	p, _ := diffEach(desired, current, opts, func(grp []*Change) error {
+	sum, _ := diffEach(desired, current, opts, func(grp []*Change) error {
 		changes = append(changes, grp...)
 		return nil
 	})
-	p.Changes = changes
-	return p
+	return &Plan{Changes: changes, Options: opts, summary: sum}
 }
 
 // diffEach computes the plan like Diff, but hands the changes to emit as they are made, one
 // app or one grower at a time, in plan order, and keeps none of them: a plan of a million
 // growers need not be held to be shown. emit must not keep the slice it is given (it is
-// reused); the Plan returned has the counts, conflicts, notices and refusals, and no Changes.
-func diffEach(desired *Manifest, current *leaf.Snapshot, opts Options, emit func([]*Change) error) (*Plan, error) {
-	d := &differ{opts: opts, fp: opts.Fingerprints, emit: emit, current: current,
-		plan: &Plan{ByKind: map[Kind]*Counts{KindApp: {}, KindUser: {}, KindCredential: {}, KindConfig: {}}, Options: opts}}
+// reused). It returns the plan's summary.
+func diffEach(desired *Manifest, current *leaf.Snapshot, opts Options, emit func([]*Change) error) (*Summary, error) {
+	d := &differ{opts: opts, fp: opts.Fingerprints, emit: emit, current: current, sum: newSummary()}
 	if d.fp == nil {
 		d.fp = NewFingerprinter(nil)
 	}
@@ -128,7 +127,7 @@ func diffEach(desired *Manifest, current *leaf.Snapshot, opts Options, emit func
 	}
 	d.users(desired, current)
 
-	p := d.plan
+	p := d.sum
 	for range p.Conflicts {
 		p.count(KindUser, ActionConflict)
 	}
@@ -151,8 +150,8 @@ func (d *differ) flush() {
 		grp = d.opts.Selection.group(grp)
 	}
 	for _, c := range grp {
-		d.plan.count(c.Kind, c.Action)
-		d.plan.refuseKept(c)
+		d.sum.count(c.Kind, c.Action)
+		d.sum.refuseKept(c)
 	}
 	if len(grp) > 0 && d.err == nil {
 		d.err = d.emit(grp)
@@ -166,14 +165,14 @@ func (d *differ) add(c *Change) { d.cur = append(d.cur, c) }
 // selection covers it.
 func (d *differ) noop(k Kind, provider string) {
 	if sel := d.opts.Selection; sel.Kind(k) && (provider == "" || sel.Provider(provider)) {
-		d.plan.count(k, ActionNoop)
+		d.sum.count(k, ActionNoop)
 	}
 }
 
 // notice records a notice the selection covers.
 func (d *differ) notice(n Notice) {
 	if sel := d.opts.Selection; sel.Kind(n.Kind()) && (n.Provider == "" || sel.Provider(n.Provider)) {
-		d.plan.Notices = append(d.plan.Notices, n)
+		d.sum.Notices = append(d.sum.Notices, n)
 	}
 }
 
@@ -195,7 +194,7 @@ func (d *differ) apps(desired *Manifest, current *leaf.Snapshot) []*Change {
 		}
 		for _, a := range list {
 			cur[appKeyOf(p, a.AppName, a.ClientEnvironment)] = a
-			d.plan.Managed++
+			d.sum.Managed++
 		}
 	}
 	want := map[string]bool{}
@@ -245,7 +244,7 @@ func (d *differ) users(desired *Manifest, current *leaf.Snapshot) {
 		if u.ExternalID == "" || IsProbe(u.ExternalID) || !d.opts.Selection.Grower(u.ExternalID) {
 			continue
 		}
-		d.plan.Managed += 1 + len(u.Credentials)
+		d.sum.Managed += 1 + len(u.Credentials)
 		if first, seen := byExt[u.ExternalID]; seen {
 			if dups[u.ExternalID] == nil {
 				dups[u.ExternalID] = []*leaf.User{first}
@@ -324,7 +323,7 @@ func (d *differ) grower(g *Grower, byExt map[string]*leaf.User, dups map[string]
 			ids[i] = u.ID
 		}
 		sort.Strings(ids)
-		d.plan.Conflicts = append(d.plan.Conflicts, Conflict{ExternalID: g.ExternalID, LeafUserIDs: ids, Reason: ReasonConflict, Source: g.Loc})
+		d.sum.Conflicts = append(d.sum.Conflicts, Conflict{ExternalID: g.ExternalID, LeafUserIDs: ids, Reason: ReasonConflict, Source: g.Loc})
 		return
 	}
 	if u := byExt[g.ExternalID]; u != nil {
@@ -533,7 +532,7 @@ func differingTokens(c *Connection, cur *leaf.Credential) []string {
 // refuseKept refuses a change that would have to send a field the manifest keeps (${keep}):
 // creating or replacing a credential sends every field, and so does creating or re-sending an
 // app registration.
-func (p *Plan) refuseKept(c *Change) {
+func (p *Summary) refuseKept(c *Change) {
 	var fs leaf.Fields
 	switch {
 	case c.Kind == KindCredential && (c.Action == ActionCreate || c.Action == ActionReplace) && c.Connection != nil:

@@ -116,10 +116,12 @@ func TestDiffRules(t *testing.T) {
 			for _, ch := range p.Changes {
 				got = append(got, ch.Action.String()+" "+ch.Kind.String()+" "+ch.Subject()+" "+string(ch.Reason))
 			}
-			for _, cf := range p.Conflicts {
+			sum, err := p.Summarize()
+			require.NoError(t, err)
+			for _, cf := range sum.Conflicts {
 				conflicts = append(conflicts, cf.ExternalID+" "+strings.Join(cf.LeafUserIDs, ","))
 			}
-			for _, n := range p.Notices {
+			for _, n := range sum.Notices {
 				notices = append(notices, n.ExternalID+"/"+n.Provider+" "+string(n.Reason))
 			}
 			assert.Equal(t, c.want, got, "changes")

@@ -189,141 +189,44 @@ func (c Counts) Changes() int { return c.Create + c.Update + c.Replace + c.Delet
 // Attention is the number of conflicts and notices: growers that need a person.
 func (c Counts) Attention() int { return c.Conflict + c.Notice }
 
-// Plan is the ordered list of changes that turns Leaf into the manifest.
-type Plan struct {
-	// Changes in apply order: apps, then growers by externalId, each grower's user change
-	// before its credential changes.
-	Changes   []*Change
+// Summary is what a plan amounts to: its counts per kind, the growers that need a person,
+// what it would refuse to send, and the configs it found Leaf to hold already. It is known once
+// every change of the plan is computed: a pass over them returns it (Plan.Summarize, Plan.Walk).
+type Summary struct {
+	// ByKind counts changes and unchanged (noop) objects per kind.
+	ByKind    map[Kind]*Counts
 	Conflicts []Conflict
 	Notices   []Notice
-	// InDoubt lists earlier runs' requests whose outcome is unknown (filled in by the caller,
-	// which knows the account's history; the diff itself does not).
-	InDoubt []Doubt
-	// ByKind counts changes and unchanged (noop) objects per kind.
-	ByKind map[Kind]*Counts
 	// Managed is the number of Leaf objects in scope (users with an externalId, their
 	// credentials, the apps read): the base of --max-deletes P%.
 	Managed int
-	// Reads is the number of requests that read the state the plan was computed from.
-	Reads   int
-	Options Options
 	// ConfigVerified lists the growers' configs that Leaf was read to hold already, by Leaf
 	// user id (the config's digest): the workspace records them as applied.
 	ConfigVerified map[string]string
 	// Refused lists the changes that cannot be made as the manifest stands (a kept secret
 	// that a change would have to send): the plan is not applied while any is left.
 	Refused Problems
-
-	// keep, when set, narrows the changes iterated (see Only).
-	keep func(*Change) bool
-
-	// replay computes a lazy plan's changes again (see Lazy), without their fingerprints when
-	// only counting; counted says its counts are in.
-	replay  func(emit func([]*Change) error, counting bool) (*Plan, error)
-	counted bool
 }
 
-// Lazy returns the plan of desired against current without computing it: its changes are
-// computed each time they are iterated (EachChange) and never held, so that a plan of a million
-// growers can be shown in the memory of its manifest. Its counts, conflicts and notices are
-// known after the first iteration, or after Count.
-func Lazy(desired *Manifest, current *leaf.Snapshot, opts Options) *Plan {
-	if opts.Fingerprints == nil {
-		opts.Fingerprints = NewFingerprinter(nil) // one key for every pass
-	}
-	return &Plan{Options: opts, ByKind: map[Kind]*Counts{},
-		replay: func(emit func([]*Change) error, counting bool) (*Plan, error) {
-			o := opts
-			o.counting = counting
-			return diffEach(desired, current, o, emit)
-		}}
-}
-
-// EachChange calls fn with each change in plan order. A lazy plan computes them for the call;
-// the first call also sets its counts (it must not run concurrently with another call until
-// the plan is counted).
-func (p *Plan) EachChange(fn func(*Change) error) error { return p.each(fn, false) }
-
-// Only narrows the changes that EachChange and All go through to those keep accepts (apply
-// --plan: the saved changes that still hold). The counts stay those of the whole plan.
-func (p *Plan) Only(keep func(*Change) bool) { p.keep = keep }
-
-func (p *Plan) each(fn func(*Change) error, counting bool) error {
-	if keep := p.keep; keep != nil && !counting {
-		all := fn
-		fn = func(c *Change) error {
-			if !keep(c) {
-				return nil
-			}
-			return all(c)
-		}
-	}
-	if p.replay == nil {
-		for _, c := range p.Changes {
-			if err := fn(c); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
-	q, err := p.replay(func(grp []*Change) error {
-		for _, c := range grp {
-			if err := fn(c); err != nil {
-				return err
-			}
-		}
-		return nil
-	}, counting)
-	if err != nil {
-		return err
-	}
-	if !p.counted {
-		p.ByKind, p.Conflicts, p.Notices, p.Managed = q.ByKind, q.Conflicts, q.Notices, q.Managed
-		p.ConfigVerified, p.Refused, p.counted = q.ConfigVerified, q.Refused, true
-	}
-	return nil
-}
-
-// All iterates the plan's changes in plan order, like EachChange: a lazy plan computes them for
-// the loop, and a change the loop is done with is garbage.
-func (p *Plan) All() iter.Seq[*Change] {
-	return func(yield func(*Change) bool) {
-		_ = p.EachChange(func(c *Change) error {
-			if !yield(c) {
-				return errStopped
-			}
-			return nil
-		})
-	}
-}
-
-// errStopped ends an iteration its loop left early.
-var errStopped = errors.New("iteration stopped")
-
-// Count sets a lazy plan's counts with one pass that keeps no change (nothing for a plan
-// whose counts are known).
-func (p *Plan) Count() error {
-	if p.replay == nil || p.counted {
-		return nil
-	}
-	return p.each(func(*Change) error { return nil }, true)
+func newSummary() *Summary {
+	return &Summary{ByKind: map[Kind]*Counts{KindApp: {}, KindUser: {}, KindCredential: {}, KindConfig: {}}}
 }
 
 // CountsOf returns the counts of kind k (zero when the plan has none).
-func (p *Plan) CountsOf(k Kind) Counts {
-	if c := p.ByKind[k]; c != nil {
+func (s *Summary) CountsOf(k Kind) Counts {
+	if c := s.ByKind[k]; c != nil {
 		return *c
 	}
 	return Counts{}
 }
 
 // Empty reports whether the plan has no change.
-func (p *Plan) Empty() bool { return p.Total().Changes() == 0 }
+func (s *Summary) Empty() bool { return s.Total().Changes() == 0 }
 
 // Total sums the per-kind counts.
-func (p *Plan) Total() Counts {
+func (s *Summary) Total() Counts {
 	var t Counts
-	for _, c := range p.ByKind {
+	for _, c := range s.ByKind {
 		t.Create += c.Create
 		t.Update += c.Update
 		t.Replace += c.Replace
@@ -335,12 +238,115 @@ func (p *Plan) Total() Counts {
 	return t
 }
 
-func (p *Plan) count(k Kind, a Action) {
-	if p.ByKind[k] == nil {
-		p.ByKind[k] = &Counts{}
+func (s *Summary) count(k Kind, a Action) {
+	if s.ByKind[k] == nil {
+		s.ByKind[k] = &Counts{}
 	}
-	p.ByKind[k].add(a)
+	s.ByKind[k].add(a)
 }
+
+// Plan is a plan as a value: the changes that turn Leaf into the manifest, as a sequence that
+// can be walked any number of times, each walk computing them again from the manifest and the
+// state (a plan of a million growers is never held), and its Summary, which a pass returns.
+// Nothing about a Plan changes once it is made: Only returns a new one.
+type Plan struct {
+	// Changes are a held plan's changes (Diff), in apply order: apps, then growers by
+	// externalId, each grower's user change before its config and credential changes. A lazy
+	// plan (Lazy) holds none.
+	Changes []*Change
+	Options Options
+	// InDoubt lists earlier runs' requests whose outcome is unknown (set by the caller, which
+	// knows the account's history; the diff itself does not).
+	InDoubt []Doubt
+	// Reads is the number of requests that read the state the plan was computed from.
+	Reads int
+
+	// summary is a held plan's summary.
+	summary *Summary
+	// pass computes a lazy plan's changes again, handing them to emit a grower at a time, and
+	// returns its summary (counting: the changes are only counted, without fingerprints).
+	pass func(emit func([]*Change) error, counting bool) (*Summary, error)
+	// keep, when set, narrows the changes walked (see Only).
+	keep func(*Change) bool
+}
+
+// Lazy returns the plan of desired against current without computing it: its changes are
+// computed each time they are walked and never held, so that a plan of a million growers can be
+// shown in the memory of its manifest.
+func Lazy(desired *Manifest, current *leaf.Snapshot, opts Options) *Plan {
+	if opts.Fingerprints == nil {
+		opts.Fingerprints = NewFingerprinter(nil) // one key for every pass
+	}
+	return &Plan{Options: opts,
+		pass: func(emit func([]*Change) error, counting bool) (*Summary, error) {
+			o := opts
+			o.counting = counting
+			return diffEach(desired, current, o, emit)
+		}}
+}
+
+// Only returns the plan narrowed to the changes keep accepts (apply --plan: the saved changes
+// that still hold). Its summary stays that of the whole plan.
+func (p *Plan) Only(keep func(*Change) bool) *Plan {
+	q := *p
+	q.keep = keep
+	return &q
+}
+
+// Summarize returns the plan's summary: for a lazy plan, one pass that counts the changes and
+// keeps none of them.
+func (p *Plan) Summarize() (*Summary, error) {
+	if p.pass == nil {
+		return p.summary, nil
+	}
+	return p.pass(func([]*Change) error { return nil }, true)
+}
+
+// Walk calls fn with each change in plan order (narrowed by Only) and returns the summary of
+// the whole plan, as the walk computed it.
+func (p *Plan) Walk(fn func(*Change) error) (*Summary, error) {
+	if keep := p.keep; keep != nil {
+		all := fn
+		fn = func(c *Change) error {
+			if !keep(c) {
+				return nil
+			}
+			return all(c)
+		}
+	}
+	if p.pass == nil {
+		for _, c := range p.Changes {
+			if err := fn(c); err != nil {
+				return nil, err
+			}
+		}
+		return p.summary, nil
+	}
+	return p.pass(func(grp []*Change) error {
+		for _, c := range grp {
+			if err := fn(c); err != nil {
+				return err
+			}
+		}
+		return nil
+	}, false)
+}
+
+// All iterates the plan's changes in plan order, like Walk: a lazy plan computes them for the
+// loop, and a change the loop is done with is garbage.
+func (p *Plan) All() iter.Seq[*Change] {
+	return func(yield func(*Change) bool) {
+		_, _ = p.Walk(func(c *Change) error {
+			if !yield(c) {
+				return errStopped
+			}
+			return nil
+		})
+	}
+}
+
+// errStopped ends an iteration its loop left early.
+var errStopped = errors.New("iteration stopped")
 
 // Requests is the number of API requests a change needs when nothing fails.
 func (c *Change) Requests() int {

@@ -1,10 +1,13 @@
 package plan
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/leaf-import/leaf-import/internal/leaf"
 )
 
 func TestParseLimit(t *testing.T) {
@@ -20,7 +23,7 @@ func TestParseLimit(t *testing.T) {
 }
 
 func TestValves(t *testing.T) {
-	p := &Plan{ByKind: map[Kind]*Counts{KindUser: {Create: 3, Delete: 2}, KindCredential: {Delete: 1, Noop: 10}}, Managed: 20}
+	p := &Summary{ByKind: map[Kind]*Counts{KindUser: {Create: 3, Delete: 2}, KindCredential: {Delete: 1, Noop: 10}}, Managed: 20}
 	pct := func(v float64) *Limit { return &Limit{Percent: v, IsPercent: true} }
 	assert.NoError(t, p.CheckValves(Valves{MaxChanges: -1}))
 	assert.NoError(t, p.CheckValves(Valves{MaxChanges: 6}))
@@ -35,11 +38,12 @@ func TestValves(t *testing.T) {
 }
 
 func TestEstimateAndFormatting(t *testing.T) {
-	p := &Plan{Reads: 13, ByKind: map[Kind]*Counts{KindUser: {Create: 1, Delete: 1}, KindCredential: {Replace: 1}}}
-	e := p.Estimate(10)
+	p := &Plan{Reads: 13}
+	s := &Summary{ByKind: map[Kind]*Counts{KindUser: {Create: 1, Delete: 1}, KindCredential: {Replace: 1}}}
+	e := p.Estimate(s, 10)
 	assert.Equal(t, 1+13+1+2+1, e.Requests)
 	assert.Equal(t, 1.8, e.Seconds)
-	assert.Zero(t, p.Estimate(0).Seconds, "unlimited")
+	assert.Zero(t, p.Estimate(s, 0).Seconds, "unlimited")
 	assert.Equal(t, "1,204", thousands(1204))
 	assert.Equal(t, "1,000,000", thousands(1000000))
 	assert.Equal(t, "999", thousands(999))
@@ -64,9 +68,8 @@ func TestCompareSaved(t *testing.T) {
 	}}
 	fresh.Changes = append(fresh.Changes, &Change{ID: "user:b2", Action: ActionCreate})
 	s := saved.CompareSaved(fresh)
-	fresh.Only(s.Keep)
 	var apply []string
-	for c := range fresh.All() {
+	for c := range fresh.Only(s.Keep).All() {
 		apply = append(apply, c.ID)
 	}
 	assert.Equal(t, []string{"user:a", "user:b"}, apply)
@@ -92,4 +95,45 @@ func TestFingerprints(t *testing.T) {
 	assert.NotEqual(t, a.Of("secret"), NewFingerprinter([]byte("other")).Of("secret"))
 	assert.NotEqual(t, NewFingerprinter(nil).Of("secret"), NewFingerprinter(nil).Of("secret"), "random per-run keys")
 	assert.Regexp(t, `^fp:[0-9a-f]{8}$`, a.Of("x"))
+}
+
+// A plan is a value: a lazy plan walked twice gives the same changes and the same summary as
+// the held plan of the same inputs; summarizing it changes nothing; Only returns a narrowed plan
+// and leaves the plan it came from whole.
+func TestAPlanIsAValue(t *testing.T) {
+	m, ps := Parse("m.yaml", strings.NewReader("version: 1\ngrowers:\n"+
+		"  - externalId: g1\n  - externalId: g2\n    name: New\n  - externalId: g3\n"), mapSource{})
+	require.Empty(t, ps, ps.Error())
+	snap := &leaf.Snapshot{Users: []leaf.User{{ID: "u2", ExternalID: "g2", Name: "Old"}, {ID: "u9", ExternalID: "gone"}}}
+	opts := Options{Prune: true, Fingerprints: NewFingerprinter([]byte("k"))}
+	held := Diff(m, snap, opts)
+	lazy := Lazy(m, snap, opts)
+
+	ids := func(p *Plan) []string {
+		var out []string
+		for c := range p.All() {
+			out = append(out, c.ID+" "+string(c.Action))
+		}
+		return out
+	}
+	want := ids(held)
+	require.Len(t, want, 4, "two creates, an update, a prune")
+	heldSum, err := held.Summarize()
+	require.NoError(t, err)
+
+	first, err := lazy.Summarize()
+	require.NoError(t, err)
+	assert.Equal(t, heldSum.Total(), first.Total())
+	assert.Equal(t, want, ids(lazy), "the first walk")
+	assert.Equal(t, want, ids(lazy), "the second walk")
+	walked, err := lazy.Walk(func(*Change) error { return nil })
+	require.NoError(t, err)
+	assert.Equal(t, first, walked, "a walk finds the summary that Summarize does")
+
+	creates := lazy.Only(func(c *Change) bool { return c.Action == ActionCreate })
+	assert.Equal(t, []string{"user:g1 create", "user:g3 create"}, ids(creates))
+	assert.Equal(t, want, ids(lazy), "Only left the plan it came from whole")
+	narrowed, err := creates.Walk(func(*Change) error { return nil })
+	require.NoError(t, err)
+	assert.Equal(t, first.Total(), narrowed.Total(), "a narrowed plan keeps the whole plan's summary")
 }

@@ -32,18 +32,22 @@ func (cv *ChangeView) Line() string { return safeText(cv.change().Line(), 1<<20)
 
 // CollectView is the plan as a View holding its changes (for the views that group them:
 // Markdown, and a saved plan shown again). It holds every change: a plan too large for memory
-// is shown as text or JSON, which stream.
-func (p *Plan) CollectView(rate float64) (*View, error) {
+// is shown as text or JSON, which stream. It returns the plan's summary too.
+func (p *Plan) CollectView(rate float64) (*View, *Summary, error) {
 	var changes []ChangeView
-	for c := range p.All() {
+	sum, err := p.Walk(func(c *Change) error {
 		changes = append(changes, changeViewIn(c, nil))
+		return nil
+	})
+	if err != nil {
+		return nil, nil, err
 	}
-	v := p.View(rate)
+	v := p.View(sum, rate)
 	v.Changes = changes
 	if v.Changes == nil {
 		v.Changes = []ChangeView{}
 	}
-	return v, nil
+	return v, sum, nil
 }
 
 // markdownGroups are the sections of a Markdown plan, in order.

@@ -115,9 +115,9 @@ func appendSource(dst []byte, start int, l Loc) []byte {
 	return l.appendTo(dst)
 }
 
-// Summary is the last line of a text plan.
-func (p *Plan) Summary(rate float64) string {
-	e := p.Estimate(rate)
+// SummaryLine is the last line of a text plan whose summary is s.
+func (p *Plan) SummaryLine(s *Summary, rate float64) string {
+	e := p.Estimate(s, rate)
 	at := "unlimited rate"
 	if rate > 0 {
 		d := humanDuration(e.Seconds)
@@ -126,7 +126,7 @@ func (p *Plan) Summary(rate float64) string {
 		}
 		at = fmt.Sprintf("%s at %s req/s", d, strconv.FormatFloat(rate, 'f', -1, 64))
 	}
-	return summaryLine(p.Total(), e, at)
+	return summaryLine(s.Total(), e, at)
 }
 
 // summaryLine is the last line of a text plan: the counts, who needs a person, and the
@@ -154,20 +154,21 @@ func summaryLine(t Counts, e Estimate, at string) string {
 
 // RenderText writes the plan for people: one line per change, conflicts and notices, and the
 // summary with the estimate at rate requests per second. Lines are written as they are made:
-// a plan of 100,000 growers is never held as text.
-func (p *Plan) RenderText(w io.Writer, rate float64) error {
+// a plan of 100,000 growers is never held as text. It returns the plan's summary.
+func (p *Plan) RenderText(w io.Writer, rate float64) (*Summary, error) {
 	return p.render(&textSink{p: p, rate: rate, b: bufio.NewWriterSize(w, 256<<10)})
 }
 
 // RenderTextAndSave writes the text plan to text and the saved plan to saved in one pass over
 // the changes (plan --out); meta holds the saved plan's metadata (tool, time, Leaf URL, account,
 // manifest digest). The saved plan lists its changes before its summary, so that nothing needs
-// counting first. check runs once the plan is counted, before the saved plan is finished: an
-// error from it (a valve, a refusal) leaves the saved plan unfinished, and is returned.
-func (p *Plan) RenderTextAndSave(text io.Writer, rate float64, meta *View, saved io.Writer, check func() error) error {
+// counting first. check runs with the summary once the pass is done, before the saved plan is
+// finished: an error from it (a valve, a refusal) leaves the saved plan unfinished, and is
+// returned.
+func (p *Plan) RenderTextAndSave(text io.Writer, rate float64, meta *View, saved io.Writer, check func(*Summary) error) (*Summary, error) {
 	ss, err := p.viewSink(saved, rate, meta, check)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	return p.render(&textSink{p: p, rate: rate, b: bufio.NewWriterSize(text, 256<<10)}, ss)
 }
@@ -175,14 +176,14 @@ func (p *Plan) RenderTextAndSave(text io.Writer, rate float64, meta *View, saved
 // sink receives a plan's changes as one pass computes them.
 type sink interface {
 	change(c *Change) error
-	// end finishes the output once every change was received (the plan is then counted).
-	end() error
+	// end finishes the output once every change was received, with the plan's summary.
+	end(s *Summary) error
 }
 
 // render runs one pass over the changes into every sink: the first sink writes as the pass
 // goes, each other one on a goroutine of its own, fed the changes in batches (a saved plan's
 // JSON is then written beside the text shown, not after it).
-func (p *Plan) render(sinks ...sink) error {
+func (p *Plan) render(sinks ...sink) (*Summary, error) {
 	type feed struct {
 		ch   chan []*Change
 		done chan error
@@ -210,7 +211,7 @@ func (p *Plan) render(sinks ...sink) error {
 		}
 		batch = nil
 	}
-	err := p.EachChange(func(c *Change) error {
+	sum, err := p.Walk(func(c *Change) error {
 		if len(feeds) > 0 {
 			if batch = append(batch, c); len(batch) == 256 {
 				send()
@@ -228,14 +229,14 @@ func (p *Plan) render(sinks ...sink) error {
 		}
 	}
 	if err != nil {
-		return err
+		return nil, err
 	}
 	for _, s := range sinks {
-		if err := s.end(); err != nil {
-			return err
+		if err := s.end(sum); err != nil {
+			return nil, err
 		}
 	}
-	return nil
+	return sum, nil
 }
 
 // textSink writes the text plan.
@@ -264,14 +265,14 @@ func (t *textSink) change(c *Change) error {
 	return err
 }
 
-func (t *textSink) end() error {
+func (t *textSink) end(s *Summary) error {
 	t.begin()
 	p, b := t.p, t.b
-	for _, c := range p.Conflicts {
+	for _, c := range s.Conflicts {
 		b.WriteString(withSource(fmt.Sprintf("! conflict %s: %d Leaf users carry this externalId (%s); skipped",
 			c.ExternalID, len(c.LeafUserIDs), strings.Join(c.LeafUserIDs, ", ")), c.Source) + "\n")
 	}
-	for _, n := range p.Notices {
+	for _, n := range s.Notices {
 		subject := n.ExternalID
 		if n.Provider != "" {
 			subject += "/" + n.Provider
@@ -293,10 +294,10 @@ func (t *textSink) end() error {
 		fmt.Fprintf(b, "? %s %s: in doubt since run %s (its %s request was never answered); apply settles it by lookup first\n",
 			d.Kind, subject, d.RunID, d.Step)
 	}
-	if p.Empty() {
+	if s.Empty() {
 		b.WriteString("No changes: Leaf matches the manifest.\n")
 	}
-	b.WriteString(p.Summary(t.rate) + "\n")
+	b.WriteString(p.SummaryLine(s, t.rate) + "\n")
 	return b.Flush()
 }
 

@@ -64,7 +64,7 @@ type ValveError struct{ msg string }
 func (e *ValveError) Error() string { return e.msg }
 
 // CheckValves returns a *ValveError when the plan is larger than the valves allow.
-func (p *Plan) CheckValves(v Valves) error {
+func (p *Summary) CheckValves(v Valves) error {
 	t := p.Total()
 	if v.MaxChanges >= 0 && t.Changes() > v.MaxChanges {
 		return &ValveError{fmt.Sprintf("the plan has %d changes, more than --max-changes %d allows; nothing was sent", t.Changes(), v.MaxChanges)}
@@ -85,9 +85,10 @@ type Estimate struct {
 	Seconds float64 `json:"seconds"`
 }
 
-// Estimate computes the requests and time of applying p at rate requests per second.
-func (p *Plan) Estimate(rate float64) Estimate {
-	t := p.Total()
+// Estimate computes the requests and time of applying p, whose summary is s, at rate requests
+// per second.
+func (p *Plan) Estimate(s *Summary, rate float64) Estimate {
+	t := s.Total()
 	n := 1 + p.Reads + t.Changes() + t.Replace // a replace is two requests
 	e := Estimate{Requests: n}
 	if rate > 0 {

@@ -91,29 +91,28 @@ type NoticeView struct {
 	Source     string `json:"source,omitempty"`
 }
 
-// View returns the JSON form of the plan without its changes, with its estimate at rate
-// requests per second (a lazy plan is counted first). RenderJSON writes it with the changes.
-func (p *Plan) View(rate float64) *View {
-	_ = p.Count() // counting emits to nothing, which cannot fail
-	t := p.Total()
+// View returns the JSON form of the plan, whose summary is s, without its changes, with its
+// estimate at rate requests per second. RenderJSON writes it with the changes.
+func (p *Plan) View(s *Summary, rate float64) *View {
+	t := s.Total()
 	v := &View{
 		FormatVersion: FormatVersion,
 		Summary:       SummaryView{Counts: t, ByKind: map[string]Counts{}},
 		Changes:       []ChangeView{}, Conflicts: []ConflictView{}, Notices: []NoticeView{},
-		Estimate: p.Estimate(rate), InDoubt: p.InDoubt, Options: p.optionsView(),
+		Estimate: p.Estimate(s, rate), InDoubt: p.InDoubt, Options: p.optionsView(),
 	}
 	for _, k := range change.Kinds {
-		if c := p.ByKind[k]; c != nil {
+		if c := s.ByKind[k]; c != nil {
 			v.Summary.ByKind[k.String()] = *c
 		} else {
 			v.Summary.ByKind[k.String()] = Counts{}
 		}
 	}
-	for _, c := range p.Conflicts {
+	for _, c := range s.Conflicts {
 		v.Conflicts = append(v.Conflicts, ConflictView{ExternalID: c.ExternalID, LeafUserIDs: c.LeafUserIDs,
 			Reason: string(c.Reason), Source: c.Source.String()})
 	}
-	for _, n := range p.Notices {
+	for _, n := range s.Notices {
 		v.Notices = append(v.Notices, NoticeView{ExternalID: n.ExternalID, Provider: n.Provider, Status: n.Status,
 			Reason: string(n.Reason), Source: n.Source.String()})
 	}
@@ -142,25 +141,25 @@ func changeViewIn(c *Change, names []string) ChangeView {
 
 // RenderJSON writes the plan as JSON (a View) in one pass over its changes: a plan of 100,000
 // growers is never held, nor encoded whole in memory. The summary, conflicts, notices and
-// estimate follow the changes, once the pass has counted them.
-func (p *Plan) RenderJSON(w io.Writer, rate float64) error {
+// estimate follow the changes, once the pass has counted them. It returns the plan's summary.
+func (p *Plan) RenderJSON(w io.Writer, rate float64) (*Summary, error) {
 	s, err := p.viewSink(w, rate, nil, nil)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	return p.render(s)
 }
 
 // RenderJSONAndSave writes the JSON plan to shown and the saved plan to saved in one pass, like
 // RenderTextAndSave.
-func (p *Plan) RenderJSONAndSave(shown io.Writer, rate float64, meta *View, saved io.Writer, check func() error) error {
+func (p *Plan) RenderJSONAndSave(shown io.Writer, rate float64, meta *View, saved io.Writer, check func(*Summary) error) (*Summary, error) {
 	js, err := p.viewSink(shown, rate, nil, nil)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	ss, err := p.viewSink(saved, rate, meta, check)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	return p.render(js, ss)
 }
@@ -204,7 +203,7 @@ func (s *jsonSink) write(cv *ChangeView) error {
 	return s.arr.Add(s.ind)
 }
 
-func (s *jsonSink) end() error { return s.arr.Close() }
+func (s *jsonSink) end(*Summary) error { return s.arr.Close() }
 
 // viewSink writes a plan as a View as one pass goes over its changes: what comes before the
 // changes is written first, what comes after them (the summary and the rest) once the pass has
@@ -215,10 +214,10 @@ type viewSink struct {
 	p     *Plan
 	rate  float64
 	meta  *View
-	check func() error
+	check func(*Summary) error
 }
 
-func (p *Plan) viewSink(w io.Writer, rate float64, meta *View, check func() error) (*viewSink, error) {
+func (p *Plan) viewSink(w io.Writer, rate float64, meta *View, check func(*Summary) error) (*viewSink, error) {
 	head := withMeta(&View{FormatVersion: FormatVersion, Options: p.optionsView(), Changes: []ChangeView{}}, meta)
 	js, err := newJSONSink(w, head)
 	if err != nil {
@@ -237,19 +236,19 @@ func withMeta(v, meta *View) *View {
 	return v
 }
 
-// end writes the summary and the rest once the pass has counted the plan.
-func (s *viewSink) end() error {
+// end writes the summary and the rest once the pass is done.
+func (s *viewSink) end(sum *Summary) error {
 	if s.check != nil {
-		if err := s.check(); err != nil {
+		if err := s.check(sum); err != nil {
 			return err
 		}
 	}
-	_, tail, err := jsonstream.Split(withMeta(s.p.View(s.rate), s.meta), "changes", "[]")
+	_, tail, err := jsonstream.Split(withMeta(s.p.View(sum, s.rate), s.meta), "changes", "[]")
 	if err != nil {
 		return err
 	}
 	s.arr.Tail(tail)
-	return s.jsonSink.end()
+	return s.jsonSink.end(sum)
 }
 
 // ReadSaved decodes a saved plan change by change. Of each change it keeps what apply compares

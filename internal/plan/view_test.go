@@ -27,9 +27,13 @@ func TestRenderJSONIsTheWholeViewInOnePass(t *testing.T) {
 
 	var shown bytes.Buffer
 	p := lazy()
-	require.NoError(t, p.RenderJSON(&shown, 10))
-	whole := p.View(10)
-	require.NoError(t, p.EachChange(func(c *Change) error { whole.Changes = append(whole.Changes, changeViewIn(c, []string{})); return nil }))
+	_, err := p.RenderJSON(&shown, 10)
+	require.NoError(t, err)
+	var changes []ChangeView
+	sum, err := p.Walk(func(c *Change) error { changes = append(changes, changeViewIn(c, []string{})); return nil })
+	require.NoError(t, err)
+	whole := p.View(sum, 10)
+	whole.Changes = changes
 	require.NotEmpty(t, whole.Changes)
 	require.NotEmpty(t, whole.Conflicts)
 	var want bytes.Buffer
@@ -40,7 +44,9 @@ func TestRenderJSONIsTheWholeViewInOnePass(t *testing.T) {
 	var shown2, saved bytes.Buffer
 	p = lazy()
 	meta := &View{Tool: "t", CreatedAt: "now", LeafURL: "http://leaf", ManifestDigest: "d"}
-	require.NoError(t, p.RenderJSONAndSave(&shown2, 10, meta, &saved, nil))
+	sum2, err := p.RenderJSONAndSave(&shown2, 10, meta, &saved, nil)
+	require.NoError(t, err)
+	assert.Equal(t, sum, sum2, "every pass finds the same summary")
 	assert.Equal(t, shown.String(), shown2.String(), "shown the same beside the saved plan")
 	savedJSON := saved.Bytes()
 	assert.Equal(t, len(whole.Changes), strings.Count(string(savedJSON), "\n    {\"id\":"), "a saved change is one line")
