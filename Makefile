@@ -84,9 +84,9 @@ release:
 
 ## fuzz: a longer fuzzing session of the manifest readers (the seed corpus runs in make test)
 fuzz:
-	$(GO) test -run '^$$' -fuzz FuzzYAML -fuzztime 60s ./internal/plan
-	$(GO) test -run '^$$' -fuzz FuzzCSV -fuzztime 60s ./internal/plan
-	$(GO) test -run '^$$' -fuzz FuzzFastItem -fuzztime 120s ./internal/plan
+	$(GO) test -run '^$$' -fuzz FuzzYAML -fuzztime 60s ./internal/manifest
+	$(GO) test -run '^$$' -fuzz FuzzCSV -fuzztime 60s ./internal/manifest
+	$(GO) test -run '^$$' -fuzz FuzzFastItem -fuzztime 120s ./internal/manifest
 
 clean:
 	rm -rf bin dist bench.out conformance/node_modules

@@ -9,7 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/leaf-import/leaf-import/internal/doctor"
-	"github.com/leaf-import/leaf-import/internal/plan"
+	"github.com/leaf-import/leaf-import/internal/manifest"
 )
 
 // DoctorOptions are the options of `leaf-import doctor`.
@@ -73,7 +73,7 @@ row), 1 error, 4 authentication failed.`,
 func runDoctor(ctx context.Context, opts *DoctorOptions) error {
 	f := opts.Factory
 	log := f.Logger()
-	var m *plan.Manifest
+	var m *manifest.Manifest
 	if opts.Manifest != "" {
 		var err error
 		if m, err = loadManifest(f, opts.Manifest, log); err != nil {

@@ -11,7 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/leaf-import/leaf-import/internal/leaf/sandbox"
-	"github.com/leaf-import/leaf-import/internal/plan"
+	"github.com/leaf-import/leaf-import/internal/manifest"
 )
 
 type doctorJSON struct {
@@ -47,7 +47,7 @@ func runDoctorJSON(t *testing.T, env map[string]string, args ...string) (int, do
 func probes(ts *sandbox.TestServer) int {
 	n := 0
 	for _, u := range ts.State().Users {
-		if plan.IsProbe(u.ExternalID) {
+		if manifest.IsProbe(u.ExternalID) {
 			n++
 		}
 	}

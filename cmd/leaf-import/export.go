@@ -8,7 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/leaf-import/leaf-import/internal/lifecycle"
-	"github.com/leaf-import/leaf-import/internal/plan"
+	"github.com/leaf-import/leaf-import/internal/manifest"
 )
 
 // ExportOptions are the options of `leaf-import export`.
@@ -16,7 +16,7 @@ type ExportOptions struct {
 	IO          *IOStreams
 	Factory     *Factory
 	Out         string
-	Format      plan.ExportFormat
+	Format      manifest.ExportFormat
 	WithSecrets bool
 	Rate        rateFlag
 	Select      SelectFlags
@@ -75,7 +75,7 @@ not-exported.txt), 1 error, 4 authentication failed.`,
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&opts.Out, "out", "", "the directory to write manifest.yaml (and growers.csv, secrets/) into")
-	choiceVar(fl, &opts.Format, "format", plan.ExportYAML, "yaml (growers in manifest.yaml) or csv (growers in growers.csv)", plan.ExportYAML, plan.ExportCSV)
+	choiceVar(fl, &opts.Format, "format", manifest.ExportYAML, "yaml (growers in manifest.yaml) or csv (growers in growers.csv)", manifest.ExportYAML, manifest.ExportCSV)
 	fl.BoolVar(&opts.WithSecrets, "with-secrets", false, "write the secrets Leaf returns into DIR/secrets/ (0600); see the warning on rotating tokens")
 	registerRate(fl, &opts.Rate, "requests per second to Leaf")
 	opts.Select.register(fl)
@@ -97,19 +97,19 @@ func runExport(ctx context.Context, opts *ExportOptions) error {
 	if err != nil {
 		return err
 	}
-	where := filepath.Join(opts.Out, plan.ExportManifest)
+	where := filepath.Join(opts.Out, manifest.ExportManifest)
 	fmt.Fprintf(opts.IO.Out, "Exported %d grower(s) (%d connection(s), %d config(s)) and %d app(s) to %s.\n",
 		e.Growers, e.Connections, e.Configs, e.Apps, where)
 	if len(e.Secret) > 0 {
 		fmt.Fprintf(opts.IO.Out, "Wrote %d secret file(s) under %s (0600). Refresh tokens rotate: do not use a copy under another API owner.\n",
-			len(e.Secret), filepath.Join(opts.Out, plan.ExportSecretsDir))
+			len(e.Secret), filepath.Join(opts.Out, manifest.ExportSecretsDir))
 	}
 	if n := len(e.NotExported); n > 0 {
 		for _, line := range e.NotExported {
 			fmt.Fprintln(opts.IO.ErrOut, "not exported: "+line)
 		}
 		return withCode(exitAttention, fmt.Errorf("%d item(s) could not be expressed in a manifest (listed in %s)", n,
-			filepath.Join(opts.Out, plan.ExportNotExported)))
+			filepath.Join(opts.Out, manifest.ExportNotExported)))
 	}
 	return nil
 }

@@ -15,7 +15,7 @@ import (
 	"github.com/leaf-import/leaf-import/internal/leaf"
 	"github.com/leaf-import/leaf-import/internal/leaf/sandbox"
 	"github.com/leaf-import/leaf-import/internal/lifecycle"
-	"github.com/leaf-import/leaf-import/internal/plan"
+	"github.com/leaf-import/leaf-import/internal/manifest"
 )
 
 // growerSpec describes one grower of a generated manifest.
@@ -101,9 +101,9 @@ func seedCredential(p *leaf.Provider, ext, token string) *sandbox.Credential {
 // assertConverged checks the sandbox against the manifest: each grower is exactly one Leaf user
 // with its fields, holding each of its connections with the manifest's compared values; and a
 // fresh plan is empty.
-func assertConverged(t *testing.T, ts *sandbox.TestServer, manifest string, env map[string]string) {
+func assertConverged(t *testing.T, ts *sandbox.TestServer, manifestPath string, env map[string]string) {
 	t.Helper()
-	m, ps := plan.Load(manifest, osSource{lookup: func(k string) (string, bool) { v, ok := env[k]; return v, ok }})
+	m, ps := manifest.Load(manifestPath, osSource{lookup: func(k string) (string, bool) { v, ok := env[k]; return v, ok }})
 	require.Empty(t, ps)
 	st := ts.State()
 	byExt := map[string][]*sandbox.User{}
@@ -139,7 +139,7 @@ func assertConverged(t *testing.T, ts *sandbox.TestServer, manifest string, env 
 		}
 	}
 	assert.Zero(t, missing, "missing credentials")
-	code, out, _ := runCLI(t, sandboxEnv(ts, env), "plan", manifest, "--rate", "0", "--detailed-exitcode")
+	code, out, _ := runCLI(t, sandboxEnv(ts, env), "plan", manifestPath, "--rate", "0", "--detailed-exitcode")
 	assert.Equal(t, 0, code, "a second plan is empty:\n%s", out)
 }
 

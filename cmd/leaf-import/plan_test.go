@@ -15,6 +15,7 @@ import (
 
 	"github.com/leaf-import/leaf-import/internal/leaf"
 	"github.com/leaf-import/leaf-import/internal/leaf/sandbox"
+	"github.com/leaf-import/leaf-import/internal/manifest"
 	"github.com/leaf-import/leaf-import/internal/plan"
 )
 
@@ -252,12 +253,12 @@ func TestValidateCommand(t *testing.T) {
 	assert.Equal(t, 1, code)
 	var v struct {
 		Valid    bool
-		Problems []plan.Problem
+		Problems []manifest.Problem
 	}
 	require.NoError(t, json.Unmarshal([]byte(out), &v))
 	assert.False(t, v.Valid)
 	require.Len(t, v.Problems, 2)
-	assert.Equal(t, plan.Problem{File: bad, Line: 4, Field: "growers[0].email", Message: `"nope" is not a valid email address`}, v.Problems[0])
+	assert.Equal(t, manifest.Problem{File: bad, Line: 4, Field: "growers[0].email", Message: `"nope" is not a valid email address`}, v.Problems[0])
 }
 
 func TestLiteralSecretsInAReadableManifestAreWarnedAbout(t *testing.T) {

@@ -14,7 +14,7 @@ import (
 	"github.com/leaf-import/leaf-import/internal/change"
 	"github.com/leaf-import/leaf-import/internal/leaf"
 	"github.com/leaf-import/leaf-import/internal/leaf/sandbox"
-	"github.com/leaf-import/leaf-import/internal/plan"
+	"github.com/leaf-import/leaf-import/internal/manifest"
 	"github.com/leaf-import/leaf-import/internal/report"
 )
 
@@ -127,9 +127,9 @@ func TestResumeCompletesAReplaceCutBetweenItsPhases(t *testing.T) {
 	assert.Equal(t, []string{"r0"}, rep.Run.Previous)
 }
 
-func manifestDigest(t *testing.T, manifest string) string {
+func manifestDigest(t *testing.T, path string) string {
 	t.Helper()
-	m, ps := plan.Load(manifest, osSource{lookup: func(string) (string, bool) { return "", false }})
+	m, ps := manifest.Load(path, osSource{lookup: func(string) (string, bool) { return "", false }})
 	require.Empty(t, ps)
 	return m.Digest
 }

@@ -5,7 +5,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/leaf-import/leaf-import/internal/plan"
+	"github.com/leaf-import/leaf-import/internal/manifest"
 )
 
 // SchemaOptions are the options of `leaf-import schema`.
@@ -39,7 +39,7 @@ authority: references, duplicates and what Leaf accepts are checked there.`,
 }
 
 func runSchema(opts *SchemaOptions) error {
-	b, err := plan.Schema()
+	b, err := manifest.Schema()
 	if err != nil {
 		return err
 	}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/leaf-import/leaf-import/internal/leaf"
 	"github.com/leaf-import/leaf-import/internal/lifecycle"
+	"github.com/leaf-import/leaf-import/internal/manifest"
 	"github.com/leaf-import/leaf-import/internal/plan"
 	"github.com/leaf-import/leaf-import/internal/workspace"
 )
@@ -213,7 +214,7 @@ func learnedPace(root string, acct workspace.Account, log *slog.Logger) float64 
 
 // reportProblems prints manifest problems on w and returns the error that ends the command.
 func reportProblems(w io.Writer, name string, err error) error {
-	var problems plan.Problems
+	var problems manifest.Problems
 	if !errors.As(err, &problems) {
 		return err
 	}
@@ -226,11 +227,11 @@ func reportProblems(w io.Writer, name string, err error) error {
 // commonOptions builds what plan and apply hand to the run lifecycle: the manifest, a client
 // (not yet authenticated), the account and its state directory. The account is resolved first:
 // a --rate auto client starts from the pace the account's earlier runs learned.
-func commonOptions(f *Factory, m *plan.Manifest, d *DiffFlags, concurrency int, fp *plan.Fingerprinter) (lifecycle.Options, error) {
+func commonOptions(f *Factory, m *manifest.Manifest, d *DiffFlags, concurrency int, fp *plan.Fingerprinter) (lifecycle.Options, error) {
 	log := f.Logger()
 	if m != nil && m.Partial && d.Prune {
 		return lifecycle.Options{}, withCode(exitError, fmt.Errorf("the manifest is a --failed-rows file (it has a %s column): it lists some growers only, "+
-			"and --prune would delete every other one; apply it without --prune", plan.FailedRowsColumn))
+			"and --prune would delete every other one; apply it without --prune", manifest.FailedRowsColumn))
 	}
 	if _, err := f.connEnv(); err != nil {
 		return lifecycle.Options{}, err

@@ -7,10 +7,10 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/leaf-import/leaf-import/internal/plan"
+	"github.com/leaf-import/leaf-import/internal/manifest"
 )
 
-// osSource is the real plan.Source: the process environment and the file system. File
+// osSource is the real manifest.Source: the process environment and the file system. File
 // references resolve inside the manifest's directory tree and the --allow-file-dir directories,
 // symbolic links resolved first.
 type osSource struct {
@@ -22,12 +22,12 @@ func (s osSource) Getenv(name string) (string, bool) { return s.lookup(name) }
 
 // Open opens a regular file only: a FIFO, a device or a socket in the manifest's directory would
 // block the read (a FIFO until a writer comes) or never end, so it is refused with
-// plan.ErrNotRegular, without waiting.
+// manifest.ErrNotRegular, without waiting.
 func (s osSource) Open(name string) (io.ReadCloser, error) {
 	if info, err := os.Stat(name); err != nil {
 		return nil, err
 	} else if !info.Mode().IsRegular() {
-		return nil, plan.ErrNotRegular
+		return nil, manifest.ErrNotRegular
 	}
 	f, err := os.OpenFile(name, os.O_RDONLY|openNonblock, 0)
 	if err != nil {
@@ -35,7 +35,7 @@ func (s osSource) Open(name string) (io.ReadCloser, error) {
 	}
 	if info, err := f.Stat(); err != nil || !info.Mode().IsRegular() { // swapped after the first look
 		f.Close()
-		return nil, plan.ErrNotRegular
+		return nil, manifest.ErrNotRegular
 	}
 	return f, nil
 }
@@ -44,10 +44,10 @@ func (s osSource) AllowedDirs() []string { return s.allowed }
 
 func (s osSource) RealPath(name string) (string, error) { return filepath.EvalSymlinks(name) }
 
-// loadManifest reads and checks a manifest. Problems are returned as a plan.Problems error;
+// loadManifest reads and checks a manifest. Problems are returned as a manifest.Problems error;
 // a manifest holding literal secrets that group or others can read is warned about.
-func loadManifest(f *Factory, name string, log *slog.Logger) (*plan.Manifest, error) {
-	m, problems := plan.Load(name, f.manifestSource())
+func loadManifest(f *Factory, name string, log *slog.Logger) (*manifest.Manifest, error) {
+	m, problems := manifest.Load(name, f.manifestSource())
 	if len(problems) > 0 {
 		return nil, problems
 	}
@@ -62,6 +62,6 @@ func loadManifest(f *Factory, name string, log *slog.Logger) (*plan.Manifest, er
 
 // manifestSource is where manifests and their references are read from: the file system and
 // the environment, confined to the manifest's tree and --allow-file-dir.
-func (f *Factory) manifestSource() plan.Source {
+func (f *Factory) manifestSource() manifest.Source {
 	return osSource{lookup: f.LookupEnv, allowed: f.allowDirs}
 }

@@ -15,8 +15,8 @@ import (
 
 	"github.com/leaf-import/leaf-import/internal/csvcell"
 	"github.com/leaf-import/leaf-import/internal/lifecycle"
+	"github.com/leaf-import/leaf-import/internal/manifest"
 	"github.com/leaf-import/leaf-import/internal/metrics"
-	"github.com/leaf-import/leaf-import/internal/plan"
 )
 
 // StatusOptions are the options of `leaf-import status`.
@@ -80,7 +80,7 @@ func runStatus(ctx context.Context, opts *StatusOptions) error {
 	if err := opts.Metrics.check(); err != nil {
 		return err
 	}
-	var m *plan.Manifest
+	var m *manifest.Manifest
 	if opts.Manifest != "" {
 		var err error
 		if m, err = loadManifest(f, opts.Manifest, log); err != nil {

@@ -8,7 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/leaf-import/leaf-import/internal/plan"
+	"github.com/leaf-import/leaf-import/internal/manifest"
 )
 
 // ValidateOptions are the options of `leaf-import validate`.
@@ -46,10 +46,10 @@ is valid, 1 otherwise.`,
 
 // validationJSON is the JSON output of validate.
 type validationJSON struct {
-	Valid    bool           `json:"valid"`
-	Manifest string         `json:"manifest"`
-	Problems []plan.Problem `json:"problems"`
-	// ProblemCount counts every problem found; Problems lists the first plan.MaxProblems.
+	Valid    bool               `json:"valid"`
+	Manifest string             `json:"manifest"`
+	Problems []manifest.Problem `json:"problems"`
+	// ProblemCount counts every problem found; Problems lists the first manifest.MaxProblems.
 	ProblemCount int `json:"problemCount"`
 	Growers      int `json:"growers"`
 	Connections  int `json:"connections"`
@@ -59,13 +59,13 @@ type validationJSON struct {
 func runValidate(_ context.Context, opts *ValidateOptions) error {
 	log := opts.Factory.Logger()
 	m, err := loadManifest(opts.Factory, opts.Manifest, log)
-	var problems plan.Problems
+	var problems manifest.Problems
 	if err != nil && !errors.As(err, &problems) {
 		return withCode(exitError, err)
 	}
 	out := validationJSON{Valid: len(problems) == 0, Manifest: opts.Manifest, Problems: problems, ProblemCount: problems.Count()}
 	if out.Problems == nil {
-		out.Problems = []plan.Problem{}
+		out.Problems = []manifest.Problem{}
 	}
 	if m != nil {
 		out.Growers, out.Apps = len(m.Growers), len(m.Apps)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/leaf-import/leaf-import/internal/leaf"
 	"github.com/leaf-import/leaf-import/internal/lifecycle"
+	"github.com/leaf-import/leaf-import/internal/manifest"
 	"github.com/leaf-import/leaf-import/internal/plan"
 	"github.com/leaf-import/leaf-import/internal/workspace"
 )
@@ -143,7 +144,7 @@ func tlsCheck(url string) Check {
 }
 
 // checkApps lists the owner's apps of each provider the manifest has apps of.
-func checkApps(ctx context.Context, c *leaf.Client, m *plan.Manifest, rep *Report) {
+func checkApps(ctx context.Context, c *leaf.Client, m *manifest.Manifest, rep *Report) {
 	for _, p := range lifecycle.AppProviders(m) {
 		apps, err := c.ListAppKeys(ctx, p)
 		ch := Check{Name: "app-keys-" + strings.ToLower(p.Name), Assumed: "GET /app-keys/" + p.AppKey.Segment + " lists the owner's apps", OK: err == nil}

@@ -7,7 +7,7 @@ import (
 	"github.com/leaf-import/leaf-import/internal/leaf"
 	"github.com/leaf-import/leaf-import/internal/leaf/sandbox"
 	"github.com/leaf-import/leaf-import/internal/lifecycle"
-	"github.com/leaf-import/leaf-import/internal/plan"
+	"github.com/leaf-import/leaf-import/internal/manifest"
 	"github.com/leaf-import/leaf-import/internal/workspace"
 )
 
@@ -23,7 +23,7 @@ func options(t *testing.T, ts *sandbox.TestServer, root string) lifecycle.Option
 func probes(ts *sandbox.TestServer) []string {
 	var out []string
 	for _, u := range ts.State().Users {
-		if plan.IsProbe(u.ExternalID) {
+		if manifest.IsProbe(u.ExternalID) {
 			out = append(out, u.ID)
 		}
 	}

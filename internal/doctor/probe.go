@@ -13,6 +13,7 @@ import (
 	"github.com/leaf-import/leaf-import/internal/exec"
 	"github.com/leaf-import/leaf-import/internal/leaf"
 	"github.com/leaf-import/leaf-import/internal/lifecycle"
+	"github.com/leaf-import/leaf-import/internal/manifest"
 	"github.com/leaf-import/leaf-import/internal/plan"
 	"github.com/leaf-import/leaf-import/internal/report"
 )
@@ -46,7 +47,7 @@ func (p *prober) run(ctx context.Context) (lag float64, patch bool, latency time
 
 	nonce := make([]byte, 6)
 	_, _ = rand.Read(nonce)
-	ext := plan.ProbePrefix + hex.EncodeToString(nonce)
+	ext := manifest.ProbePrefix + hex.EncodeToString(nonce)
 	name := "leaf-import doctor probe " + ext
 	u := p.create(ctx, ext, name)
 	if u == nil {
@@ -71,12 +72,12 @@ func (p *prober) run(ctx context.Context) (lag float64, patch bool, latency time
 func (p *prober) cleanup(ctx context.Context, all []leaf.User) {
 	probes := map[string]string{} // Leaf id -> externalId
 	for _, u := range all {
-		if plan.IsProbe(u.ExternalID) {
+		if manifest.IsProbe(u.ExternalID) {
 			probes[u.ID] = u.ExternalID
 		}
 	}
 	for ext, id := range p.sh.Created() {
-		if plan.IsProbe(ext) {
+		if manifest.IsProbe(ext) {
 			probes[id] = ext
 		}
 	}

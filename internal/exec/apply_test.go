@@ -19,6 +19,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/leaf-import/leaf-import/internal/leaf"
+	"github.com/leaf-import/leaf-import/internal/manifest"
 	"github.com/leaf-import/leaf-import/internal/plan"
 	"github.com/leaf-import/leaf-import/internal/report"
 )
@@ -318,9 +319,9 @@ func (c *instantClock) Sleep(ctx context.Context, d time.Duration) error {
 
 // planFor computes the plan of growers against the fake's state. The manifest is the document's
 // body: the version line every manifest needs is written here.
-func planFor(t *testing.T, f *fakeAPI, manifest string) *plan.Plan {
+func planFor(t *testing.T, f *fakeAPI, body string) *plan.Plan {
 	t.Helper()
-	m, ps := plan.Parse("m.yaml", strings.NewReader("version: 1\n"+manifest), nilSource{})
+	m, ps := manifest.Parse("m.yaml", strings.NewReader("version: 1\n"+body), nilSource{})
 	require.Empty(t, ps, ps.Error())
 	users, _ := f.ListUsers(context.Background(), leaf.UserFilter{})
 	f.mu.Lock()

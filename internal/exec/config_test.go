@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/leaf-import/leaf-import/internal/leaf"
+	"github.com/leaf-import/leaf-import/internal/manifest"
 	"github.com/leaf-import/leaf-import/internal/plan"
 	"github.com/leaf-import/leaf-import/internal/report"
 )
@@ -101,7 +102,7 @@ func TestACredentialDeleteGoesOnWhenConfigFails(t *testing.T) {
 	valley, _ := leaf.LookupProvider("Valley")
 	f.users["u1"] = &leaf.User{ID: "u1", ExternalID: "g1", Credentials: []*leaf.Credential{{ID: "c1", Provider: valley, Status: "OK"}}}
 	f.onSetConfig = func(string) (error, bool) { return &leaf.APIError{StatusCode: 400, Title: "bad flag"}, false }
-	m, ps := plan.Parse("m.yaml", strings.NewReader("version: 1\n"+`
+	m, ps := manifest.Parse("m.yaml", strings.NewReader("version: 1\n"+`
 growers:
   - externalId: g1
     config: {operationsAutoSync: true}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/leaf-import/leaf-import/internal/change"
 	"github.com/leaf-import/leaf-import/internal/leaf"
+	"github.com/leaf-import/leaf-import/internal/manifest"
 	"github.com/leaf-import/leaf-import/internal/plan"
 	"github.com/leaf-import/leaf-import/internal/report"
 )
@@ -304,7 +305,7 @@ func (r *runner) createCredential(ctx context.Context, c *plan.Change, p *leaf.P
 
 // sameCredential reports whether the credential Leaf holds is the one the manifest describes, by
 // the fields a plan compares.
-func sameCredential(conn *plan.Connection, cur *leaf.Credential) bool {
+func sameCredential(conn *manifest.Connection, cur *leaf.Credential) bool {
 	for _, f := range conn.Provider.ComparedFields() {
 		want, ok := conn.Fields.Get(f)
 		have, returned := cur.Fields.Get(f)

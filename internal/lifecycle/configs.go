@@ -11,6 +11,7 @@ import (
 
 	"github.com/leaf-import/leaf-import/internal/change"
 	"github.com/leaf-import/leaf-import/internal/leaf"
+	"github.com/leaf-import/leaf-import/internal/manifest"
 	"github.com/leaf-import/leaf-import/internal/plan"
 	"github.com/leaf-import/leaf-import/internal/report"
 	"github.com/leaf-import/leaf-import/internal/workspace"
@@ -22,7 +23,7 @@ const readers = 8
 
 // readConfigs reads the own configuration of the users the plan needs (plan.ConfigReads) into
 // snap.Configs and returns how many it read.
-func readConfigs(ctx context.Context, c *leaf.Client, m *plan.Manifest, snap *leaf.Snapshot, opts plan.Options, log *slog.Logger) (int, error) {
+func readConfigs(ctx context.Context, c *leaf.Client, m *manifest.Manifest, snap *leaf.Snapshot, opts plan.Options, log *slog.Logger) (int, error) {
 	ids := plan.ConfigReads(m, snap, opts)
 	if len(ids) == 0 {
 		return 0, nil

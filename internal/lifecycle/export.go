@@ -13,6 +13,7 @@ import (
 
 	"github.com/leaf-import/leaf-import/internal/atomicfile"
 	"github.com/leaf-import/leaf-import/internal/leaf"
+	"github.com/leaf-import/leaf-import/internal/manifest"
 	"github.com/leaf-import/leaf-import/internal/plan"
 )
 
@@ -21,7 +22,7 @@ type ExportOptions struct {
 	Options
 	// Dir receives manifest.yaml (and growers.csv, secrets/, not-exported.txt).
 	Dir         string
-	Format      plan.ExportFormat
+	Format      manifest.ExportFormat
 	WithSecrets bool
 }
 
@@ -29,7 +30,7 @@ type ExportOptions struct {
 // pages of 100, credentials embedded, or one lookup each for a small --only), the app keys of
 // every provider that has them, and the own config of each exported user (one request each,
 // unless --kind leaves config out). It changes nothing in Leaf.
-func Export(ctx context.Context, o ExportOptions) (*plan.Export, error) {
+func Export(ctx context.Context, o ExportOptions) (*manifest.Export, error) {
 	c, sel, log := o.Client, o.Diff.Selection, o.Log
 	if err := c.Authenticate(ctx); err != nil {
 		return nil, err
@@ -55,7 +56,7 @@ func Export(ctx context.Context, o ExportOptions) (*plan.Export, error) {
 	if err != nil {
 		return nil, err
 	}
-	e, err := plan.BuildExport(plan.ExportInput{Users: snap.Users, AppKeys: snap.AppKeys, Configs: configs,
+	e, err := manifest.BuildExport(manifest.ExportInput{Users: snap.Users, AppKeys: snap.AppKeys, Configs: configs,
 		Selection: sel, WithSecrets: o.WithSecrets, Format: o.Format,
 		Origin: c.BaseURL() + ", API owner " + orUnknown(o.Account.Owner)})
 	if err != nil {
@@ -83,7 +84,7 @@ func exportConfigs(ctx context.Context, c *leaf.Client, snap *leaf.Snapshot, sel
 	}
 	var ids []string
 	for _, u := range snap.Users {
-		if u.ExternalID != "" && count[u.ExternalID] == 1 && sel.Grower(u.ExternalID) && !plan.IsProbe(u.ExternalID) {
+		if u.ExternalID != "" && count[u.ExternalID] == 1 && sel.Grower(u.ExternalID) && !manifest.IsProbe(u.ExternalID) {
 			ids = append(ids, u.ID)
 		}
 	}
@@ -93,7 +94,7 @@ func exportConfigs(ctx context.Context, c *leaf.Client, snap *leaf.Snapshot, sel
 
 // writeExport writes the files of an export: secrets 0600 in 0700 directories, the rest
 // 0644. A not-exported.txt left by an earlier export is removed when everything was written.
-func writeExport(dir string, e *plan.Export) error {
+func writeExport(dir string, e *manifest.Export) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
@@ -107,8 +108,8 @@ func writeExport(dir string, e *plan.Export) error {
 	}
 	defer root.Close()
 	if len(e.NotExported) > 0 {
-		e.Files[plan.ExportNotExported] = []byte(strings.Join(e.NotExported, "\n") + "\n")
-	} else if err := root.Remove(plan.ExportNotExported); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		e.Files[manifest.ExportNotExported] = []byte(strings.Join(e.NotExported, "\n") + "\n")
+	} else if err := root.Remove(manifest.ExportNotExported); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return err
 	}
 	// Secrets first: a refused path (a symbolic link in DIR) stops the export before anything

@@ -5,7 +5,7 @@ import (
 	"sync"
 
 	"github.com/leaf-import/leaf-import/internal/atomicfile"
-	"github.com/leaf-import/leaf-import/internal/plan"
+	"github.com/leaf-import/leaf-import/internal/manifest"
 	"github.com/leaf-import/leaf-import/internal/report"
 )
 
@@ -51,13 +51,13 @@ func (f *failedGrowers) byExt() map[string]string {
 
 // WriteFailedRows writes path, a CSV manifest of the growers of failed (a Result's
 // FailedGrowers) as the manifest at manifestPath writes them, references unresolved, with
-// plan.FailedRowsColumn saying why: fixed, it is fed back to apply only those growers. It is
+// manifest.FailedRowsColumn saying why: fixed, it is fed back to apply only those growers. It is
 // written even when nothing failed (a header only), so that a file left by an earlier run never
 // passes for this one's. Mode 0600: a literal secret of the manifest is copied as written.
 // digest is the manifest the run applied: a manifest rewritten during the run (a nightly export
 // landing) is refused, so that the rows are never another version's.
-func WriteFailedRows(path, manifestPath, digest string, src plan.Source, failed map[string]string) error {
-	m, problems := plan.LoadWith(manifestPath, src, plan.ReadOptions{Raw: true, Only: func(ext string) bool {
+func WriteFailedRows(path, manifestPath, digest string, src manifest.Source, failed map[string]string) error {
+	m, problems := manifest.LoadWith(manifestPath, src, manifest.ReadOptions{Raw: true, Only: func(ext string) bool {
 		_, ok := failed[ext]
 		return ok
 	}})
@@ -67,7 +67,7 @@ func WriteFailedRows(path, manifestPath, digest string, src plan.Source, failed 
 	if m.Digest != digest {
 		return fmt.Errorf("--failed-rows: %s changed while the run applied it: no rows written (the run's report lists the failed changes)", manifestPath)
 	}
-	data, err := plan.FailedRowsCSV(m.Growers, failed)
+	data, err := manifest.FailedRowsCSV(m.Growers, failed)
 	if err != nil {
 		return err
 	}

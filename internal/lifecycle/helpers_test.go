@@ -11,7 +11,7 @@ import (
 
 	"github.com/leaf-import/leaf-import/internal/leaf"
 	"github.com/leaf-import/leaf-import/internal/leaf/sandbox"
-	"github.com/leaf-import/leaf-import/internal/plan"
+	"github.com/leaf-import/leaf-import/internal/manifest"
 	"github.com/leaf-import/leaf-import/internal/workspace"
 )
 
@@ -24,9 +24,9 @@ func options(t *testing.T, ts *sandbox.TestServer, root string) Options {
 }
 
 // manifestOf parses a manifest body (the version line is written here).
-func manifestOf(t *testing.T, body string) *plan.Manifest {
+func manifestOf(t *testing.T, body string) *manifest.Manifest {
 	t.Helper()
-	m, ps := plan.Parse("m.yaml", strings.NewReader("version: 1\n"+body), noFiles{})
+	m, ps := manifest.Parse("m.yaml", strings.NewReader("version: 1\n"+body), noFiles{})
 	require.Empty(t, ps, ps.Error())
 	return m
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/leaf-import/leaf-import/internal/csvcell"
 	"github.com/leaf-import/leaf-import/internal/exec"
 	"github.com/leaf-import/leaf-import/internal/leaf"
+	"github.com/leaf-import/leaf-import/internal/manifest"
 	"github.com/leaf-import/leaf-import/internal/plan"
 	"github.com/leaf-import/leaf-import/internal/report"
 )
@@ -146,7 +147,7 @@ func (k *keyRun) growers(ctx context.Context, byExt map[string][]*leaf.User) err
 }
 
 // reason says why grower g (Leaf user u) must act, "" when it need not.
-func (k *keyRun) reason(g *plan.Grower, u *leaf.User) KeysFor {
+func (k *keyRun) reason(g *manifest.Grower, u *leaf.User) KeysFor {
 	if len(u.Credentials) == 0 {
 		if k.o.For != ForReauthorize {
 			return ForConnect
@@ -167,7 +168,7 @@ func (k *keyRun) reason(g *plan.Grower, u *leaf.User) KeysFor {
 	return ""
 }
 
-func (k *keyRun) grower(ctx context.Context, g *plan.Grower, u *leaf.User) error {
+func (k *keyRun) grower(ctx context.Context, g *manifest.Grower, u *leaf.User) error {
 	reason := k.reason(g, u)
 	if reason == "" && !k.o.RevokeExpired {
 		return nil // nothing to issue or revoke: its keys are not read (a request per grower)
@@ -217,7 +218,7 @@ func (k *keyRun) grower(ctx context.Context, g *plan.Grower, u *leaf.User) error
 
 // issue creates a key: intent, POST, the key to the file (fsynced), then the outcome. It
 // reports whether the key was issued; an error stops the run.
-func (k *keyRun) issue(ctx context.Context, g *plan.Grower, u *leaf.User, reason KeysFor) (bool, error) {
+func (k *keyRun) issue(ctx context.Context, g *manifest.Grower, u *leaf.User, reason KeysFor) (bool, error) {
 	nonce := make([]byte, 6)
 	_, _ = rand.Read(nonce)
 	label := LabelPrefix + k.sh.runID + " " + hex.EncodeToString(nonce)
@@ -257,7 +258,7 @@ func (k *keyRun) issue(ctx context.Context, g *plan.Grower, u *leaf.User, reason
 
 // revoke revokes a key leaf-import issued; a journal that cannot be written stops the run
 // before the DELETE is sent.
-func (k *keyRun) revoke(ctx context.Context, g *plan.Grower, u *leaf.User, key leaf.APIKey, why string) error {
+func (k *keyRun) revoke(ctx context.Context, g *manifest.Grower, u *leaf.User, key leaf.APIKey, why string) error {
 	c := &plan.Change{ID: "api-key:" + g.ExternalID + "#" + key.ID, Kind: change.KindAPIKey, Action: change.ActionDelete,
 		ExternalID: g.ExternalID, LeafUserID: u.ID}
 	rec := report.Record{ChangeID: c.ID, Kind: c.Kind, Action: c.Action, ExternalID: g.ExternalID, LeafUserID: u.ID,

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/leaf-import/leaf-import/internal/leaf"
+	"github.com/leaf-import/leaf-import/internal/manifest"
 	"github.com/leaf-import/leaf-import/internal/metrics"
 	"github.com/leaf-import/leaf-import/internal/plan"
 	"github.com/leaf-import/leaf-import/internal/report"
@@ -14,7 +15,7 @@ import (
 
 // Options are what plan and apply share.
 type Options struct {
-	Manifest *plan.Manifest
+	Manifest *manifest.Manifest
 	// Client talks to Leaf; it has not authenticated yet.
 	Client *leaf.Client
 	// Account is the Leaf account; AccountErr says why its owner is unknown (a token without

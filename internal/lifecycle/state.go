@@ -12,12 +12,13 @@ import (
 
 	"github.com/leaf-import/leaf-import/internal/exec"
 	"github.com/leaf-import/leaf-import/internal/leaf"
+	"github.com/leaf-import/leaf-import/internal/manifest"
 	"github.com/leaf-import/leaf-import/internal/plan"
 )
 
 // AppProviders are the providers whose app keys the state read covers: those the manifest
 // registers apps for.
-func AppProviders(m *plan.Manifest) []*leaf.Provider {
+func AppProviders(m *manifest.Manifest) []*leaf.Provider {
 	var ps []*leaf.Provider
 	for _, a := range m.Apps {
 		if !slices.Contains(ps, a.Provider) {
@@ -37,7 +38,7 @@ const onlyLookups = 50
 // earlier runs created and a lagging list does not show yet (read by id): an outcome in the
 // account's history wins over a list that does not show the object. A small --only selection
 // reads only its own users. reads is what the read costs when nothing fails, for the estimate.
-func readState(ctx context.Context, c *leaf.Client, m *plan.Manifest, created map[string]string, sel plan.Selection, log *slog.Logger) (snap *leaf.Snapshot, reads int, err error) {
+func readState(ctx context.Context, c *leaf.Client, m *manifest.Manifest, created map[string]string, sel plan.Selection, log *slog.Logger) (snap *leaf.Snapshot, reads int, err error) {
 	log.Info("reading Leaf state", "url", c.BaseURL())
 	defer progressWhile(ctx, log, c, "still reading Leaf state", 0)()
 	apps := AppProviders(sel.Manifest(m))

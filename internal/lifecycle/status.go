@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/leaf-import/leaf-import/internal/leaf"
+	"github.com/leaf-import/leaf-import/internal/manifest"
 	"github.com/leaf-import/leaf-import/internal/plan"
 )
 
@@ -91,7 +92,7 @@ func Status(ctx context.Context, o StatusOptions) (*StatusReport, error) {
 			byExt[u.ExternalID] = append(byExt[u.ExternalID], u)
 		}
 	}
-	growers := map[string]*plan.Grower{}
+	growers := map[string]*manifest.Grower{}
 	if o.Manifest != nil {
 		for _, g := range o.Manifest.Growers {
 			growers[g.ExternalID] = g
@@ -145,14 +146,14 @@ func (sr *statusRun) count(p, status string) {
 
 // credential counts a Leaf credential of grower ext (g: its manifest entry, nil without one) and
 // lists it when it is not healthy, with its latest error while MaxEvents allows reading it.
-func (sr *statusRun) credential(ctx context.Context, ext string, g *plan.Grower, u *leaf.User, cr *leaf.Credential) error {
+func (sr *statusRun) credential(ctx context.Context, ext string, g *manifest.Grower, u *leaf.User, cr *leaf.Credential) error {
 	rep := sr.rep
 	sr.count(cr.Provider.Name, strings.ToUpper(cr.Status))
 	if cr.Healthy() {
 		return nil
 	}
 	e := StatusEntry{ExternalID: ext, LeafUserID: u.ID, Provider: cr.Provider.Name, Status: cr.Status}
-	var conn *plan.Connection
+	var conn *manifest.Connection
 	if g != nil {
 		conn = g.Connection(cr.Provider)
 	}
@@ -175,7 +176,7 @@ func (sr *statusRun) credential(ctx context.Context, ext string, g *plan.Grower,
 }
 
 // missing lists the manifest connections of grower g that none of its Leaf users us holds.
-func (sr *statusRun) missing(ext string, g *plan.Grower, us []*leaf.User) {
+func (sr *statusRun) missing(ext string, g *manifest.Grower, us []*leaf.User) {
 	for _, c := range g.Connections {
 		held := false
 		for _, u := range us {
@@ -199,7 +200,7 @@ func (sr *statusRun) missing(ext string, g *plan.Grower, us []*leaf.User) {
 // latestError finds the newest event whose provider call failed, and describes it without its
 // raw body: the status, and the error text the provider gave when the body is a JSON error.
 // The manifest's secrets for the connection, if they appear, are redacted.
-func latestError(evs []leaf.Event, conn *plan.Connection) (at, msg string) {
+func latestError(evs []leaf.Event, conn *manifest.Connection) (at, msg string) {
 	for _, e := range evs {
 		if e.StatusCode < 400 {
 			continue
@@ -220,7 +221,7 @@ func latestError(evs []leaf.Event, conn *plan.Connection) (at, msg string) {
 }
 
 // cleanMessage keeps untrusted text printable and short, without the connection's secrets.
-func cleanMessage(s string, conn *plan.Connection) string {
+func cleanMessage(s string, conn *manifest.Connection) string {
 	var secrets []string
 	if conn != nil {
 		for _, f := range conn.Fields {

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/leaf-import/leaf-import/internal/leaf"
+	"github.com/leaf-import/leaf-import/internal/manifest"
 )
 
 // benchManifest generates n growers with two connections each (John Deere and CNHI) as CSV or
@@ -135,7 +136,7 @@ func BenchmarkPlanLarge(b *testing.B) {
 				for range b.N {
 					base, heap, rss := peakMemory(func() {
 						start := time.Now()
-						m, ps := Load(name, src)
+						m, ps := manifest.Load(name, src)
 						if len(ps) > 0 {
 							b.Fatal(ps.Error())
 						}

@@ -2,13 +2,14 @@ package plan
 
 import (
 	"github.com/leaf-import/leaf-import/internal/leaf"
+	"github.com/leaf-import/leaf-import/internal/manifest"
 )
 
 // ConfigReads lists the Leaf users whose own configuration a plan must read: those of growers
 // with a config whose one Leaf user has no record of that config being applied (or all of them
 // with RefreshConfig). Leaf serves configuration one user at a time, so a nightly run that
 // changes nothing reads none. Users the plan would create need no read.
-func ConfigReads(desired *Manifest, current *leaf.Snapshot, opts Options) []string {
+func ConfigReads(desired *manifest.Manifest, current *leaf.Snapshot, opts Options) []string {
 	if !opts.Selection.Kind(KindConfig) {
 		return nil
 	}
@@ -55,13 +56,13 @@ func configDigest(userID string, uc leaf.UserConfig) string {
 // unreadDigest is the base of a config change computed without reading Leaf's.
 var unreadDigest = digest("config", "unread")
 
-func (d *differ) configChange(g *Grower, userID string, a Action, r Reason, base string, fields []FieldChange) *Change {
+func (d *differ) configChange(g *manifest.Grower, userID string, a Action, r Reason, base string, fields []FieldChange) *Change {
 	return &Change{ID: ChangeID(KindConfig, g.ExternalID, "", "", ""), Kind: KindConfig, Action: a, Reason: r,
 		ExternalID: g.ExternalID, LeafUserID: userID, Fields: fields, Source: g.Loc, Base: base, Grower: g}
 }
 
 // newConfig plans the config of a grower whose user the plan creates: every flag, no read.
-func (d *differ) newConfig(g *Grower) {
+func (d *differ) newConfig(g *manifest.Grower) {
 	if len(g.Config) == 0 {
 		return
 	}
@@ -74,7 +75,7 @@ func (d *differ) newConfig(g *Grower) {
 
 // existingConfig plans the config of a grower whose Leaf user exists: compared with what Leaf
 // holds when it was read, else trusted to the workspace's record of what was last applied.
-func (d *differ) existingConfig(g *Grower, u *leaf.User, current *leaf.Snapshot) {
+func (d *differ) existingConfig(g *manifest.Grower, u *leaf.User, current *leaf.Snapshot) {
 	if len(g.Config) == 0 {
 		return
 	}

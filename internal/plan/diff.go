@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"github.com/leaf-import/leaf-import/internal/manifest"
 	"slices"
 	"sort"
 	"strconv"
@@ -102,7 +103,7 @@ type differ struct {
 // Diff computes the plan that turns current into desired, following docs/design.md's diff rules.
 // It is pure: it reads its arguments and returns a new Plan, which holds its changes (Lazy
 // holds none).
-func Diff(desired *Manifest, current *leaf.Snapshot, opts Options) *Plan {
+func Diff(desired *manifest.Manifest, current *leaf.Snapshot, opts Options) *Plan {
 	var changes []*Change
 	sum, _ := diffEach(desired, current, opts, func(grp []*Change) error {
 		changes = append(changes, grp...)
@@ -115,7 +116,7 @@ func Diff(desired *Manifest, current *leaf.Snapshot, opts Options) *Plan {
 // app or one grower at a time, in plan order, and keeps none of them: a plan of a million
 // growers need not be held to be shown. emit must not keep the slice it is given (it is
 // reused). It returns the plan's summary.
-func diffEach(desired *Manifest, current *leaf.Snapshot, opts Options, emit func([]*Change) error) (*Summary, error) {
+func diffEach(desired *manifest.Manifest, current *leaf.Snapshot, opts Options, emit func([]*Change) error) (*Summary, error) {
 	d := &differ{opts: opts, fp: opts.Fingerprints, emit: emit, current: current, sum: newSummary()}
 	if d.fp == nil {
 		d.fp = NewFingerprinter(nil)
@@ -177,14 +178,8 @@ func (d *differ) notice(n Notice) {
 }
 
 // appKeyOf matches apps: the environment counts only where the path has one.
-func appKeyOf(p *leaf.Provider, appName, env string) string {
-	if p.AppKey != nil && p.AppKey.WithEnvironment {
-		return p.Name + "/" + appName + "/" + env
-	}
-	return p.Name + "/" + appName
-}
 
-func (d *differ) apps(desired *Manifest, current *leaf.Snapshot) []*Change {
+func (d *differ) apps(desired *manifest.Manifest, current *leaf.Snapshot) []*Change {
 	var out []*Change
 	cur := map[string]leaf.AppKey{}
 	for name, list := range current.AppKeys {
@@ -193,13 +188,13 @@ func (d *differ) apps(desired *Manifest, current *leaf.Snapshot) []*Change {
 			continue
 		}
 		for _, a := range list {
-			cur[appKeyOf(p, a.AppName, a.ClientEnvironment)] = a
+			cur[manifest.AppKeyOf(p, a.AppName, a.ClientEnvironment)] = a
 			d.sum.Managed++
 		}
 	}
 	want := map[string]bool{}
 	for _, a := range desired.Apps {
-		key := appKeyOf(a.Provider, a.AppName, a.Environment)
+		key := manifest.AppKeyOf(a.Provider, a.AppName, a.Environment)
 		want[key] = true
 		c := &Change{ID: ChangeID(KindApp, "", a.Provider.Name, a.AppName, a.Environment), Kind: KindApp,
 			Provider: a.Provider.Name, AppName: a.AppName, Environment: a.Environment, Source: a.Loc, App: a}
@@ -234,14 +229,14 @@ func (d *differ) apps(desired *Manifest, current *leaf.Snapshot) []*Change {
 	return out
 }
 
-func (d *differ) users(desired *Manifest, current *leaf.Snapshot) {
+func (d *differ) users(desired *manifest.Manifest, current *leaf.Snapshot) {
 	// byExt holds the one Leaf user of each externalId; dups holds every user of an externalId
 	// that several carry. Users without externalId are never touched.
 	byExt := make(map[string]*leaf.User, len(current.Users))
 	dups := map[string][]*leaf.User{}
 	for i := range current.Users {
 		u := &current.Users[i]
-		if u.ExternalID == "" || IsProbe(u.ExternalID) || !d.opts.Selection.Grower(u.ExternalID) {
+		if u.ExternalID == "" || manifest.IsProbe(u.ExternalID) || !d.opts.Selection.Grower(u.ExternalID) {
 			continue
 		}
 		d.sum.Managed += 1 + len(u.Credentials)
@@ -256,7 +251,7 @@ func (d *differ) users(desired *Manifest, current *leaf.Snapshot) {
 	}
 	// Adoption is decided in manifest order (the first grower of an email adopts), before the
 	// growers are diffed in externalId order.
-	var adopts map[*Grower]*leaf.User
+	var adopts map[*manifest.Grower]*leaf.User
 	if d.opts.AdoptByEmail {
 		byEmail := map[string][]*leaf.User{}
 		for i := range current.Users {
@@ -265,7 +260,7 @@ func (d *differ) users(desired *Manifest, current *leaf.Snapshot) {
 				byEmail[e] = append(byEmail[e], u)
 			}
 		}
-		adopts = map[*Grower]*leaf.User{}
+		adopts = map[*manifest.Grower]*leaf.User{}
 		adopted := map[string]bool{}
 		for _, g := range desired.Growers {
 			if dups[g.ExternalID] != nil || byExt[g.ExternalID] != nil {
@@ -278,7 +273,7 @@ func (d *differ) users(desired *Manifest, current *leaf.Snapshot) {
 		}
 	}
 	growers := slices.Clone(desired.Growers)
-	slices.SortFunc(growers, func(a, b *Grower) int { return strings.Compare(a.ExternalID, b.ExternalID) })
+	slices.SortFunc(growers, func(a, b *manifest.Grower) int { return strings.Compare(a.ExternalID, b.ExternalID) })
 	// With --prune, the users whose externalId the manifest lacks are deleted, in the same
 	// externalId order as the growers.
 	var pruned []*leaf.User
@@ -289,7 +284,7 @@ func (d *differ) users(desired *Manifest, current *leaf.Snapshot) {
 		}
 		for i := range current.Users {
 			u := &current.Users[i]
-			if u.ExternalID == "" || inManifest[u.ExternalID] || IsProbe(u.ExternalID) || !d.opts.Selection.Grower(u.ExternalID) {
+			if u.ExternalID == "" || inManifest[u.ExternalID] || manifest.IsProbe(u.ExternalID) || !d.opts.Selection.Grower(u.ExternalID) {
 				continue
 			}
 			pruned = append(pruned, u)
@@ -316,7 +311,7 @@ func (d *differ) users(desired *Manifest, current *leaf.Snapshot) {
 }
 
 // grower diffs one grower of the manifest.
-func (d *differ) grower(g *Grower, byExt map[string]*leaf.User, dups map[string][]*leaf.User, adopts map[*Grower]*leaf.User) {
+func (d *differ) grower(g *manifest.Grower, byExt map[string]*leaf.User, dups map[string][]*leaf.User, adopts map[*manifest.Grower]*leaf.User) {
 	if us := dups[g.ExternalID]; us != nil {
 		ids := make([]string, len(us))
 		for i, u := range us {
@@ -339,7 +334,7 @@ func (d *differ) grower(g *Grower, byExt map[string]*leaf.User, dups map[string]
 
 // adoptable returns the Leaf user g adopts with --adopt-by-email: the only Leaf user with g's
 // email, provided it has no externalId and no other grower adopted it.
-func (d *differ) adoptable(g *Grower, byEmail map[string][]*leaf.User, adopted map[string]bool) *leaf.User {
+func (d *differ) adoptable(g *manifest.Grower, byEmail map[string][]*leaf.User, adopted map[string]bool) *leaf.User {
 	if byEmail == nil || g.Email == "" {
 		return nil
 	}
@@ -355,7 +350,7 @@ func (d *differ) adoptable(g *Grower, byEmail map[string][]*leaf.User, adopted m
 }
 
 // userFields lists the managed fields of g that differ from u.
-func userFields(g *Grower, u *leaf.User) []FieldChange {
+func userFields(g *manifest.Grower, u *leaf.User) []FieldChange {
 	var out []FieldChange
 	for _, f := range []struct{ name, want, have string }{
 		{"name", g.Name, u.Name}, {"email", g.Email, u.Email}, {"phone", g.Phone, u.Phone}, {"address", g.Address, u.Address},
@@ -367,7 +362,7 @@ func userFields(g *Grower, u *leaf.User) []FieldChange {
 	return out
 }
 
-func (d *differ) newUser(g *Grower) {
+func (d *differ) newUser(g *manifest.Grower) {
 	var fields []FieldChange
 	for _, f := range []struct{ name, v string }{{"name", g.Name}, {"email", g.Email}, {"phone", g.Phone}, {"address", g.Address}} {
 		if f.v != "" {
@@ -383,7 +378,7 @@ func (d *differ) newUser(g *Grower) {
 }
 
 // tokenFields shows the rotating token a new credential carries, as a fingerprint.
-func (d *differ) tokenFields(c *Connection) []FieldChange {
+func (d *differ) tokenFields(c *manifest.Connection) []FieldChange {
 	if d.opts.counting {
 		return nil
 	}
@@ -395,13 +390,13 @@ func (d *differ) tokenFields(c *Connection) []FieldChange {
 	return nil
 }
 
-func (d *differ) credentialChange(g *Grower, c *Connection, userID string, a Action, r Reason, base string, fields []FieldChange) *Change {
+func (d *differ) credentialChange(g *manifest.Grower, c *manifest.Connection, userID string, a Action, r Reason, base string, fields []FieldChange) *Change {
 	return &Change{ID: ChangeID(KindCredential, g.ExternalID, c.Provider.Name, "", ""), Kind: KindCredential, Action: a, Reason: r,
 		ExternalID: g.ExternalID, Provider: c.Provider.Name, LeafUserID: userID, Fields: fields, Source: c.Loc, Base: base,
 		Grower: g, Connection: c}
 }
 
-func (d *differ) existingUser(g *Grower, u *leaf.User, adopt bool, current *leaf.Snapshot) {
+func (d *differ) existingUser(g *manifest.Grower, u *leaf.User, adopt bool, current *leaf.Snapshot) {
 	fields := userFields(g, u)
 	reason := ReasonFieldsDiffer
 	if adopt {
@@ -472,7 +467,7 @@ func (d *differ) fieldChange(p *leaf.Provider, field string, old, new leaf.Secre
 // comparedFields lists the compared fields (identity and stable secrets Leaf echoes) where the
 // manifest and Leaf differ. Rotating tokens are never compared; neither are fields Leaf does
 // not return.
-func (d *differ) comparedFields(c *Connection, cur *leaf.Credential) []FieldChange {
+func (d *differ) comparedFields(c *manifest.Connection, cur *leaf.Credential) []FieldChange {
 	p := c.Provider
 	var out []FieldChange
 	for _, f := range p.ComparedFields() {
@@ -489,23 +484,16 @@ func (d *differ) comparedFields(c *Connection, cur *leaf.Credential) []FieldChan
 	return out
 }
 
-// ProbePrefix starts the externalId of the probe users leaf-import doctor creates and deletes.
-// A plan never counts, changes or prunes them: a probe left by a crash is doctor's to delete.
-const ProbePrefix = "leaf-import-probe-"
-
-// IsProbe reports whether externalId is a doctor probe's.
-func IsProbe(externalID string) bool { return strings.HasPrefix(externalID, ProbePrefix) }
-
 // ReauthorizeHelps is the plan's re-authorization rule: re-posting the manifest's connection
 // can repair an unhealthy credential only when the manifest carries a rotating token that Leaf
 // does not hold already (re-posting a token that already failed cannot help).
-func ReauthorizeHelps(c *Connection, cur *leaf.Credential) bool {
+func ReauthorizeHelps(c *manifest.Connection, cur *leaf.Credential) bool {
 	return len(differingTokens(c, cur)) > 0
 }
 
 // newTokens lists the rotating tokens the manifest carries that differ from what Leaf holds,
 // as fingerprinted field changes.
-func (d *differ) newTokens(c *Connection, cur *leaf.Credential) []FieldChange {
+func (d *differ) newTokens(c *manifest.Connection, cur *leaf.Credential) []FieldChange {
 	var out []FieldChange
 	for _, f := range differingTokens(c, cur) {
 		out = append(out, FieldChange{Name: f, Old: d.fp.Of(cur.Fields.Value(f)), New: d.fp.Of(c.Fields.Value(f)), Secret: true})
@@ -514,7 +502,7 @@ func (d *differ) newTokens(c *Connection, cur *leaf.Credential) []FieldChange {
 }
 
 // differingTokens names the rotating tokens the manifest carries that Leaf does not hold.
-func differingTokens(c *Connection, cur *leaf.Credential) []string {
+func differingTokens(c *manifest.Connection, cur *leaf.Credential) []string {
 	var out []string
 	for _, f := range c.Provider.Rotating {
 		want, ok := c.Fields.Get(f)
@@ -545,7 +533,7 @@ func (p *Summary) refuseKept(c *Change) {
 		return
 	}
 	why := map[Action]string{ActionCreate: "creates", ActionReplace: "replaces", ActionUpdate: "re-sends"}[c.Action]
-	p.Refused = append(p.Refused, Problem{File: c.Source.File, Line: c.Source.Line, Field: c.Subject() + "." + f,
-		Message: safeText(fmt.Sprintf("%s is %s (keep what Leaf holds), but this change %s the %s (%s) and must send it: "+
-			"supply the value (${ENV_VAR} or ${file:PATH})", f, KeepMarker, why, c.Kind, c.Reason), 512)})
+	p.Refused = append(p.Refused, manifest.Problem{File: c.Source.File, Line: c.Source.Line, Field: c.Subject() + "." + f,
+		Message: manifest.SafeText(fmt.Sprintf("%s is %s (keep what Leaf holds), but this change %s the %s (%s) and must send it: "+
+			"supply the value (${ENV_VAR} or ${file:PATH})", f, manifest.KeepMarker, why, c.Kind, c.Reason), 512)})
 }

@@ -1,6 +1,7 @@
 package plan
 
 import (
+	"github.com/leaf-import/leaf-import/internal/manifest"
 	"strings"
 	"testing"
 
@@ -108,7 +109,7 @@ func TestDiffRules(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			m, ps := Parse("m.yaml", strings.NewReader("version: 1\ngrowers:\n"+c.manifest), mapSource{})
+			m, ps := manifest.Parse("m.yaml", strings.NewReader("version: 1\ngrowers:\n"+c.manifest), mapSource{})
 			require.Empty(t, ps, ps.Error())
 			c.opts.Fingerprints = NewFingerprinter([]byte("k"))
 			p := Diff(m, &leaf.Snapshot{Users: c.users(t)}, c.opts)

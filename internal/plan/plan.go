@@ -2,6 +2,7 @@ package plan
 
 import (
 	"errors"
+	"github.com/leaf-import/leaf-import/internal/manifest"
 	"iter"
 	"strconv"
 
@@ -98,15 +99,15 @@ type Change struct {
 	Fields     []FieldChange
 	// Status is the credential status that made it unhealthy (replace for ReasonUnhealthy).
 	Status string
-	Source Loc
+	Source manifest.Loc
 	// Base is a digest of the Leaf object the change was computed from ("absent" digest for
 	// creates); a saved plan is stale for this change when it differs.
 	Base string
 
 	// Payload for apply (never saved).
-	Grower     *Grower
-	Connection *Connection
-	App        *App
+	Grower     *manifest.Grower
+	Connection *manifest.Connection
+	App        *manifest.App
 	// Current is the Leaf credential being replaced or deleted (nil otherwise).
 	Current *leaf.Credential
 }
@@ -116,7 +117,7 @@ type Conflict struct {
 	ExternalID  string
 	LeafUserIDs []string
 	Reason      Reason
-	Source      Loc
+	Source      manifest.Loc
 }
 
 // Notice is something the plan will not change but a person should know.
@@ -126,7 +127,7 @@ type Notice struct {
 	LeafUserID string
 	Status     string
 	Reason     Reason
-	Source     Loc
+	Source     manifest.Loc
 }
 
 // Doubt is a change an earlier run sent and never saw answered (a crash, a kill, a lost
@@ -205,7 +206,7 @@ type Summary struct {
 	ConfigVerified map[string]string
 	// Refused lists the changes that cannot be made as the manifest stands (a kept secret
 	// that a change would have to send): the plan is not applied while any is left.
-	Refused Problems
+	Refused manifest.Problems
 }
 
 func newSummary() *Summary {
@@ -273,7 +274,7 @@ type Plan struct {
 // Lazy returns the plan of desired against current without computing it: its changes are
 // computed each time they are walked and never held, so that a plan of a million growers can be
 // shown in the memory of its manifest.
-func Lazy(desired *Manifest, current *leaf.Snapshot, opts Options) *Plan {
+func Lazy(desired *manifest.Manifest, current *leaf.Snapshot, opts Options) *Plan {
 	if opts.Fingerprints == nil {
 		opts.Fingerprints = NewFingerprinter(nil) // one key for every pass
 	}

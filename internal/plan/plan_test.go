@@ -1,6 +1,7 @@
 package plan
 
 import (
+	"github.com/leaf-import/leaf-import/internal/manifest"
 	"strings"
 	"testing"
 
@@ -101,7 +102,7 @@ func TestFingerprints(t *testing.T) {
 // the held plan of the same inputs; summarizing it changes nothing; Only returns a narrowed plan
 // and leaves the plan it came from whole.
 func TestAPlanIsAValue(t *testing.T) {
-	m, ps := Parse("m.yaml", strings.NewReader("version: 1\ngrowers:\n"+
+	m, ps := manifest.Parse("m.yaml", strings.NewReader("version: 1\ngrowers:\n"+
 		"  - externalId: g1\n  - externalId: g2\n    name: New\n  - externalId: g3\n"), mapSource{})
 	require.Empty(t, ps, ps.Error())
 	snap := &leaf.Snapshot{Users: []leaf.User{{ID: "u2", ExternalID: "g2", Name: "Old"}, {ID: "u9", ExternalID: "gone"}}}

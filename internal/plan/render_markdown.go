@@ -2,6 +2,7 @@ package plan
 
 import (
 	"fmt"
+	"github.com/leaf-import/leaf-import/internal/manifest"
 	"io"
 	"strconv"
 	"strings"
@@ -20,7 +21,7 @@ func (cv *ChangeView) change() *Change {
 		Fields: cv.FieldChanges, Status: cv.Status, Base: cv.Base}
 	if i := strings.LastIndexByte(cv.Source, ':'); i > 0 {
 		if n, err := strconv.Atoi(cv.Source[i+1:]); err == nil {
-			c.Source = Loc{File: cv.Source[:i], Line: n}
+			c.Source = manifest.Loc{File: cv.Source[:i], Line: n}
 		}
 	}
 	return c
@@ -28,7 +29,7 @@ func (cv *ChangeView) change() *Change {
 
 // Line is the change as the text plan shows it. A view read from a file is untrusted: control
 // characters in it are escaped, never handed to a terminal.
-func (cv *ChangeView) Line() string { return safeText(cv.change().Line(), 1<<20) }
+func (cv *ChangeView) Line() string { return manifest.SafeText(cv.change().Line(), 1<<20) }
 
 // CollectView is the plan as a View holding its changes (for the views that group them:
 // Markdown, and a saved plan shown again). It holds every change: a plan too large for memory

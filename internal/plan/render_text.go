@@ -3,6 +3,7 @@ package plan
 import (
 	"bufio"
 	"fmt"
+	"github.com/leaf-import/leaf-import/internal/manifest"
 	"io"
 	"strconv"
 	"strings"
@@ -92,7 +93,7 @@ func configFieldList(fs []FieldChange) string {
 				return v
 			}
 		}
-		return quoted(v)
+		return manifest.Quoted(v)
 	}
 	parts := make([]string, len(fs))
 	for i, f := range fs {
@@ -101,10 +102,10 @@ func configFieldList(fs []FieldChange) string {
 	return strings.Join(parts, ", ")
 }
 
-func withSource(s string, l Loc) string { return string(appendSource([]byte(s), 0, l)) }
+func withSource(s string, l manifest.Loc) string { return string(appendSource([]byte(s), 0, l)) }
 
 // appendSource pads the line that starts at dst[start] to the source column and appends l.
-func appendSource(dst []byte, start int, l Loc) []byte {
+func appendSource(dst []byte, start int, l manifest.Loc) []byte {
 	if l.File == "" {
 		return dst
 	}
@@ -112,7 +113,7 @@ func appendSource(dst []byte, start int, l Loc) []byte {
 	for range pad {
 		dst = append(dst, ' ')
 	}
-	return l.appendTo(dst)
+	return l.AppendTo(dst)
 }
 
 // SummaryLine is the last line of a text plan whose summary is s.
@@ -341,7 +342,7 @@ func RenderViewText(w io.Writer, v *View) error {
 		b.WriteString(v.Changes[i].Line() + "\n")
 	}
 	for _, c := range v.Conflicts {
-		b.WriteString(safeText(fmt.Sprintf("! conflict %s: %d Leaf users carry this externalId (%s); skipped",
+		b.WriteString(manifest.SafeText(fmt.Sprintf("! conflict %s: %d Leaf users carry this externalId (%s); skipped",
 			c.ExternalID, len(c.LeafUserIDs), strings.Join(c.LeafUserIDs, ", ")), 4096) + "\n")
 	}
 	for _, n := range v.Notices {
@@ -349,7 +350,7 @@ func RenderViewText(w io.Writer, v *View) error {
 		if n.Provider != "" {
 			subject += "/" + n.Provider
 		}
-		b.WriteString(safeText("! "+subject+": "+n.Reason, 4096) + "\n")
+		b.WriteString(manifest.SafeText("! "+subject+": "+n.Reason, 4096) + "\n")
 	}
 	if len(v.Changes) == 0 {
 		b.WriteString("No changes: Leaf matched the manifest.\n")

@@ -2,6 +2,7 @@ package plan
 
 import (
 	"fmt"
+	"github.com/leaf-import/leaf-import/internal/manifest"
 	"slices"
 	"sort"
 	"strings"
@@ -73,7 +74,7 @@ func (s Selection) Change(c *Change) bool {
 }
 
 // Manifest returns m narrowed to the selected growers and apps (m is not modified).
-func (s Selection) Manifest(m *Manifest) *Manifest {
+func (s Selection) Manifest(m *manifest.Manifest) *manifest.Manifest {
 	if s.Empty() {
 		return m
 	}
@@ -233,3 +234,6 @@ func SelectionFromView(v *SelectionView) (Selection, error) {
 	s.Kinds, err = ParseKinds(v.Kinds)
 	return s, err
 }
+
+// NarrowsProviders reports whether only some providers are selected (manifest.Scope).
+func (s Selection) NarrowsProviders() bool { return s.Providers != nil }

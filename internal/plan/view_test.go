@@ -3,6 +3,7 @@ package plan
 import (
 	"bytes"
 	"encoding/json"
+	"github.com/leaf-import/leaf-import/internal/manifest"
 	"strings"
 	"testing"
 
@@ -16,7 +17,7 @@ import (
 // A plan's JSON, shown or saved, is written in one pass over its changes, with the summary after
 // them: the bytes are still those of encoding the whole View, and a saved plan reads back whole.
 func TestRenderJSONIsTheWholeViewInOnePass(t *testing.T) {
-	m, ps := Parse("m.yaml", strings.NewReader("version: 1\ngrowers:\n  - externalId: g1\n    name: \"Jané <&>\"\n"+jdConn+
+	m, ps := manifest.Parse("m.yaml", strings.NewReader("version: 1\ngrowers:\n  - externalId: g1\n    name: \"Jané <&>\"\n"+jdConn+
 		"  - externalId: g2\n  - externalId: g3\n    name: Other\n"), mapSource{})
 	require.Empty(t, ps, ps.Error())
 	users := []leaf.User{{ID: "u2", ExternalID: "g2"}, {ID: "u3", ExternalID: "g3", Name: "Old"}, {ID: "u4", ExternalID: "g3"},

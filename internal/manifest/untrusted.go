@@ -1,4 +1,4 @@
-package plan
+package manifest
 
 import (
 	"strconv"
@@ -71,3 +71,11 @@ func safeText(s string, max int) string {
 	}
 	return s
 }
+
+// Quoted shows untrusted text quoted, escaped and cut short: for the views of what a manifest
+// said (a plan's field values).
+func Quoted(s string) string { return quoted(s) }
+
+// SafeText escapes untrusted text and bounds it to max bytes: for messages about a manifest's
+// content made outside this package (a plan's refusals).
+func SafeText(s string, max int) string { return safeText(s, max) }

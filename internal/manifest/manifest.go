@@ -1,4 +1,4 @@
-package plan
+package manifest
 
 import (
 	"fmt"
@@ -23,11 +23,11 @@ func (l Loc) String() string {
 		return ""
 	}
 	var buf [96]byte
-	return string(l.appendTo(buf[:0]))
+	return string(l.AppendTo(buf[:0]))
 }
 
-// appendTo appends what String returns.
-func (l Loc) appendTo(dst []byte) []byte {
+// AppendTo appends what String returns.
+func (l Loc) AppendTo(dst []byte) []byte {
 	dst = append(dst, l.File...)
 	if l.Line == 0 {
 		return dst
@@ -198,4 +198,20 @@ func (c *collector) sorted() Problems {
 		c.ps = append(c.ps, Problem{File: c.ps[len(c.ps)-1].File, Message: fmt.Sprintf("%d more problem(s)", more), More: more})
 	}
 	return c.ps
+}
+
+// ProbePrefix starts the externalId of the probe users leaf-import doctor creates and deletes.
+// A plan never counts, changes or prunes them: a probe left by a crash is doctor's to delete.
+const ProbePrefix = "leaf-import-probe-"
+
+// IsProbe reports whether externalId is a doctor probe's.
+func IsProbe(externalID string) bool { return strings.HasPrefix(externalID, ProbePrefix) }
+
+// AppKeyOf names an app registration: provider/appName, and /env for the providers whose apps
+// have environments.
+func AppKeyOf(p *leaf.Provider, appName, env string) string {
+	if p.AppKey != nil && p.AppKey.WithEnvironment {
+		return p.Name + "/" + appName + "/" + env
+	}
+	return p.Name + "/" + appName
 }

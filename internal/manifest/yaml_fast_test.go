@@ -1,7 +1,8 @@
-package plan
+package manifest
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -75,7 +76,7 @@ func TestFastItemTakesTheCommonShapes(t *testing.T) {
 		_, ok := fastItem([]byte(s))
 		assert.True(t, ok, "%q", s)
 	}
-	data, _ := benchManifest(50, "yaml")
+	data := benchGrowers(50)
 	_, chunks, ok := splitGrowers(data)
 	require.True(t, ok)
 	for _, c := range chunks {
@@ -87,4 +88,17 @@ func TestFastItemTakesTheCommonShapes(t *testing.T) {
 		_, ok := fastItem([]byte(s))
 		assert.False(t, ok, "left to yaml.v3: %q", s)
 	}
+}
+
+// benchGrowers is a YAML manifest of n growers with two connections each, in the shape of the
+// plan's large-manifest benchmark.
+func benchGrowers(n int) []byte {
+	var b strings.Builder
+	b.WriteString("version: 1\ngrowers:\n")
+	for i := range n {
+		fmt.Fprintf(&b, "  - externalId: grower-%07d\n    name: Grower %d\n    email: grower%d@example.com\n    connections:\n", i, i, i)
+		fmt.Fprintf(&b, "      JohnDeere: {refreshToken: jd-token-%d, clientKey: jd-key, clientSecret: jd-secret, clientEnvironment: PRODUCTION}\n", i)
+		fmt.Fprintf(&b, "      CNHI: {refreshToken: cnhi-token-%d, clientId: cnhi-id, clientSecret: cnhi-secret, subscriptionKey: cnhi-sub, clientEnvironment: PRODUCTION}\n", i)
+	}
+	return []byte(b.String())
 }

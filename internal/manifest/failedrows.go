@@ -1,4 +1,4 @@
-package plan
+package manifest
 
 // FailedRowsColumn is the last column of a --failed-rows file: why the grower is there. The CSV
 // manifest reader ignores it, so the file, fixed, is a manifest of its own.

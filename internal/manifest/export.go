@@ -1,4 +1,4 @@
-package plan
+package manifest
 
 import (
 	"bytes"
@@ -14,9 +14,21 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/leaf-import/leaf-import/internal/change"
 	"github.com/leaf-import/leaf-import/internal/csvcell"
 	"github.com/leaf-import/leaf-import/internal/leaf"
 )
+
+// Scope narrows what export writes: the growers, kinds and providers of a selection
+// (plan.Selection implements it).
+type Scope interface {
+	Grower(externalID string) bool
+	Kind(k change.Kind) bool
+	Provider(name string) bool
+	App(p *leaf.Provider) bool
+	// NarrowsProviders reports whether only some providers are selected.
+	NarrowsProviders() bool
+}
 
 // ExportFormat is how export writes the growers.
 type ExportFormat string
@@ -34,7 +46,7 @@ type ExportInput struct {
 	AppKeys map[string][]leaf.AppKey
 	// Configs are the users' own configurations, by user id (read for the exported users).
 	Configs   map[string]leaf.UserConfig
-	Selection Selection
+	Selection Scope
 	// WithSecrets writes the secrets Leaf returns into files under secrets/ (else every secret
 	// field is kept).
 	WithSecrets bool
@@ -173,7 +185,7 @@ func (e *Export) grower(u *leaf.User, in ExportInput) (exportedGrower, bool) {
 		}
 		*f.dst = w
 	}
-	if sel.Kind(KindConfig) {
+	if sel.Kind(change.KindConfig) {
 		if uc, ok := in.Configs[u.ID]; ok && uc.Exists && len(uc.Config) > 0 {
 			g.config = uc.Config
 			e.Configs++
@@ -182,16 +194,16 @@ func (e *Export) grower(u *leaf.User, in ExportInput) (exportedGrower, bool) {
 	creds := slices.Clone(u.Credentials)
 	sort.Slice(creds, func(i, j int) bool { return creds[i].Provider.Name < creds[j].Provider.Name })
 	for _, cr := range creds {
-		if !sel.Kind(KindCredential) || !sel.Provider(cr.Provider.Name) {
+		if !sel.Kind(change.KindCredential) || !sel.Provider(cr.Provider.Name) {
 			continue
 		}
 		g.conns = append(g.conns, e.connection(u.ExternalID, cr, in.WithSecrets))
 		e.Connections++
 	}
-	if sel.Providers != nil && len(g.conns) == 0 {
+	if sel.NarrowsProviders() && len(g.conns) == 0 {
 		return g, false // --provider exports the growers that hold one of those providers
 	}
-	if !sel.Kind(KindUser) && len(g.conns) == 0 && len(g.config) == 0 {
+	if !sel.Kind(change.KindUser) && len(g.conns) == 0 && len(g.config) == 0 {
 		return g, false
 	}
 	return g, true
@@ -274,7 +286,7 @@ func (e *Export) apps(in ExportInput) []*yaml.Node {
 	}
 	sort.Slice(list, func(i, j int) bool {
 		a, b := list[i], list[j]
-		return appKeyOf(a.p, a.key.AppName, a.key.ClientEnvironment) < appKeyOf(b.p, b.key.AppName, b.key.ClientEnvironment)
+		return AppKeyOf(a.p, a.key.AppName, a.key.ClientEnvironment) < AppKeyOf(b.p, b.key.AppName, b.key.ClientEnvironment)
 	})
 	for _, a := range list {
 		name, ok := writable(a.key.AppName)
