@@ -18,7 +18,7 @@ import (
 
 	"github.com/leaf-import/leaf-import/internal/leaf"
 	"github.com/leaf-import/leaf-import/internal/leaf/sandbox"
-	"github.com/leaf-import/leaf-import/internal/plan"
+	"github.com/leaf-import/leaf-import/internal/planview"
 	"github.com/leaf-import/leaf-import/internal/report"
 )
 
@@ -245,7 +245,7 @@ func TestApplySavedPlanRefusesStaleChanges(t *testing.T) {
 	// Every other change of the saved plan was applied, and nothing else.
 	f, err := os.Open(planPath)
 	require.NoError(t, err)
-	saved, err := plan.ReadSaved(f)
+	saved, err := planview.ReadSaved(f)
 	f.Close()
 	require.NoError(t, err)
 	succeeded := map[string]bool{}

@@ -13,7 +13,7 @@ import (
 
 	"github.com/leaf-import/leaf-import/internal/leaf"
 	"github.com/leaf-import/leaf-import/internal/leaf/sandbox"
-	"github.com/leaf-import/leaf-import/internal/plan"
+	"github.com/leaf-import/leaf-import/internal/planview"
 )
 
 // exportAccount builds the mixed account export is tried on: every provider (16 new growers
@@ -158,7 +158,7 @@ func TestExportKeptSecretIsRefusedWhenAChangeMustSendIt(t *testing.T) {
 	code, out, stderr = runCLI(t, env, "plan", manifest, "--rate", "0", "--format", "json", "--out", saved)
 	assert.Equal(t, 1, code, stderr)
 	assert.Contains(t, stderr, "grower-0001/JohnDeere.clientSecret")
-	var shown plan.View
+	var shown planview.View
 	require.NoError(t, json.Unmarshal([]byte(out), &shown), "the JSON plan is whole")
 	assert.Equal(t, 1, shown.Summary.Create)
 	assert.NoFileExists(t, saved)

@@ -12,6 +12,7 @@ import (
 	"github.com/leaf-import/leaf-import/internal/atomicfile"
 	"github.com/leaf-import/leaf-import/internal/lifecycle"
 	"github.com/leaf-import/leaf-import/internal/plan"
+	"github.com/leaf-import/leaf-import/internal/planview"
 )
 
 // PlanOptions are the options of `leaf-import plan`.
@@ -96,7 +97,7 @@ func runPlan(ctx context.Context, opts *PlanOptions) error {
 	// changes) and, with --out, the plan saved; the saved plan is kept only if the counted plan
 	// passes its valves and has no refusal.
 	saving := opts.Out != ""
-	meta := &plan.View{Tool: common.Tool, CreatedAt: time.Now().UTC().Format(time.RFC3339),
+	meta := &planview.View{Tool: common.Tool, CreatedAt: time.Now().UTC().Format(time.RFC3339),
 		LeafURL: common.Client.BaseURL(), Account: common.Account.Owner, ManifestDigest: m.Digest}
 	check := func(sum *plan.Summary) error {
 		if len(sum.Refused) > 0 {
@@ -111,11 +112,11 @@ func runPlan(ctx context.Context, opts *PlanOptions) error {
 			var err error
 			switch opts.Format {
 			case formatJSON:
-				sum, err = p.RenderJSONAndSave(opts.IO.Out, common.Rate, meta, fw, check)
+				sum, err = planview.RenderJSONAndSave(p, opts.IO.Out, common.Rate, meta, fw, check)
 			case formatMarkdown:
-				sum, err = p.RenderTextAndSave(io.Discard, common.Rate, meta, fw, check)
+				sum, err = planview.RenderTextAndSave(p, io.Discard, common.Rate, meta, fw, check)
 			default:
-				sum, err = p.RenderTextAndSave(opts.IO.Out, common.Rate, meta, fw, check)
+				sum, err = planview.RenderTextAndSave(p, opts.IO.Out, common.Rate, meta, fw, check)
 			}
 			return err
 		})
@@ -124,10 +125,10 @@ func runPlan(ctx context.Context, opts *PlanOptions) error {
 			saving, err = false, nil // the plan was shown; the checks below say why nothing was saved
 		}
 	case opts.Format == formatJSON:
-		sum, err = p.RenderJSON(opts.IO.Out, common.Rate)
+		sum, err = planview.RenderJSON(p, opts.IO.Out, common.Rate)
 	case opts.Format == formatMarkdown: // below, once the plan is known whole
 	default:
-		sum, err = p.RenderText(opts.IO.Out, common.Rate)
+		sum, err = planview.RenderText(p, opts.IO.Out, common.Rate)
 	}
 	if err == nil && opts.Format == formatMarkdown {
 		sum, err = renderMarkdownPlan(opts.IO.Out, p, common.Rate, meta)
@@ -164,11 +165,11 @@ func planExit(opts *PlanOptions, sum *plan.Summary, valves plan.Valves, saved bo
 }
 
 // renderMarkdownPlan writes the plan for a pull-request comment (a second pass when it was saved).
-func renderMarkdownPlan(w io.Writer, p *plan.Plan, rate float64, meta *plan.View) (*plan.Summary, error) {
-	v, sum, err := p.CollectView(rate)
+func renderMarkdownPlan(w io.Writer, p *plan.Plan, rate float64, meta *planview.View) (*plan.Summary, error) {
+	v, sum, err := planview.CollectView(p, rate)
 	if err != nil {
 		return nil, err
 	}
 	v.Account, v.LeafURL = meta.Account, meta.LeafURL
-	return sum, plan.RenderMarkdown(w, v)
+	return sum, planview.RenderMarkdown(w, v)
 }

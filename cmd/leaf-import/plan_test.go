@@ -16,7 +16,7 @@ import (
 	"github.com/leaf-import/leaf-import/internal/leaf"
 	"github.com/leaf-import/leaf-import/internal/leaf/sandbox"
 	"github.com/leaf-import/leaf-import/internal/manifest"
-	"github.com/leaf-import/leaf-import/internal/plan"
+	"github.com/leaf-import/leaf-import/internal/planview"
 )
 
 // canary marks secret values; no output may contain it.
@@ -144,7 +144,7 @@ func TestPlanSavesAReviewablePlan(t *testing.T) {
 	f, err := os.Open(out)
 	require.NoError(t, err)
 	defer f.Close()
-	v, err := plan.ReadSaved(f)
+	v, err := planview.ReadSaved(f)
 	require.NoError(t, err)
 	assert.Equal(t, ts.URL, v.LeafURL)
 	assert.Equal(t, "sandbox", v.Account)
@@ -298,7 +298,7 @@ func TestPlanOutIsOnePassAndKeptOnlyWhenTheValvesPass(t *testing.T) {
 	var saved map[string]json.RawMessage
 	require.NoError(t, json.Unmarshal(data, &saved))
 	assert.Less(t, bytes.Index(data, []byte(`"changes"`)), bytes.Index(data, []byte(`"summary"`)), "changes first")
-	v, err := plan.ReadSaved(bytes.NewReader(data))
+	v, err := planview.ReadSaved(bytes.NewReader(data))
 	require.NoError(t, err)
 	assert.Len(t, v.Changes, 10)
 	assert.Equal(t, 10, v.Summary.Create)

@@ -11,7 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/leaf-import/leaf-import/internal/leaf/sandbox"
-	"github.com/leaf-import/leaf-import/internal/plan"
+	"github.com/leaf-import/leaf-import/internal/planview"
 )
 
 // plan --format markdown is a pull-request comment: the summary table first, the changes in
@@ -27,7 +27,7 @@ func TestPlanAsMarkdownForAPullRequest(t *testing.T) {
 	manifest := writeManifest(t, dir, growers, nil, "")
 	code, out, stderr := runCLI(t, sandboxEnv(ts, nil), "plan", manifest, "--rate", "0", "--format", "markdown")
 	require.Equal(t, 0, code, stderr)
-	assert.LessOrEqual(t, len(out), plan.MaxMarkdown)
+	assert.LessOrEqual(t, len(out), planview.MaxMarkdown)
 	assert.True(t, strings.HasPrefix(out, "### leaf-import plan\n"), out[:100])
 	assert.Less(t, strings.Index(out, "| **all** | 6,000 |"), strings.Index(out, "<details>"), "the summary comes first")
 	assert.Contains(t, out, "<details><summary>create user: 3,000</summary>")
@@ -65,7 +65,7 @@ func TestShowRendersASavedPlanWithoutLeaf(t *testing.T) {
 
 	code, out, _ = runCLI(t, nil, "show", saved, "--format", "json")
 	require.Equal(t, 0, code)
-	var v plan.View
+	var v planview.View
 	require.NoError(t, json.Unmarshal([]byte(out), &v))
 	assert.Len(t, v.Changes, 6)
 

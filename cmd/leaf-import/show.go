@@ -9,7 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/leaf-import/leaf-import/internal/htmlview"
-	"github.com/leaf-import/leaf-import/internal/plan"
+	"github.com/leaf-import/leaf-import/internal/planview"
 )
 
 // ShowOptions are the options of `leaf-import show`.
@@ -50,7 +50,7 @@ func runShow(opts *ShowOptions) error {
 		return withCode(exitError, err)
 	}
 	defer fh.Close()
-	v, err := plan.ReadSavedWhole(fh)
+	v, err := planview.ReadSavedWhole(fh)
 	if err != nil {
 		return withCode(exitError, fmt.Errorf("%s: %w", opts.Plan, err))
 	}
@@ -61,9 +61,9 @@ func runShow(opts *ShowOptions) error {
 		enc.SetEscapeHTML(false)
 		return enc.Encode(v)
 	case formatMarkdown:
-		return plan.RenderMarkdown(opts.IO.Out, v)
+		return planview.RenderMarkdown(opts.IO.Out, v)
 	case formatHTML:
 		return htmlview.PlanPage(v).Render(opts.IO.Out)
 	}
-	return plan.RenderViewText(opts.IO.Out, v)
+	return planview.RenderViewText(opts.IO.Out, v)
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/leaf-import/leaf-import/internal/change"
 	"github.com/leaf-import/leaf-import/internal/plan"
+	"github.com/leaf-import/leaf-import/internal/planview"
 	"github.com/leaf-import/leaf-import/internal/report"
 )
 
@@ -132,7 +133,7 @@ func failureGroups(recs []report.Record) []Group {
 }
 
 // PlanPage is the page of a saved plan: its summary and a table of its changes.
-func PlanPage(v *plan.View) *Page {
+func PlanPage(v *planview.View) *Page {
 	p := &Page{Title: "leaf-import plan", RowsTitle: "Every change",
 		Meta: [][2]string{{"account", v.Account}, {"Leaf", v.LeafURL}, {"planned", v.CreatedAt}, {"manifest", v.ManifestDigest}}}
 	t := Table{Caption: "Changes", Head: []string{"kind", "create", "update", "replace", "delete", "unchanged", "needs a person"}}

@@ -15,6 +15,7 @@ import (
 	"github.com/leaf-import/leaf-import/internal/exec"
 	"github.com/leaf-import/leaf-import/internal/leaf"
 	"github.com/leaf-import/leaf-import/internal/plan"
+	"github.com/leaf-import/leaf-import/internal/planview"
 	"github.com/leaf-import/leaf-import/internal/report"
 	"github.com/leaf-import/leaf-import/internal/workspace"
 )
@@ -81,7 +82,7 @@ type applyRun struct {
 	s     *session
 	// res is the run being resumed (nil for none); saved the plan applied (nil for a fresh one).
 	res      *resumed
-	saved    *plan.View
+	saved    *planview.View
 	diffOpts plan.Options
 	// skipped are the records of changes decided before the run (stale, skipped, settled).
 	skipped []report.Record
@@ -404,13 +405,13 @@ func absPath(p string) string {
 }
 
 // readSaved reads a plan saved by plan --out.
-func readSaved(path string) (*plan.View, error) {
+func readSaved(path string) (*planview.View, error) {
 	fh, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
 	defer fh.Close()
-	v, err := plan.ReadSaved(fh)
+	v, err := planview.ReadSaved(fh)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
@@ -550,13 +551,13 @@ const ListedChanges = 300
 // or when it has more than ListedChanges changes.
 func showPlan(o *ApplyOptions, p *plan.Plan, sum *plan.Summary, total int) error {
 	if !o.Quiet && total <= ListedChanges {
-		_, err := p.RenderText(o.Out, o.Rate)
+		_, err := planview.RenderText(p, o.Out, o.Rate)
 		return err
 	}
 	why := "--quiet"
 	if !o.Quiet {
 		why = fmt.Sprintf("more than %d", ListedChanges)
 	}
-	_, err := fmt.Fprintf(o.Out, "%s\n(%d changes, not listed: %s; `leaf-import plan` lists them)\n", p.SummaryLine(sum, o.Rate), total, why)
+	_, err := fmt.Fprintf(o.Out, "%s\n(%d changes, not listed: %s; `leaf-import plan` lists them)\n", planview.SummaryLine(p, sum, o.Rate), total, why)
 	return err
 }

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/leaf-import/leaf-import/internal/plan"
+	"github.com/leaf-import/leaf-import/internal/planview"
 	"github.com/leaf-import/leaf-import/internal/report"
 )
 
@@ -79,7 +80,7 @@ func settledRecords(prior *report.Prior, changes iter.Seq[*plan.Change], skipped
 }
 
 // staleRecords reports the saved plan's stale changes skipped under --skip-stale.
-func staleRecords(stale []plan.StaleChange) []report.Record {
+func staleRecords(stale []planview.StaleChange) []report.Record {
 	var out []report.Record
 	for _, s := range stale {
 		c := s.Saved

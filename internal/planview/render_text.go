@@ -1,123 +1,18 @@
-package plan
+package planview
 
 import (
 	"bufio"
 	"fmt"
 	"github.com/leaf-import/leaf-import/internal/manifest"
+	"github.com/leaf-import/leaf-import/internal/plan"
 	"io"
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
-
-	"github.com/leaf-import/leaf-import/internal/leaf"
 )
 
-// sourceColumn is where the source location column starts in text plans.
-const sourceColumn = 56
-
-var actionSymbols = map[Action]string{ActionCreate: "+", ActionUpdate: "~", ActionReplace: "±", ActionDelete: "-"}
-
-// Line renders one change as the text plan shows it.
-func (c *Change) Line() string { return string(c.appendLine(nil)) }
-
-// appendLine appends c's line to dst: a text plan writes a million of them from one buffer.
-func (c *Change) appendLine(dst []byte) []byte {
-	start := len(dst)
-	dst = append(dst, actionSymbols[c.Action]...)
-	dst = append(dst, ' ')
-	dst = append(dst, c.Kind.String()...)
-	dst = append(dst, ' ')
-	dst = c.appendSubject(dst)
-	switch {
-	case c.Action == ActionDelete:
-		dst = append(append(append(dst, " ("...), c.Reason...), ')')
-	case c.Kind == KindUser && c.Action == ActionCreate:
-		if len(c.Fields) > 0 && c.Fields[0].Name == "name" {
-			dst = c.Fields[0].appendShown(append(dst, ' '), c.Fields[0].New)
-		}
-	case c.Kind == KindCredential && c.Action == ActionCreate:
-		if len(c.Fields) > 0 {
-			dst = append(append(append(dst, " ("...), c.Fields[0].Name...), ' ')
-			dst = append(c.Fields[0].appendShown(dst, c.Fields[0].New), ')')
-		}
-	case c.Kind == KindConfig:
-		dst = append(append(dst, ": "...), configFieldList(c.Fields)...)
-	case c.Reason == ReasonForced || c.Reason == ReasonUpdateApps:
-		dst = append(append(dst, ": "...), c.Reason...)
-	case c.Reason == ReasonUnhealthy:
-		dst = append(dst, ": status "+c.Status+" -> replace ("+fieldList(c.Fields)+")"...)
-	case c.Reason == ReasonAdopt:
-		dst = append(dst, ": adopt Leaf user "+c.LeafUserID+" by email; "+fieldList(c.Fields)...)
-	case len(c.Fields) > 0:
-		dst = append(append(dst, ": "...), fieldList(c.Fields)...)
-	}
-	return appendSource(dst, start, c.Source)
-}
-
-// Subject names the object: externalId, externalId/provider or provider/appName (env).
-func (c *Change) Subject() string { return string(c.appendSubject(nil)) }
-
-// appendSubject appends what Subject returns.
-func (c *Change) appendSubject(dst []byte) []byte {
-	switch c.Kind {
-	case KindUser, KindConfig:
-		return append(dst, c.ExternalID...)
-	case KindCredential:
-		return append(append(append(dst, c.ExternalID...), '/'), c.Provider...)
-	}
-	dst = append(append(append(dst, c.Provider...), '/'), c.AppName...)
-	if c.Environment != "" {
-		dst = append(append(append(dst, " ("...), c.Environment...), ')')
-	}
-	return dst
-}
-
-func fieldList(fs []FieldChange) string {
-	parts := make([]string, len(fs))
-	for i, f := range fs {
-		parts[i] = f.Name + " " + f.show(f.Old) + " -> " + f.show(f.New)
-	}
-	return strings.Join(parts, ", ")
-}
-
-// configFieldList shows config flags: booleans and numbers as they are, strings quoted, and
-// "(inherited)" for a flag the user does not set (it takes the API owner's value).
-func configFieldList(fs []FieldChange) string {
-	show := func(name, v string) string {
-		if v == "" {
-			return "(inherited)"
-		}
-		if f, ok := leaf.LookupConfigFlag(name); ok && f.Type != leaf.ConfigString {
-			if _, err := f.Parse(v); err == nil {
-				return v
-			}
-		}
-		return manifest.Quoted(v)
-	}
-	parts := make([]string, len(fs))
-	for i, f := range fs {
-		parts[i] = f.Name + " " + show(f.Name, f.Old) + " -> " + show(f.Name, f.New)
-	}
-	return strings.Join(parts, ", ")
-}
-
-func withSource(s string, l manifest.Loc) string { return string(appendSource([]byte(s), 0, l)) }
-
-// appendSource pads the line that starts at dst[start] to the source column and appends l.
-func appendSource(dst []byte, start int, l manifest.Loc) []byte {
-	if l.File == "" {
-		return dst
-	}
-	pad := max(sourceColumn-utf8.RuneCount(dst[start:]), 2)
-	for range pad {
-		dst = append(dst, ' ')
-	}
-	return l.AppendTo(dst)
-}
-
 // SummaryLine is the last line of a text plan whose summary is s.
-func (p *Plan) SummaryLine(s *Summary, rate float64) string {
+func SummaryLine(p *plan.Plan, s *plan.Summary, rate float64) string {
 	e := p.Estimate(s, rate)
 	at := "unlimited rate"
 	if rate > 0 {
@@ -132,7 +27,7 @@ func (p *Plan) SummaryLine(s *Summary, rate float64) string {
 
 // summaryLine is the last line of a text plan: the counts, who needs a person, and the
 // estimate (at says how long at which rate).
-func summaryLine(t Counts, e Estimate, at string) string {
+func summaryLine(t plan.Counts, e plan.Estimate, at string) string {
 	s := fmt.Sprintf("Plan: %s to create, %s to update, %s to replace, %s to delete, %s unchanged.",
 		thousands(t.Create), thousands(t.Update), thousands(t.Replace), thousands(t.Delete), thousands(t.Noop))
 	if t.Attention() > 0 {
@@ -156,8 +51,8 @@ func summaryLine(t Counts, e Estimate, at string) string {
 // RenderText writes the plan for people: one line per change, conflicts and notices, and the
 // summary with the estimate at rate requests per second. Lines are written as they are made:
 // a plan of 100,000 growers is never held as text. It returns the plan's summary.
-func (p *Plan) RenderText(w io.Writer, rate float64) (*Summary, error) {
-	return p.render(&textSink{p: p, rate: rate, b: bufio.NewWriterSize(w, 256<<10)})
+func RenderText(p *plan.Plan, w io.Writer, rate float64) (*plan.Summary, error) {
+	return render(p, &textSink{p: p, rate: rate, b: bufio.NewWriterSize(w, 256<<10)})
 }
 
 // RenderTextAndSave writes the text plan to text and the saved plan to saved in one pass over
@@ -166,32 +61,32 @@ func (p *Plan) RenderText(w io.Writer, rate float64) (*Summary, error) {
 // counting first. check runs with the summary once the pass is done, before the saved plan is
 // finished: an error from it (a valve, a refusal) leaves the saved plan unfinished, and is
 // returned.
-func (p *Plan) RenderTextAndSave(text io.Writer, rate float64, meta *View, saved io.Writer, check func(*Summary) error) (*Summary, error) {
-	ss, err := p.viewSink(saved, rate, meta, check)
+func RenderTextAndSave(p *plan.Plan, text io.Writer, rate float64, meta *View, saved io.Writer, check func(*plan.Summary) error) (*plan.Summary, error) {
+	ss, err := newViewSink(p, saved, rate, meta, check)
 	if err != nil {
 		return nil, err
 	}
-	return p.render(&textSink{p: p, rate: rate, b: bufio.NewWriterSize(text, 256<<10)}, ss)
+	return render(p, &textSink{p: p, rate: rate, b: bufio.NewWriterSize(text, 256<<10)}, ss)
 }
 
 // sink receives a plan's changes as one pass computes them.
 type sink interface {
-	change(c *Change) error
+	change(c *plan.Change) error
 	// end finishes the output once every change was received, with the plan's summary.
-	end(s *Summary) error
+	end(s *plan.Summary) error
 }
 
 // render runs one pass over the changes into every sink: the first sink writes as the pass
 // goes, each other one on a goroutine of its own, fed the changes in batches (a saved plan's
 // JSON is then written beside the text shown, not after it).
-func (p *Plan) render(sinks ...sink) (*Summary, error) {
+func render(p *plan.Plan, sinks ...sink) (*plan.Summary, error) {
 	type feed struct {
-		ch   chan []*Change
+		ch   chan []*plan.Change
 		done chan error
 	}
 	feeds := make([]feed, len(sinks)-1)
 	for i, s := range sinks[1:] {
-		f := feed{ch: make(chan []*Change, 16), done: make(chan error, 1)}
+		f := feed{ch: make(chan []*plan.Change, 16), done: make(chan error, 1)}
 		feeds[i] = f
 		go func() {
 			var err error
@@ -205,14 +100,14 @@ func (p *Plan) render(sinks ...sink) (*Summary, error) {
 			f.done <- err
 		}()
 	}
-	var batch []*Change
+	var batch []*plan.Change
 	send := func() {
 		for _, f := range feeds {
 			f.ch <- batch
 		}
 		batch = nil
 	}
-	sum, err := p.Walk(func(c *Change) error {
+	sum, err := p.Walk(func(c *plan.Change) error {
 		if len(feeds) > 0 {
 			if batch = append(batch, c); len(batch) == 256 {
 				send()
@@ -242,7 +137,7 @@ func (p *Plan) render(sinks ...sink) (*Summary, error) {
 
 // textSink writes the text plan.
 type textSink struct {
-	p       *Plan
+	p       *plan.Plan
 	rate    float64
 	b       *bufio.Writer
 	started bool
@@ -259,18 +154,18 @@ func (t *textSink) begin() {
 	}
 }
 
-func (t *textSink) change(c *Change) error {
+func (t *textSink) change(c *plan.Change) error {
 	t.begin()
-	t.line = append(c.appendLine(t.line[:0]), '\n')
+	t.line = append(c.AppendLine(t.line[:0]), '\n')
 	_, err := t.b.Write(t.line)
 	return err
 }
 
-func (t *textSink) end(s *Summary) error {
+func (t *textSink) end(s *plan.Summary) error {
 	t.begin()
 	p, b := t.p, t.b
 	for _, c := range s.Conflicts {
-		b.WriteString(withSource(fmt.Sprintf("! conflict %s: %d Leaf users carry this externalId (%s); skipped",
+		b.WriteString(plan.WithSource(fmt.Sprintf("! conflict %s: %d Leaf users carry this externalId (%s); skipped",
 			c.ExternalID, len(c.LeafUserIDs), strings.Join(c.LeafUserIDs, ", ")), c.Source) + "\n")
 	}
 	for _, n := range s.Notices {
@@ -282,7 +177,7 @@ func (t *textSink) end(s *Summary) error {
 		if n.Status != "" {
 			msg += " (status " + n.Status + ", Leaf already holds the manifest's token)"
 		}
-		b.WriteString(withSource(msg, n.Source) + "\n")
+		b.WriteString(plan.WithSource(msg, n.Source) + "\n")
 	}
 	for _, d := range p.InDoubt {
 		subject := d.ExternalID
@@ -298,7 +193,7 @@ func (t *textSink) end(s *Summary) error {
 	if s.Empty() {
 		b.WriteString("No changes: Leaf matches the manifest.\n")
 	}
-	b.WriteString(p.SummaryLine(s, t.rate) + "\n")
+	b.WriteString(SummaryLine(p, s, t.rate) + "\n")
 	return b.Flush()
 }
 

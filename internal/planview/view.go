@@ -1,8 +1,9 @@
-package plan
+package planview
 
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/leaf-import/leaf-import/internal/plan"
 	"io"
 	"sort"
 	"unicode/utf8"
@@ -35,8 +36,8 @@ type View struct {
 	Conflicts []ConflictView `json:"conflicts"`
 	Notices   []NoticeView   `json:"notices"`
 	// InDoubt lists earlier runs' requests whose outcome is unknown (apply settles them first).
-	InDoubt  []Doubt  `json:"inDoubt,omitempty"`
-	Estimate Estimate `json:"estimate"`
+	InDoubt  []plan.Doubt  `json:"inDoubt,omitempty"`
+	Estimate plan.Estimate `json:"estimate"`
 }
 
 // OptionsView records the diff options a saved plan was computed with.
@@ -46,30 +47,30 @@ type OptionsView struct {
 	ReplaceCredentials bool `json:"replaceCredentials"`
 	UpdateApps         bool `json:"updateApps"`
 	// Selection is the --only/--provider/--kind selection (absent: everything).
-	Selection *SelectionView `json:"selection,omitempty"`
+	Selection *plan.SelectionView `json:"selection,omitempty"`
 }
 
 // SummaryView counts changes per action, overall and per kind.
 type SummaryView struct {
-	Counts
-	ByKind map[string]Counts `json:"byKind"`
+	plan.Counts
+	ByKind map[string]plan.Counts `json:"byKind"`
 }
 
 // ChangeView is one change.
 type ChangeView struct {
-	ID           string        `json:"id"`
-	Kind         Kind          `json:"kind"`
-	Action       Action        `json:"action"`
-	ExternalID   string        `json:"externalId,omitempty"`
-	Provider     string        `json:"provider,omitempty"`
-	AppName      string        `json:"appName,omitempty"`
-	Environment  string        `json:"environment,omitempty"`
-	Reason       string        `json:"reason"`
-	Fields       []string      `json:"fields"`
-	FieldChanges []FieldChange `json:"fieldChanges,omitempty"`
-	Status       string        `json:"status,omitempty"`
-	LeafUserID   string        `json:"leafUserId,omitempty"`
-	Source       string        `json:"source,omitempty"`
+	ID           string             `json:"id"`
+	Kind         plan.Kind          `json:"kind"`
+	Action       plan.Action        `json:"action"`
+	ExternalID   string             `json:"externalId,omitempty"`
+	Provider     string             `json:"provider,omitempty"`
+	AppName      string             `json:"appName,omitempty"`
+	Environment  string             `json:"environment,omitempty"`
+	Reason       string             `json:"reason"`
+	Fields       []string           `json:"fields"`
+	FieldChanges []plan.FieldChange `json:"fieldChanges,omitempty"`
+	Status       string             `json:"status,omitempty"`
+	LeafUserID   string             `json:"leafUserId,omitempty"`
+	Source       string             `json:"source,omitempty"`
 	// Base is the digest of the Leaf object the change was computed from.
 	Base string `json:"base"`
 }
@@ -93,19 +94,19 @@ type NoticeView struct {
 
 // View returns the JSON form of the plan, whose summary is s, without its changes, with its
 // estimate at rate requests per second. RenderJSON writes it with the changes.
-func (p *Plan) View(s *Summary, rate float64) *View {
+func ViewOf(p *plan.Plan, s *plan.Summary, rate float64) *View {
 	t := s.Total()
 	v := &View{
 		FormatVersion: FormatVersion,
-		Summary:       SummaryView{Counts: t, ByKind: map[string]Counts{}},
+		Summary:       SummaryView{Counts: t, ByKind: map[string]plan.Counts{}},
 		Changes:       []ChangeView{}, Conflicts: []ConflictView{}, Notices: []NoticeView{},
-		Estimate: p.Estimate(s, rate), InDoubt: p.InDoubt, Options: p.optionsView(),
+		Estimate: p.Estimate(s, rate), InDoubt: p.InDoubt, Options: optionsView(p),
 	}
 	for _, k := range change.Kinds {
 		if c := s.ByKind[k]; c != nil {
 			v.Summary.ByKind[k.String()] = *c
 		} else {
-			v.Summary.ByKind[k.String()] = Counts{}
+			v.Summary.ByKind[k.String()] = plan.Counts{}
 		}
 	}
 	for _, c := range s.Conflicts {
@@ -120,7 +121,7 @@ func (p *Plan) View(s *Summary, rate float64) *View {
 }
 
 // optionsView records the plan's diff options.
-func (p *Plan) optionsView() *OptionsView {
+func optionsView(p *plan.Plan) *OptionsView {
 	return &OptionsView{Prune: p.Options.Prune, AdoptByEmail: p.Options.AdoptByEmail,
 		ReplaceCredentials: p.Options.ReplaceCredentials, UpdateApps: p.Options.UpdateApps,
 		Selection: p.Options.Selection.View()}
@@ -128,7 +129,7 @@ func (p *Plan) optionsView() *OptionsView {
 
 // changeViewIn is the JSON form of one change, its field names appended to names (a sink
 // reuses them).
-func changeViewIn(c *Change, names []string) ChangeView {
+func changeViewIn(c *plan.Change, names []string) ChangeView {
 	cv := ChangeView{ID: c.ID, Kind: c.Kind, Action: c.Action, ExternalID: c.ExternalID,
 		Provider: c.Provider, AppName: c.AppName, Environment: c.Environment, Reason: string(c.Reason),
 		Fields: names, FieldChanges: c.Fields, Status: c.Status, LeafUserID: c.LeafUserID,
@@ -142,26 +143,26 @@ func changeViewIn(c *Change, names []string) ChangeView {
 // RenderJSON writes the plan as JSON (a View) in one pass over its changes: a plan of 100,000
 // growers is never held, nor encoded whole in memory. The summary, conflicts, notices and
 // estimate follow the changes, once the pass has counted them. It returns the plan's summary.
-func (p *Plan) RenderJSON(w io.Writer, rate float64) (*Summary, error) {
-	s, err := p.viewSink(w, rate, nil, nil)
+func RenderJSON(p *plan.Plan, w io.Writer, rate float64) (*plan.Summary, error) {
+	s, err := newViewSink(p, w, rate, nil, nil)
 	if err != nil {
 		return nil, err
 	}
-	return p.render(s)
+	return render(p, s)
 }
 
 // RenderJSONAndSave writes the JSON plan to shown and the saved plan to saved in one pass, like
 // RenderTextAndSave.
-func (p *Plan) RenderJSONAndSave(shown io.Writer, rate float64, meta *View, saved io.Writer, check func(*Summary) error) (*Summary, error) {
-	js, err := p.viewSink(shown, rate, nil, nil)
+func RenderJSONAndSave(p *plan.Plan, shown io.Writer, rate float64, meta *View, saved io.Writer, check func(*plan.Summary) error) (*plan.Summary, error) {
+	js, err := newViewSink(p, shown, rate, nil, nil)
 	if err != nil {
 		return nil, err
 	}
-	ss, err := p.viewSink(saved, rate, meta, check)
+	ss, err := newViewSink(p, saved, rate, meta, check)
 	if err != nil {
 		return nil, err
 	}
-	return p.render(js, ss)
+	return render(p, js, ss)
 }
 
 // jsonSink writes a view: its head, then each change, then its tail (see viewSink).
@@ -185,7 +186,7 @@ func newJSONSink(w io.Writer, head *View) (*jsonSink, error) {
 	return &jsonSink{arr: arr}, nil
 }
 
-func (s *jsonSink) change(c *Change) error {
+func (s *jsonSink) change(c *plan.Change) error {
 	if s.names == nil {
 		s.names = make([]string, 0, 8) // never nil: "fields" is [] when a change has none
 	}
@@ -203,7 +204,7 @@ func (s *jsonSink) write(cv *ChangeView) error {
 	return s.arr.Add(s.ind)
 }
 
-func (s *jsonSink) end(*Summary) error { return s.arr.Close() }
+func (s *jsonSink) end(*plan.Summary) error { return s.arr.Close() }
 
 // viewSink writes a plan as a View as one pass goes over its changes: what comes before the
 // changes is written first, what comes after them (the summary and the rest) once the pass has
@@ -211,14 +212,14 @@ func (s *jsonSink) end(*Summary) error { return s.arr.Close() }
 // in and each change is one line of compact JSON; without, the plan shown, indented throughout.
 type viewSink struct {
 	*jsonSink
-	p     *Plan
+	p     *plan.Plan
 	rate  float64
 	meta  *View
-	check func(*Summary) error
+	check func(*plan.Summary) error
 }
 
-func (p *Plan) viewSink(w io.Writer, rate float64, meta *View, check func(*Summary) error) (*viewSink, error) {
-	head := withMeta(&View{FormatVersion: FormatVersion, Options: p.optionsView(), Changes: []ChangeView{}}, meta)
+func newViewSink(p *plan.Plan, w io.Writer, rate float64, meta *View, check func(*plan.Summary) error) (*viewSink, error) {
+	head := withMeta(&View{FormatVersion: FormatVersion, Options: optionsView(p), Changes: []ChangeView{}}, meta)
 	js, err := newJSONSink(w, head)
 	if err != nil {
 		return nil, err
@@ -237,13 +238,13 @@ func withMeta(v, meta *View) *View {
 }
 
 // end writes the summary and the rest once the pass is done.
-func (s *viewSink) end(sum *Summary) error {
+func (s *viewSink) end(sum *plan.Summary) error {
 	if s.check != nil {
 		if err := s.check(sum); err != nil {
 			return err
 		}
 	}
-	_, tail, err := jsonstream.Split(withMeta(s.p.View(sum, s.rate), s.meta), "changes", "[]")
+	_, tail, err := jsonstream.Split(withMeta(ViewOf(s.p, sum, s.rate), s.meta), "changes", "[]")
 	if err != nil {
 		return err
 	}
@@ -337,12 +338,12 @@ func readView(dec *json.Decoder, whole bool) (*View, error) {
 }
 
 // DiffOptions returns the diff options a saved plan was computed with, its selection included.
-func (v *View) DiffOptions() (Options, error) {
-	sel, err := SelectionFromView(v.Options.Selection)
+func (v *View) DiffOptions() (plan.Options, error) {
+	sel, err := plan.SelectionFromView(v.Options.Selection)
 	if err != nil {
-		return Options{}, fmt.Errorf("the saved plan's selection: %w", err)
+		return plan.Options{}, fmt.Errorf("the saved plan's selection: %w", err)
 	}
-	return Options{Prune: v.Options.Prune, AdoptByEmail: v.Options.AdoptByEmail,
+	return plan.Options{Prune: v.Options.Prune, AdoptByEmail: v.Options.AdoptByEmail,
 		ReplaceCredentials: v.Options.ReplaceCredentials, UpdateApps: v.Options.UpdateApps, Selection: sel}, nil
 }
 
@@ -380,11 +381,11 @@ type Staleness struct {
 }
 
 // Keep reports whether the fresh change c is applied: the saved plan has it, unchanged.
-func (s *Staleness) Keep(c *Change) bool { return s.keep[c.ID] }
+func (s *Staleness) Keep(c *plan.Change) bool { return s.keep[c.ID] }
 
 // CompareSaved compares the saved plan with a fresh one in one pass over the fresh plan's
 // changes (a lazy plan computes them for it, and none is held).
-func (v *View) CompareSaved(fresh *Plan) *Staleness {
+func (v *View) CompareSaved(fresh *plan.Plan) *Staleness {
 	index := make(map[string]int, len(v.Changes))
 	for i, sc := range v.Changes {
 		index[sc.ID] = i

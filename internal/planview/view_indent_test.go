@@ -1,8 +1,9 @@
-package plan
+package planview
 
 import (
 	"bytes"
 	"encoding/json"
+	"github.com/leaf-import/leaf-import/internal/plan"
 	"testing"
 )
 
@@ -39,14 +40,14 @@ func FuzzChangeJSON(f *testing.F) {
 	f.Add("credential:g1/JohnDeere", "g1", "fp:1234abcd", "", "manifest.yaml:3", true, 2)
 	f.Add("user:\x00<&>\u2028\"\\\xff", "é\b\f\t\n\r", "", "old", "", false, 0)
 	f.Fuzz(func(t *testing.T, id, ext, newV, oldV, src string, secret bool, n int) {
-		cv := ChangeView{ID: id, Kind: KindCredential, Action: ActionReplace, ExternalID: ext, Provider: src,
+		cv := ChangeView{ID: id, Kind: plan.KindCredential, Action: plan.ActionReplace, ExternalID: ext, Provider: src,
 			Reason: oldV + newV, Source: src, Base: id, LeafUserID: newV, Status: oldV, AppName: ext, Environment: newV}
 		switch {
 		case n%3 == 1:
 			cv.Fields = []string{}
 		case n%3 == 2:
 			cv.Fields = []string{ext, newV}
-			cv.FieldChanges = []FieldChange{{Name: ext, Old: oldV, New: newV, Secret: secret}, {Name: id}}
+			cv.FieldChanges = []plan.FieldChange{{Name: ext, Old: oldV, New: newV, Secret: secret}, {Name: id}}
 		}
 		var want bytes.Buffer
 		enc := json.NewEncoder(&want)

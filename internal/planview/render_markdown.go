@@ -1,8 +1,9 @@
-package plan
+package planview
 
 import (
 	"fmt"
 	"github.com/leaf-import/leaf-import/internal/manifest"
+	"github.com/leaf-import/leaf-import/internal/plan"
 	"io"
 	"strconv"
 	"strings"
@@ -15,8 +16,8 @@ const MaxMarkdown = 65536
 const markdownReserve = 600
 
 // change returns the change a view describes, enough of it to be shown as the text plan shows it.
-func (cv *ChangeView) change() *Change {
-	c := &Change{ID: cv.ID, Kind: cv.Kind, Action: cv.Action, Reason: Reason(cv.Reason), ExternalID: cv.ExternalID,
+func (cv *ChangeView) change() *plan.Change {
+	c := &plan.Change{ID: cv.ID, Kind: cv.Kind, Action: cv.Action, Reason: plan.Reason(cv.Reason), ExternalID: cv.ExternalID,
 		Provider: cv.Provider, AppName: cv.AppName, Environment: cv.Environment, LeafUserID: cv.LeafUserID,
 		Fields: cv.FieldChanges, Status: cv.Status, Base: cv.Base}
 	if i := strings.LastIndexByte(cv.Source, ':'); i > 0 {
@@ -34,16 +35,16 @@ func (cv *ChangeView) Line() string { return manifest.SafeText(cv.change().Line(
 // CollectView is the plan as a View holding its changes (for the views that group them:
 // Markdown, and a saved plan shown again). It holds every change: a plan too large for memory
 // is shown as text or JSON, which stream. It returns the plan's summary too.
-func (p *Plan) CollectView(rate float64) (*View, *Summary, error) {
+func CollectView(p *plan.Plan, rate float64) (*View, *plan.Summary, error) {
 	var changes []ChangeView
-	sum, err := p.Walk(func(c *Change) error {
+	sum, err := p.Walk(func(c *plan.Change) error {
 		changes = append(changes, changeViewIn(c, nil))
 		return nil
 	})
 	if err != nil {
 		return nil, nil, err
 	}
-	v := p.View(sum, rate)
+	v := ViewOf(p, sum, rate)
 	v.Changes = changes
 	if v.Changes == nil {
 		v.Changes = []ChangeView{}
@@ -53,9 +54,9 @@ func (p *Plan) CollectView(rate float64) (*View, *Summary, error) {
 
 // markdownGroups are the sections of a Markdown plan, in order.
 var markdownGroups = []struct {
-	action Action
+	action plan.Action
 	title  string
-}{{ActionCreate, "create"}, {ActionUpdate, "update"}, {ActionReplace, "replace"}, {ActionDelete, "delete"}}
+}{{plan.ActionCreate, "create"}, {plan.ActionUpdate, "update"}, {plan.ActionReplace, "replace"}, {plan.ActionDelete, "delete"}}
 
 // RenderMarkdown writes v for a pull-request comment: the summary table first, then the
 // changes grouped by kind and action in collapsible sections, conflicts and notices, cut to
@@ -72,12 +73,12 @@ func RenderMarkdown(w io.Writer, v *View) error {
 		b.WriteString(".\n\n")
 	}
 	b.WriteString("| | create | update | replace | delete | unchanged | needs a person |\n|---|---:|---:|---:|---:|---:|---:|\n")
-	row := func(name string, c Counts) {
+	row := func(name string, c plan.Counts) {
 		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s |\n", name, thousands(c.Create), thousands(c.Update),
 			thousands(c.Replace), thousands(c.Delete), thousands(c.Noop), thousands(c.Conflict+c.Notice))
 	}
 	row("**all**", v.Summary.Counts)
-	for _, k := range []Kind{KindApp, KindUser, KindConfig, KindCredential} {
+	for _, k := range []plan.Kind{plan.KindApp, plan.KindUser, plan.KindConfig, plan.KindCredential} {
 		if c, ok := v.Summary.ByKind[k.String()]; ok {
 			row(k.String(), c)
 		}
@@ -94,7 +95,7 @@ func RenderMarkdown(w io.Writer, v *View) error {
 	}
 	shown, total := 0, len(v.Changes)
 	full := false
-	for _, k := range []Kind{KindApp, KindUser, KindConfig, KindCredential} {
+	for _, k := range []plan.Kind{plan.KindApp, plan.KindUser, plan.KindConfig, plan.KindCredential} {
 		for _, g := range markdownGroups {
 			var lines []string
 			for i := range v.Changes {

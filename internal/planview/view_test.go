@@ -1,9 +1,10 @@
-package plan
+package planview
 
 import (
 	"bytes"
 	"encoding/json"
 	"github.com/leaf-import/leaf-import/internal/manifest"
+	"github.com/leaf-import/leaf-import/internal/plan"
 	"strings"
 	"testing"
 
@@ -22,18 +23,18 @@ func TestRenderJSONIsTheWholeViewInOnePass(t *testing.T) {
 	require.Empty(t, ps, ps.Error())
 	users := []leaf.User{{ID: "u2", ExternalID: "g2"}, {ID: "u3", ExternalID: "g3", Name: "Old"}, {ID: "u4", ExternalID: "g3"},
 		{ID: "u9", ExternalID: "gone"}}
-	lazy := func() *Plan {
-		return Lazy(m, &leaf.Snapshot{Users: users}, Options{Prune: true, Fingerprints: NewFingerprinter([]byte("k"))})
+	lazy := func() *plan.Plan {
+		return plan.Lazy(m, &leaf.Snapshot{Users: users}, plan.Options{Prune: true, Fingerprints: plan.NewFingerprinter([]byte("k"))})
 	}
 
 	var shown bytes.Buffer
 	p := lazy()
-	_, err := p.RenderJSON(&shown, 10)
+	_, err := RenderJSON(p, &shown, 10)
 	require.NoError(t, err)
 	var changes []ChangeView
-	sum, err := p.Walk(func(c *Change) error { changes = append(changes, changeViewIn(c, []string{})); return nil })
+	sum, err := p.Walk(func(c *plan.Change) error { changes = append(changes, changeViewIn(c, []string{})); return nil })
 	require.NoError(t, err)
-	whole := p.View(sum, 10)
+	whole := ViewOf(p, sum, 10)
 	whole.Changes = changes
 	require.NotEmpty(t, whole.Changes)
 	require.NotEmpty(t, whole.Conflicts)
@@ -45,7 +46,7 @@ func TestRenderJSONIsTheWholeViewInOnePass(t *testing.T) {
 	var shown2, saved bytes.Buffer
 	p = lazy()
 	meta := &View{Tool: "t", CreatedAt: "now", LeafURL: "http://leaf", ManifestDigest: "d"}
-	sum2, err := p.RenderJSONAndSave(&shown2, 10, meta, &saved, nil)
+	sum2, err := RenderJSONAndSave(p, &shown2, 10, meta, &saved, nil)
 	require.NoError(t, err)
 	assert.Equal(t, sum, sum2, "every pass finds the same summary")
 	assert.Equal(t, shown.String(), shown2.String(), "shown the same beside the saved plan")
