@@ -520,7 +520,7 @@ func differingTokens(c *manifest.Connection, cur *leaf.Credential) []string {
 // refuseKept refuses a change that would have to send a field the manifest keeps (${keep}):
 // creating or replacing a credential sends every field, and so does creating or re-sending an
 // app registration.
-func (p *Summary) refuseKept(c *Change) {
+func (s *Summary) refuseKept(c *Change) {
 	var fs leaf.Fields
 	switch {
 	case c.Kind == KindCredential && (c.Action == ActionCreate || c.Action == ActionReplace) && c.Connection != nil:
@@ -533,7 +533,7 @@ func (p *Summary) refuseKept(c *Change) {
 		return
 	}
 	why := map[Action]string{ActionCreate: "creates", ActionReplace: "replaces", ActionUpdate: "re-sends"}[c.Action]
-	p.Refused = append(p.Refused, manifest.Problem{File: c.Source.File, Line: c.Source.Line, Field: c.Subject() + "." + f,
+	s.Refused = append(s.Refused, manifest.Problem{File: c.Source.File, Line: c.Source.Line, Field: c.Subject() + "." + f,
 		Message: manifest.SafeText(fmt.Sprintf("%s is %s (keep what Leaf holds), but this change %s the %s (%s) and must send it: "+
 			"supply the value (${ENV_VAR} or ${file:PATH})", f, manifest.KeepMarker, why, c.Kind, c.Reason), 512)})
 }

@@ -64,14 +64,14 @@ type ValveError struct{ msg string }
 func (e *ValveError) Error() string { return e.msg }
 
 // CheckValves returns a *ValveError when the plan is larger than the valves allow.
-func (p *Summary) CheckValves(v Valves) error {
-	t := p.Total()
+func (s *Summary) CheckValves(v Valves) error {
+	t := s.Total()
 	if v.MaxChanges >= 0 && t.Changes() > v.MaxChanges {
 		return &ValveError{fmt.Sprintf("the plan has %d changes, more than --max-changes %d allows; nothing was sent", t.Changes(), v.MaxChanges)}
 	}
-	if v.MaxDeletes != nil && !v.MaxDeletes.allows(t.Delete, p.Managed) {
+	if v.MaxDeletes != nil && !v.MaxDeletes.allows(t.Delete, s.Managed) {
 		return &ValveError{fmt.Sprintf("the plan deletes %d of %d managed objects, more than --max-deletes %s allows; nothing was sent",
-			t.Delete, p.Managed, v.MaxDeletes)}
+			t.Delete, s.Managed, v.MaxDeletes)}
 	}
 	return nil
 }

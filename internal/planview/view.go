@@ -92,7 +92,7 @@ type NoticeView struct {
 	Source     string `json:"source,omitempty"`
 }
 
-// View returns the JSON form of the plan, whose summary is s, without its changes, with its
+// ViewOf returns the JSON form of the plan, whose summary is s, without its changes, with its
 // estimate at rate requests per second. RenderJSON writes it with the changes.
 func ViewOf(p *plan.Plan, s *plan.Summary, rate float64) *View {
 	t := s.Total()
@@ -170,7 +170,6 @@ type jsonSink struct {
 	arr          *jsonstream.Array
 	compact, ind []byte
 	names        []string // a change's field names, made anew for each
-	n            int
 	// oneLine writes each change as one line of compact JSON (a saved plan, which tools read:
 	// a third smaller, and quicker to write, than indented).
 	oneLine bool
