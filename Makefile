@@ -50,11 +50,13 @@ demo: build
 ##   BenchmarkFigures times the built binary as a user runs it (wall, CPU, peak RSS) and prints
 ##   every figure of the speed targets as a ratio, with its target; it fails when one misses.
 bench:
-	( $(GO) test -run '^$$' -bench Figures -benchtime 1x -timeout 60m ./cmd/leaf-import && \
-	  $(GO) test -run '^$$' -bench ClientThroughput -benchtime 20000x -count 3 ./internal/leaf && \
-	  $(GO) test -run '^$$' -bench PlanLarge -benchtime 1x ./internal/plan && \
-	  $(GO) test -run '^$$' -bench 'Apply' -benchtime 1x -timeout 30m ./cmd/leaf-import ) 2>&1 \
-	  | grep -v '^{"time"' | tee bench.out
+	( fail=0; \
+	  $(GO) test -run '^$$' -bench Figures -benchtime 1x -timeout 60m ./cmd/leaf-import || fail=1; \
+	  $(GO) test -run '^$$' -bench ClientThroughput -benchtime 20000x -count 3 ./internal/leaf || fail=1; \
+	  $(GO) test -run '^$$' -bench PlanLarge -benchtime 1x ./internal/plan || fail=1; \
+	  $(GO) test -run '^$$' -bench 'Apply' -benchtime 1x -timeout 30m ./cmd/leaf-import || fail=1; \
+	  echo "bench: exit $$fail"; exit $$fail ) 2>&1 | grep -v '^{"time"' | tee bench.out
+	@! grep -q '^bench: exit 1' bench.out
 
 ## chaos: the long kill-and-resume suite against the sandbox
 chaos: build
